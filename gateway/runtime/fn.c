@@ -1,0 +1,307 @@
+/* fn.c: the FastCGI accept loop, request parsing and response writing of the function runtime. */
+#include "fn.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include <sodium.h>
+
+static volatile sig_atomic_t stopping;
+static const char *fn_name = "fn";
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+}
+
+void fn_log(const char *fmt, ...)
+{
+    char ts[32];
+    struct timespec now;
+    struct tm tm;
+    clock_gettime(CLOCK_REALTIME, &now);
+    gmtime_r(&now.tv_sec, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    char line[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    /* Keep each entry on one line, whatever it quotes. */
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r') *p = ' ';
+    fprintf(stderr, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
+    fflush(stderr);
+}
+
+const char *fn_param(const fn_req *req, const char *fcgi_name)
+{
+    return FCGX_GetParam(fcgi_name, req->envp);
+}
+
+const char *fn_header(const fn_req *req, const char *http_name)
+{
+    char key[128];
+    size_t n = strlen(http_name);
+    if (strcasecmp(http_name, "Content-Type") == 0) return fn_param(req, "CONTENT_TYPE");
+    if (strcasecmp(http_name, "Content-Length") == 0) return fn_param(req, "CONTENT_LENGTH");
+    if (n + 6 >= sizeof key) return NULL;
+    memcpy(key, "HTTP_", 5);
+    for (size_t i = 0; i < n; i++) {
+        char c = http_name[i];
+        key[5 + i] = c == '-' ? '_' : (char)toupper((unsigned char)c);
+    }
+    key[5 + n] = '\0';
+    return fn_param(req, key);
+}
+
+const char *fn_route(const fn_req *req, const char *param)
+{
+    char key[96];
+    if (snprintf(key, sizeof key, "ROUTE_%s", param) >= (int)sizeof key) return NULL;
+    const char *v = fn_param(req, key);
+    return v && *v ? v : NULL;
+}
+
+char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen)
+{
+    size_t nlen = strlen(name);
+    const char *p = req->query;
+    while (p && *p) {
+        const char *amp = strchr(p, '&');
+        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+        const char *eq = memchr(p, '=', len);
+        size_t klen = eq ? (size_t)(eq - p) : len;
+        char key[128];
+        fn_url_decode(key, sizeof key, p, klen, 1);
+        if (strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
+            const char *v = eq ? eq + 1 : p + len;
+            size_t vlen = eq ? len - klen - 1 : 0;
+            if (vlen >= buflen) return NULL; /* encoded length bounds decoded length */
+            fn_url_decode(buf, buflen, v, vlen, 1);
+            return buf;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+    return NULL;
+}
+
+static void res_reset(fn_res *res)
+{
+    free(res->body);
+    memset(res, 0, sizeof *res);
+}
+
+static void res_body(fn_res *res, int status, const char *ctype, const char *body, size_t len)
+{
+    free(res->body);
+    res->status = status;
+    res->content_type = ctype;
+    res->body = malloc(len + 1);
+    if (!res->body) {
+        res->body_len = 0;
+        res->status = 500;
+        return;
+    }
+    memcpy(res->body, body, len);
+    res->body[len] = '\0';
+    res->body_len = len;
+}
+
+void fn_json(fn_res *res, int status, json_object *obj)
+{
+    size_t len = 0;
+    const char *s = json_object_to_json_string_length(obj, JSON_C_TO_STRING_PLAIN, &len);
+    res_body(res, status, "application/json; charset=utf-8", s, len);
+    json_object_put(obj);
+}
+
+void fn_text(fn_res *res, int status, const char *content_type, const char *body, size_t len)
+{
+    res_body(res, status, content_type, body, len);
+}
+
+void fn_error(fn_res *res, int status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "error", json_object_new_string(msg));
+    fn_json(res, status, o);
+    size_t n = strnlen(msg, sizeof res->log_note - 1);
+    memcpy(res->log_note, msg, n);
+    res->log_note[n] = '\0';
+}
+
+void fn_set_header(fn_res *res, const char *name, const char *fmt, ...)
+{
+    if (res->nheaders >= FN_MAX_HEADERS_OUT) return;
+    char *h = res->headers[res->nheaders];
+    int n = snprintf(h, FN_MAX_HEADER_OUT_LEN, "%s: ", name);
+    if (n < 0 || n >= FN_MAX_HEADER_OUT_LEN) return;
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(h + n, FN_MAX_HEADER_OUT_LEN - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (m < 0 || n + m >= FN_MAX_HEADER_OUT_LEN || strpbrk(h, "\r\n")) return; /* no splitting */
+    res->nheaders++;
+}
+
+void fn_no_content(fn_res *res)
+{
+    res_body(res, 204, NULL, "", 0);
+}
+
+json_object *fn_body_json(fn_req *req, fn_res *res)
+{
+    json_tokener *tok = json_tokener_new();
+    json_object *obj = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+    int ok = json_tokener_get_error(tok) == json_tokener_success &&
+             (size_t)json_tokener_get_parse_end(tok) == req->body_len;
+    json_tokener_free(tok);
+    if (!ok || !obj || !json_object_is_type(obj, json_type_object)) {
+        json_object_put(obj);
+        fn_error(res, 400, "request body must be a JSON object");
+        return NULL;
+    }
+    return obj;
+}
+
+/* Reads the body to EOF (CONTENT_LENGTH may be stale in nchan hooks), up to limit bytes.
+ * Returns 0, or 413 when the body is larger than the limit. */
+static int read_body(fn_req *req, size_t limit)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) return 500;
+    for (;;) {
+        if (len == cap) {
+            if (cap > limit) break;
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                return 500;
+            }
+            buf = nb;
+        }
+        int n = FCGX_GetStr(buf + len, (int)(cap - len), req->fcgx->in);
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (len > limit) break;
+    }
+    buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    if (len > limit) {
+        /* Drain what is left so the connection stays usable, without keeping it. */
+        char sink[4096];
+        while (FCGX_GetStr(sink, sizeof sink, req->fcgx->in) > 0) {
+        }
+        return 413;
+    }
+    return 0;
+}
+
+static void write_response(FCGX_Request *r, const fn_req *req, fn_res *res)
+{
+    FCGX_FPrintF(r->out, "Status: %d\r\n", res->status);
+    for (size_t i = 0; i < res->nheaders; i++) FCGX_FPrintF(r->out, "%s\r\n", res->headers[i]);
+    if (res->content_type) FCGX_FPrintF(r->out, "Content-Type: %s\r\n", res->content_type);
+    FCGX_FPrintF(r->out, "Cache-Control: no-store\r\n");
+    FCGX_FPrintF(r->out, "Content-Length: %zu\r\n\r\n", res->body_len);
+    if (res->body_len && strcmp(req->method, "HEAD") != 0)
+        FCGX_PutStr(res->body, (int)res->body_len, r->out);
+}
+
+/* Checks the declaration's methods, roles and body limit, then runs the handler. */
+static void serve(fn_req *req, fn_res *res, fn_handler handler)
+{
+    const char *methods = fn_param(req, "FN_METHODS");
+    if (!fn_method_allowed(methods, req->method)) {
+        fn_set_header(res, "Allow", "%s", methods);
+        fn_error(res, 405, "method %s not allowed", req->method);
+        return;
+    }
+    const char *principal = fn_header(req, "x-ms-client-principal");
+    if (principal && *principal) {
+        if (fn_principal_decode(principal, &req->principal_buf) != 0) {
+            fn_error(res, 400, "malformed x-ms-client-principal");
+            return;
+        }
+        req->principal = &req->principal_buf;
+    }
+    int denied = fn_roles_check(fn_param(req, "FN_ROLES"), req->principal);
+    if (denied) {
+        fn_error(res, denied, denied == 401 ? "sign-in required" : "forbidden");
+        return;
+    }
+    int rc = read_body(req, (size_t)fn_body_limit(fn_param(req, "FN_MAX_BODY")));
+    if (rc) {
+        fn_error(res, rc, rc == 413 ? "request body too large" : "out of memory");
+        return;
+    }
+    if (handler(req, res) != 0 || res->status == 0) {
+        if (res->status < 500) fn_error(res, 500, "internal error");
+    }
+}
+
+int fn_run(const char *name, fn_handler handler)
+{
+    fn_name = name;
+    if (sodium_init() < 0) {
+        fn_log("sodium_init failed");
+        return 1;
+    }
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: accept() returns and the loop ends */
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (FCGX_Init() != 0) {
+        fn_log("FCGX_Init failed");
+        return 1;
+    }
+    FCGX_Request r;
+    FCGX_InitRequest(&r, 0, 0); /* fd 0: the socket spawn-fcgi hands us */
+    fn_log("started");
+    while (!stopping && FCGX_Accept_r(&r) >= 0) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        fn_req req = {0};
+        fn_res res = {0};
+        req.fcgx = &r;
+        req.envp = r.envp;
+        req.method = fn_param(&req, "REQUEST_METHOD");
+        req.path = fn_param(&req, "DOCUMENT_URI");
+        req.query = fn_param(&req, "QUERY_STRING");
+        if (!req.method) req.method = "GET";
+        if (!req.path) req.path = "/";
+        if (!req.query) req.query = "";
+        serve(&req, &res, handler);
+        write_response(&r, &req, &res);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        const char *rid = fn_param(&req, "REQUEST_ID");
+        fn_log("%s %s %d %.1fms user=%s req=%s%s%s", req.method, req.path, res.status, ms,
+               req.principal ? req.principal->user_id : "-", rid ? rid : "-",
+               res.log_note[0] ? " note=" : "", res.log_note);
+        free(req.body);
+        res_reset(&res);
+        FCGX_Finish_r(&r);
+    }
+    fn_db_close();
+    fn_log("stopped");
+    return 0;
+}

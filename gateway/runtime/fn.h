@@ -1,0 +1,107 @@
+/* fn.h: the Chatr function runtime, our stand-in for the Azure Functions host.
+ *
+ * A function is one handler `int handler(fn_req *, fn_res *)` plus its declaration
+ * (functions/<name>/function.json). The emulator renders the declaration into nginx, which
+ * passes it to the program as FastCGI parameters (FN_NAME, FN_METHODS, FN_ROLES, FN_MAX_BODY,
+ * ROUTE_<param>); the runtime enforces methods, roles and the body limit before the handler
+ * runs, so a handler only sees requests it declared. */
+#ifndef CHATR_FN_H
+#define CHATR_FN_H
+
+#include <stddef.h>
+#include <stdarg.h>
+#include <json-c/json.h>
+#include <libpq-fe.h>
+
+struct FCGX_Request;
+
+/* Limits on what the network may hand us. */
+#define FN_MAX_BODY_DEFAULT (64 * 1024)  /* body limit when the declaration names none */
+#define FN_MAX_BODY_CEILING (16 * 1024 * 1024)
+#define FN_MAX_PRINCIPAL 8192            /* x-ms-client-principal header, base64 */
+#define FN_MAX_ROLES 32
+#define FN_MAX_ROLE_LEN 64
+#define FN_MAX_USER_ID 128
+#define FN_MAX_USER_DETAILS 256
+#define FN_MAX_PROVIDER 64
+#define FN_MAX_HEADERS_OUT 16
+#define FN_MAX_HEADER_OUT_LEN 1024
+
+/* The Static Web Apps client principal (PROTOCOL.md §5.2), decoded from x-ms-client-principal. */
+typedef struct fn_principal {
+    char provider[FN_MAX_PROVIDER];
+    char user_id[FN_MAX_USER_ID];
+    char details[FN_MAX_USER_DETAILS];
+    char roles[FN_MAX_ROLES][FN_MAX_ROLE_LEN];
+    size_t nroles;
+} fn_principal;
+
+typedef struct fn_req {
+    struct FCGX_Request *fcgx;
+    char **envp;             /* FastCGI parameters */
+    const char *method;      /* GET, POST, ... */
+    const char *path;        /* decoded path, without query */
+    const char *query;       /* raw query string (may be "") */
+    char *body;              /* NUL-terminated, body_len bytes (may contain NULs) */
+    size_t body_len;
+    const fn_principal *principal; /* NULL when anonymous */
+    fn_principal principal_buf;
+} fn_req;
+
+typedef struct fn_res {
+    int status;
+    char headers[FN_MAX_HEADERS_OUT][FN_MAX_HEADER_OUT_LEN];
+    size_t nheaders;
+    const char *content_type;
+    char *body; /* malloc'd, owned */
+    size_t body_len;
+    char log_note[160]; /* appended to the request log line (an error's reason) */
+} fn_res;
+
+typedef int (*fn_handler)(fn_req *req, fn_res *res);
+
+/* Runs the FastCGI accept loop for one function until SIGTERM. Returns the exit status. */
+int fn_run(const char *name, fn_handler handler);
+
+/* Request accessors. Names are HTTP names ("Content-Type", "x-ms-client-principal"). */
+const char *fn_param(const fn_req *req, const char *fcgi_name);
+const char *fn_header(const fn_req *req, const char *http_name);
+const char *fn_route(const fn_req *req, const char *param); /* ROUTE_<param>, NULL if absent */
+/* Decoded query parameter (first occurrence) into buf; returns buf or NULL if absent or too long. */
+char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen);
+/* Parses the body as a JSON object; NULL (and an error response set) if it is not one. */
+json_object *fn_body_json(fn_req *req, fn_res *res);
+
+/* Responses. fn_json takes ownership of obj. */
+void fn_json(fn_res *res, int status, json_object *obj);
+void fn_text(fn_res *res, int status, const char *content_type, const char *body, size_t len);
+void fn_error(fn_res *res, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void fn_set_header(fn_res *res, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void fn_no_content(fn_res *res);
+
+/* Decodes a base64 x-ms-client-principal value. Returns 0 on success, -1 if malformed. */
+int fn_principal_decode(const char *b64, fn_principal *out);
+int fn_principal_has_role(const fn_principal *p, const char *role);
+
+/* Pure helpers shared with the tests. */
+int fn_method_allowed(const char *methods_csv, const char *method);
+/* 0 = allowed, 401 = needs sign-in, 403 = signed in without a listed role. */
+int fn_roles_check(const char *roles_csv, const fn_principal *p);
+size_t fn_url_decode(char *dst, size_t dstlen, const char *src, size_t srclen, int plus_is_space);
+long fn_body_limit(const char *declared);
+
+/* Logging: one line per request; fn_log for anything else (never secrets). */
+void fn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* PostgreSQL: one connection per process, opened on first use from DATABASE_URL, re-opened
+ * after the server restarts. fn_db_exec returns NULL (and logs once) on failure; the caller
+ * answers 500. A statement that failed because the connection died is retried once on a new
+ * connection. */
+PGconn *fn_db(void);
+PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params);
+/* SQLSTATE of the last failed fn_db_exec ("23505" unique violation, "08000" no connection). */
+const char *fn_db_sqlstate(void);
+void fn_db_close(void);
+
+#endif
