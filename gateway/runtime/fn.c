@@ -15,6 +15,7 @@
 
 static volatile sig_atomic_t stopping;
 static const char *fn_name = "fn";
+static FILE *log_out; /* CHATR_LOG_FILE, or stderr (spawn-fcgi children have no stderr) */
 
 static void on_term(int sig)
 {
@@ -38,8 +39,9 @@ void fn_log(const char *fmt, ...)
     /* Keep each entry on one line, whatever it quotes. */
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
-    fprintf(stderr, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
-    fflush(stderr);
+    FILE *out = log_out ? log_out : stderr;
+    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
+    fflush(out);
 }
 
 const char *fn_param(const fn_req *req, const char *fcgi_name)
@@ -214,13 +216,52 @@ static int read_body(fn_req *req, size_t limit)
     return 0;
 }
 
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Status";
+    }
+}
+
 static void write_response(FCGX_Request *r, const fn_req *req, fn_res *res)
 {
-    FCGX_FPrintF(r->out, "Status: %d\r\n", res->status);
-    for (size_t i = 0; i < res->nheaders; i++) FCGX_FPrintF(r->out, "%s\r\n", res->headers[i]);
-    if (res->content_type) FCGX_FPrintF(r->out, "Content-Type: %s\r\n", res->content_type);
-    FCGX_FPrintF(r->out, "Cache-Control: no-store\r\n");
-    FCGX_FPrintF(r->out, "Content-Length: %zu\r\n\r\n", res->body_len);
+    /* FCGX_FPrintF knows no %zu: format with snprintf, write with FCGX_PutStr. */
+    char head[256];
+    int n = snprintf(head, sizeof head, "Status: %d %s\r\n", res->status, reason(res->status));
+    FCGX_PutStr(head, n, r->out);
+    for (size_t i = 0; i < res->nheaders; i++) {
+        FCGX_PutS(res->headers[i], r->out);
+        FCGX_PutS("\r\n", r->out);
+    }
+    if (res->content_type) {
+        FCGX_PutS("Content-Type: ", r->out);
+        FCGX_PutS(res->content_type, r->out);
+        FCGX_PutS("\r\n", r->out);
+    }
+    n = snprintf(head, sizeof head, "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
+                 res->body_len);
+    FCGX_PutStr(head, n, r->out);
     if (res->body_len && strcmp(req->method, "HEAD") != 0)
         FCGX_PutStr(res->body, (int)res->body_len, r->out);
 }
@@ -260,6 +301,8 @@ static void serve(fn_req *req, fn_res *res, fn_handler handler)
 int fn_run(const char *name, fn_handler handler)
 {
     fn_name = name;
+    const char *logfile = getenv("CHATR_LOG_FILE");
+    if (logfile && *logfile) log_out = fopen(logfile, "a");
     if (sodium_init() < 0) {
         fn_log("sodium_init failed");
         return 1;

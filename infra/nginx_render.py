@@ -1,0 +1,107 @@
+"""infra/nginx_render.py: renders the nginx configuration of one emulator instance.
+
+Templates live in gateway/nginx/: nginx.conf.in (the frame), http.d/*.conf.in (http-level:
+maps, upstreams) and server.d/*.conf.in (locations). Placeholders are @NAME@. The /api/<function>
+locations are generated from functions/*/function.json, the declarations of the functions.
+"""
+import json
+import os
+import re
+
+PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
+ROUTE_PARAM = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\??\}")
+METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+
+def substitute(text, values, where):
+    def repl(m):
+        if m.group(1) not in values:
+            raise SystemExit(f"emulator: {where}: unknown placeholder @{m.group(1)}@")
+        return str(values[m.group(1)])
+    return PLACEHOLDER.sub(repl, text)
+
+
+def route_regex(route):
+    """Azure Functions route template ('chats/{id}/messages') -> nginx location regex."""
+    out, pos = "", 0
+    for m in ROUTE_PARAM.finditer(route):
+        out += re.escape(route[pos:m.start()]).replace("\\/", "/")
+        out += f"(?<r_{m.group(1)}>[^/]+)"
+        pos = m.end()
+    out += re.escape(route[pos:]).replace("\\/", "/")
+    return f"^/api/{out}/?$", ROUTE_PARAM.findall(route)
+
+
+def function_locations(root, values):
+    """One location per declared route of every function."""
+    blocks = []
+    fdir = os.path.join(root, "functions")
+    for name in sorted(os.listdir(fdir)):
+        path = os.path.join(fdir, name, "function.json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            decl = json.load(f)
+        routes = decl.get("route", name)
+        routes = [routes] if isinstance(routes, str) else routes
+        methods = [m.upper() for m in decl.get("methods", ["GET"])]
+        bad = [m for m in methods if m not in METHODS]
+        if bad:
+            raise SystemExit(f"emulator: {path}: unknown methods {bad}")
+        roles = decl.get("allowedRoles", ["anonymous"])
+        if not all(re.fullmatch(r"[A-Za-z0-9_]+", r) for r in roles):
+            raise SystemExit(f"emulator: {path}: role names are [A-Za-z0-9_]")
+        max_body = int(decl.get("maxBody", 65536))
+        for route in routes:
+            regex, params = route_regex(route.strip("/"))
+            lines = [f"# {name}: {route} ({', '.join(methods)}; roles {', '.join(roles)})",
+                     f"location ~ {regex} {{",
+                     f"    client_max_body_size {max(max_body, 1)};",
+                     "    include chatr_api.conf;",
+                     f"    fastcgi_param FN_NAME {name};",
+                     f"    fastcgi_param FN_METHODS \"{','.join(methods)}\";",
+                     f"    fastcgi_param FN_ROLES \"{','.join(roles)}\";",
+                     f"    fastcgi_param FN_MAX_BODY {max_body};"]
+            lines += [f"    fastcgi_param ROUTE_{p} $r_{p};" for p in params]
+            lines += [f"    fastcgi_pass unix:{values['RUN_DIR']}/fn-{name}.sock;", "}"]
+            blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n"
+
+
+def render(root, env, is_root):
+    gw = os.path.join(root, "gateway", "nginx")
+    values = {
+        "PORT": env.port,
+        "STATE_DIR": env.state,
+        "RUN_DIR": env.run,
+        "LOG_DIR": env.logs,
+        "NGINX_DIR": env.nginx,
+        "ROOT": root,
+        "FRONTEND_DIR": os.path.join(root, "frontend"),
+        "GATEWAY_DIR": os.path.join(root, "gateway"),
+        # Workers run as the user who started the emulator (root on CI), so they can read the
+        # checkout and reach the FastCGI sockets wherever the checkout lives.
+        "USER": "user root root;" if is_root else "",
+        "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "auto"),
+    }
+    for d in ("http.d", "server.d", "tmp"):
+        os.makedirs(os.path.join(env.nginx, d), exist_ok=True)
+    for sub in ("http.d", "server.d"):
+        for stale in os.listdir(os.path.join(env.nginx, sub)):
+            os.unlink(os.path.join(env.nginx, sub, stale))
+    outputs = {"nginx.conf": os.path.join(gw, "nginx.conf.in")}
+    for name in os.listdir(gw):
+        if name.endswith(".conf.in") and name != "nginx.conf.in":
+            outputs[name[:-3]] = os.path.join(gw, name)
+    for sub in ("http.d", "server.d"):
+        sdir = os.path.join(gw, sub)
+        for name in sorted(os.listdir(sdir)) if os.path.isdir(sdir) else []:
+            if name.endswith(".conf.in"):
+                outputs[os.path.join(sub, name[:-3])] = os.path.join(sdir, name)
+    for out, src in outputs.items():
+        with open(src) as f:
+            text = substitute(f.read(), values, src)
+        with open(os.path.join(env.nginx, out), "w") as f:
+            f.write(text)
+    with open(os.path.join(env.nginx, "server.d", "functions.conf"), "w") as f:
+        f.write(function_locations(root, values))
