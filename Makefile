@@ -4,22 +4,24 @@
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-INCS    := -Igateway/runtime -Igateway/sdk -I/usr/include/postgresql -I/usr/include/json-c
+INCS    = $(addprefix -I,$(LIB_DIRS)) -I/usr/include/postgresql -I/usr/include/json-c
 LDLIBS  := -lfcgi -ljson-c -lsodium -lpq -lcurl -lm
 
 MODE    ?= release
 ifeq ($(MODE),asan)
   OUT    := build/asan
-  CFLAGS := $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(INCS)
+  CFLAGS = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined $(INCS)
   LDFLAGS := -fsanitize=address,undefined
 else
   OUT    := build
-  CFLAGS := $(CSTD) $(WARN) -O2 -g $(INCS)
+  CFLAGS = $(CSTD) $(WARN) -O2 -g $(INCS)
   LDFLAGS :=
 endif
 
-# Libraries: the function runtime (FastCGI host) and the Web PubSub SDK.
-LIB_DIRS  := gateway/runtime $(wildcard gateway/sdk)
+# Libraries: every gateway/<dir> without a main.c (the function runtime, the Web PubSub SDK,
+# the hub's shared code, ...), all in one static library.
+GW_DIRS   := $(patsubst %/,%,$(filter-out gateway/nginx/,$(wildcard gateway/*/)))
+LIB_DIRS  := $(foreach d,$(GW_DIRS),$(if $(wildcard $(d)/main.c),,$(d)))
 LIB_SRCS  := $(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c))
 LIB_OBJS  := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 LIBCHATR  := $(OUT)/lib/libchatr.a

@@ -1,0 +1,96 @@
+"""Shared fixtures: one real Chatr emulator (PostgreSQL, spawn-fcgi pools, nginx + nchan) per
+test session, on a free port with a fresh state directory, stopped at the end even when tests
+fail. Tests talk to it over HTTP and WebSocket only, like a client would."""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+
+import pytest
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EMULATOR = os.path.join(ROOT, "infra", "emulator")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Chatr:
+    """A running emulator instance."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.state = tempfile.mkdtemp(prefix="chatr-test-")
+        self.url = f"http://127.0.0.1:{self.port}"
+        default_bin = os.path.join(ROOT, "build", "asan", "bin")
+        if not os.path.isdir(default_bin):
+            default_bin = os.path.join(ROOT, "build", "bin")
+        self.env = dict(os.environ, CHATR_PORT=str(self.port), CHATR_STATE_DIR=self.state,
+                        CHATR_BIN_DIR=os.environ.get("CHATR_BIN_DIR", default_bin),
+                        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0")
+        self.env.pop("DATABASE_URL", None)
+
+    def emulator(self, *args, check=True):
+        r = subprocess.run([EMULATOR, *args], env=self.env, capture_output=True, text=True, timeout=180)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"emulator {' '.join(args)} failed:\n{r.stdout}\n{r.stderr}")
+        return r
+
+    def deploy(self, name, action):
+        return subprocess.run([os.path.join(ROOT, "infra", "deploy"), name, action], env=self.env,
+                              capture_output=True, text=True, timeout=60)
+
+    @property
+    def access_key(self):
+        with open(os.path.join(self.state, "secrets", "access_key")) as f:
+            return f.read().strip()
+
+    @property
+    def connection_string(self):
+        return f"Endpoint={self.url};AccessKey={self.access_key};Version=1.0;"
+
+    @property
+    def database_url(self):
+        return f"postgresql:///chatr?host={self.state}/pg/sock&user=postgres"
+
+    def sql(self, query, *params):
+        """Runs one SQL statement with psql; returns rows as lists of strings."""
+        args = ["psql", self.database_url, "-XAtq", "-F", "\t", "-v", "ON_ERROR_STOP=1"]
+        for i, p in enumerate(params, 1):
+            args += ["-v", f"p{i}={p}"]
+        r = subprocess.run(args, input=query, capture_output=True, text=True, timeout=30)
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
+    def log(self, name):
+        path = os.path.join(self.state, "logs", name)
+        return open(path).read() if os.path.exists(path) else ""
+
+    def get(self, path, **kw):
+        return requests.get(self.url + path, timeout=10, allow_redirects=False, **kw)
+
+    def post(self, path, **kw):
+        return requests.post(self.url + path, timeout=10, allow_redirects=False, **kw)
+
+    def request(self, method, path, **kw):
+        return requests.request(method, self.url + path, timeout=10, allow_redirects=False, **kw)
+
+
+@pytest.fixture(scope="session")
+def chatr():
+    c = Chatr()
+    try:
+        c.emulator("start")
+        yield c
+    finally:
+        c.emulator("stop", check=False)
+        if os.environ.get("CHATR_KEEP_STATE"):
+            print(f"state kept in {c.state}")
+        else:
+            shutil.rmtree(c.state, ignore_errors=True)
