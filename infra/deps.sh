@@ -7,13 +7,16 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 APT_PACKAGES=(
     build-essential pkg-config clang-format
     nginx libnginx-mod-nchan libnginx-mod-http-headers-more-filter
-    postgresql postgresql-client spawn-fcgi
+    postgresql spawn-fcgi
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     python3 python3-pytest python3-requests python3-websocket
-    nodejs npm chromium
+    chromium
 )
 
 missing=()
+# Node.js may come from elsewhere (e.g. NodeSource's nodejs, which bundles npm): only ask apt
+# for Debian's nodejs and npm when there is no npm at all.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
@@ -24,10 +27,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     "${sudo_cmd[@]}" apt-get update -qq
     # Debian's postinst scripts would start system-wide nginx/PostgreSQL; we run our own.
-    printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
-    "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+    policy_added=
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${sudo_cmd[@]}" tee /usr/sbin/policy-rc.d >/dev/null
+        "${sudo_cmd[@]}" chmod +x /usr/sbin/policy-rc.d
+        policy_added=1
+    fi
     "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-    "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
+    [ -z "$policy_added" ] || "${sudo_cmd[@]}" rm -f /usr/sbin/policy-rc.d
 fi
 
 # Front-end packages and the browser-test driver, from npm, into frontend/node_modules.
