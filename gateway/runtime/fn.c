@@ -14,13 +14,17 @@
 #include <sodium.h>
 
 static volatile sig_atomic_t stopping;
+static volatile sig_atomic_t in_request;
 static const char *fn_name = "fn";
 static FILE *log_out; /* CHATR_LOG_FILE, or stderr (spawn-fcgi children have no stderr) */
 
+/* SIGTERM: leave at once when idle (libfcgi's accept retries on EINTR, so a flag alone would
+ * not end the loop); finish the request in hand first otherwise. */
 static void on_term(int sig)
 {
     (void)sig;
     stopping = 1;
+    if (!in_request) _exit(0);
 }
 
 void fn_log(const char *fmt, ...)
@@ -73,27 +77,44 @@ const char *fn_route(const fn_req *req, const char *param)
     return v && *v ? v : NULL;
 }
 
-char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen)
+char *fn_urlencoded_get(const char *s, size_t slen, const char *name, char *buf, size_t buflen)
 {
     size_t nlen = strlen(name);
-    const char *p = req->query;
-    while (p && *p) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
+    const char *p = s, *end = s ? s + slen : NULL;
+    while (p && p < end) {
+        const char *amp = memchr(p, '&', (size_t)(end - p));
+        size_t len = amp ? (size_t)(amp - p) : (size_t)(end - p);
         const char *eq = memchr(p, '=', len);
         size_t klen = eq ? (size_t)(eq - p) : len;
         char key[128];
-        fn_url_decode(key, sizeof key, p, klen, 1);
-        if (strlen(key) == nlen && memcmp(key, name, nlen) == 0) {
-            const char *v = eq ? eq + 1 : p + len;
-            size_t vlen = eq ? len - klen - 1 : 0;
-            if (vlen >= buflen) return NULL; /* encoded length bounds decoded length */
-            fn_url_decode(buf, buflen, v, vlen, 1);
-            return buf;
+        if (klen < sizeof key * 3) { /* an encoded key longer than that cannot match */
+            size_t kdec = fn_url_decode(key, sizeof key, p, klen, 1);
+            if (kdec == nlen && memcmp(key, name, nlen) == 0) {
+                const char *v = eq ? eq + 1 : p + len;
+                size_t vlen = eq ? len - klen - 1 : 0;
+                if (vlen >= buflen) return NULL; /* encoded length bounds decoded length */
+                size_t n = fn_url_decode(buf, buflen, v, vlen, 1);
+                return strlen(buf) == n ? buf : NULL; /* a NUL inside is no C string */
+            }
         }
         p = amp ? amp + 1 : NULL;
     }
     return NULL;
+}
+
+char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen)
+{
+    return req->query ? fn_urlencoded_get(req->query, strlen(req->query), name, buf, buflen) : NULL;
+}
+
+char *fn_form(const fn_req *req, const char *name, char *buf, size_t buflen)
+{
+    const char *ct = fn_header(req, "Content-Type");
+    static const char form[] = "application/x-www-form-urlencoded";
+    if (!ct || strncasecmp(ct, form, sizeof form - 1) != 0) return NULL;
+    if (ct[sizeof form - 1] != '\0' && ct[sizeof form - 1] != ';' && ct[sizeof form - 1] != ' ')
+        return NULL;
+    return fn_urlencoded_get(req->body, req->body_len, name, buf, buflen);
 }
 
 static void res_reset(fn_res *res)
@@ -320,6 +341,7 @@ int fn_run(const char *name, fn_handler handler)
     FCGX_InitRequest(&r, 0, 0); /* fd 0: the socket spawn-fcgi hands us */
     fn_log("started");
     while (!stopping && FCGX_Accept_r(&r) >= 0) {
+        in_request = 1;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
@@ -343,6 +365,7 @@ int fn_run(const char *name, fn_handler handler)
         free(req.body);
         res_reset(&res);
         FCGX_Finish_r(&r);
+        in_request = 0;
     }
     fn_db_close();
     fn_log("stopped");
