@@ -1,0 +1,292 @@
+/* hub-connect: the WebSocket handshake of /client/hubs/{hub} (nginx auth_request).
+ * Checks the origin and the access token, runs the hub's blocking `connect` webhook, then
+ * tells nginx (response headers, read with auth_request_set) which channels the socket
+ * subscribes to, which subprotocol to echo, and the connection context for the hooks.
+ * Registers nothing: hub-events does that when the socket is open. PROTOCOL.md §1, §3.4. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* A claim that may be a string or an array of strings -> new array (NULL if malformed). */
+static json_object *str_or_array(json_object *claims, const char *key)
+{
+    json_object *v, *out = json_object_new_array();
+    if (!json_object_object_get_ex(claims, key, &v) || !v) return out;
+    if (json_object_is_type(v, json_type_string)) {
+        json_object_array_add(out, json_object_get(v));
+        return out;
+    }
+    if (!json_object_is_type(v, json_type_array)) goto bad;
+    for (size_t i = 0; i < json_object_array_length(v); i++) {
+        json_object *e = json_object_array_get_idx(v, i);
+        if (!json_object_is_type(e, json_type_string)) goto bad;
+        json_object_array_add(out, json_object_get(e));
+    }
+    return out;
+bad:
+    json_object_put(out);
+    return NULL;
+}
+
+static int groups_valid(json_object *groups)
+{
+    if (json_object_array_length(groups) > HUB_MAX_GROUPS_PER_CONN) return 0;
+    for (size_t i = 0; i < json_object_array_length(groups); i++)
+        if (!hub_group_valid(json_object_get_string(json_object_array_get_idx(groups, i)))) return 0;
+    return 1;
+}
+
+static int roles_valid(json_object *roles)
+{
+    if (json_object_array_length(roles) > HUB_MAX_ROLES) return 0;
+    for (size_t i = 0; i < json_object_array_length(roles); i++)
+        if (strlen(json_object_get_string(json_object_array_get_idx(roles, i))) > HUB_MAX_ROLE_LEN)
+            return 0;
+    return 1;
+}
+
+/* Does the comma-separated offer list contain proto? */
+static int offered(const char *list, const char *proto)
+{
+    size_t plen = strlen(proto);
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ') m--;
+        if (m == plen && strncmp(p, proto, m) == 0) return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static json_object *list_of(const char *s)
+{
+    json_object *a = json_object_new_array();
+    json_object_array_add(a, json_object_new_string(s ? s : ""));
+    return a;
+}
+
+/* The `connect` event body (§3.4): claims, query, headers, subprotocols, clientCertificates. */
+static char *connect_body(fn_req *req, json_object *claims, const char *offers, size_t *len)
+{
+    json_object *o = json_object_new_object(), *c = json_object_new_object();
+    json_object_object_foreach(claims, k, v) {
+        json_object *a = json_object_new_array();
+        if (json_object_is_type(v, json_type_array)) {
+            for (size_t i = 0; i < json_object_array_length(v); i++) {
+                json_object *e = json_object_array_get_idx(v, i);
+                json_object_array_add(a, json_object_new_string(json_object_get_string(e)));
+            }
+        } else {
+            json_object_array_add(a, json_object_new_string(json_object_get_string(v)));
+        }
+        json_object_object_add(c, k, a);
+    }
+    json_object_object_add(o, "claims", c);
+    json_object *q = json_object_new_object();
+    for (const char *p = req->query; p && *p;) {
+        size_t n = strcspn(p, "&");
+        const char *eq = memchr(p, '=', n);
+        size_t kl = eq ? (size_t)(eq - p) : n;
+        char key[256], val[2048];
+        if (kl < sizeof key && (n - kl) < sizeof val) {
+            fn_url_decode(key, sizeof key, p, kl, 1);
+            fn_url_decode(val, sizeof val, eq ? eq + 1 : p + n, eq ? n - kl - 1 : 0, 1);
+            if (strcmp(key, "access_token") != 0 && key[0]) {
+                json_object *arr;
+                if (!json_object_object_get_ex(q, key, &arr)) {
+                    arr = json_object_new_array();
+                    json_object_object_add(q, key, arr);
+                }
+                json_object_array_add(arr, json_object_new_string(val));
+            }
+        }
+        p += n;
+        if (*p == '&') p++;
+    }
+    json_object_object_add(o, "query", q);
+    json_object *h = json_object_new_object();
+    static const char *const names[][2] = {{"HTTP_HOST", "Host"}, {"HTTP_ORIGIN", "Origin"},
+                                           {"HTTP_USER_AGENT", "User-Agent"},
+                                           {"HTTP_SEC_WEBSOCKET_PROTOCOL", "Sec-WebSocket-Protocol"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        const char *hv = fn_param(req, names[i][0]);
+        if (hv) json_object_object_add(h, names[i][1], list_of(hv));
+    }
+    json_object_object_add(o, "headers", h);
+    json_object *subs = json_object_new_array();
+    for (const char *p = offers; p && *p;) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ') m--;
+        if (m) json_object_array_add(subs, json_object_new_string_len(p, (int)m));
+        p += n;
+    }
+    json_object_object_add(o, "subprotocols", subs);
+    json_object_object_add(o, "clientCertificates", json_object_new_array());
+    size_t n;
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    char *out = strndup(s, n);
+    *len = n;
+    json_object_put(o);
+    return out;
+}
+
+/* Applies a 2xx `connect` reply (userId, groups, roles, subprotocol). 0 or an HTTP status. */
+static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *offers)
+{
+    if (rep->len == 0) return 0;
+    json_object *o = json_tokener_parse(rep->body), *v;
+    if (!o || !json_object_is_type(o, json_type_object)) {
+        json_object_put(o);
+        return 500;
+    }
+    int rc = 0;
+    if (json_object_object_get_ex(o, "userId", &v) && json_object_is_type(v, json_type_string)) {
+        free(ctx->user);
+        ctx->user = strdup(json_object_get_string(v));
+    }
+    json_object *g = str_or_array(o, "groups");
+    if (!g || !groups_valid(g)) rc = 500;
+    else if (json_object_array_length(g) > 0) {
+        json_object_put(ctx->groups);
+        ctx->groups = json_object_get(g);
+    }
+    json_object_put(g);
+    if (json_object_object_get_ex(o, "roles", &v)) {
+        json_object *r = str_or_array(o, "roles");
+        if (!r || !roles_valid(r)) rc = 500;
+        else {
+            json_object_put(ctx->roles);
+            ctx->roles = json_object_get(r);
+        }
+        json_object_put(r);
+    }
+    if (json_object_object_get_ex(o, "subprotocol", &v) && json_object_is_type(v, json_type_string)) {
+        const char *sp = json_object_get_string(v);
+        if (!offered(offers, sp)) rc = 500;
+        else snprintf(ctx->protocol, sizeof ctx->protocol, "%s", sp);
+    }
+    json_object_put(o);
+    return rc;
+}
+
+static int count_user_conns(const char *hub, const char *user)
+{
+    const char *p[] = {hub, user};
+    PGresult *r = fn_db_exec("SELECT count(*) FROM pubsub.connections WHERE hub = $1 AND user_id = $2", 2, p);
+    int n = r ? atoi(PQgetvalue(r, 0, 0)) : 0;
+    PQclear(r);
+    return n;
+}
+
+static int handshake(fn_req *req, fn_res *res, hub_after *after)
+{
+    (void)after;
+    const char *raw_hub = fn_param(req, "HUB_NAME");
+    const char *conn_id = fn_param(req, "REQUEST_ID");
+    char hub_buf[HUB_MAX_HUB_NAME * 3 + 1];
+    if (raw_hub) fn_url_decode(hub_buf, sizeof hub_buf, raw_hub, strlen(raw_hub), 0);
+    if (!raw_hub || !hub_name_valid(hub_buf) || !conn_id) {
+        fn_error(res, 400, "invalid hub name");
+        return 0;
+    }
+    hub_ctx ctx = {0};
+    hub_name_norm(hub_buf, ctx.hub, sizeof ctx.hub);
+    const hub_settings *hs = hub_settings_get(ctx.hub);
+    const char *origin = fn_header(req, "Origin");
+    if (!hub_settings_origin_ok(hs, origin)) {
+        fn_error(res, 403, "origin %s is not allowed for hub %s", origin, ctx.hub);
+        return 0;
+    }
+    char token[HUB_MAX_TOKEN + 1];
+    const char *auth = fn_header(req, "Authorization");
+    if (!fn_query(req, "access_token", token, sizeof token)) {
+        if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && strlen(auth + 7) <= HUB_MAX_TOKEN)
+            snprintf(token, sizeof token, "%s", auth + 7);
+        else
+            token[0] = '\0';
+    }
+    if (!token[0]) {
+        fn_error(res, 401, "missing access token");
+        return 0;
+    }
+    json_object *claims = hub_jwt_verify(token);
+    char aud_path[HUB_MAX_HUB_NAME + 32];
+    snprintf(aud_path, sizeof aud_path, "/client/hubs/%s", ctx.hub);
+    if (!claims || !hub_aud_path_ok(claims, aud_path)) {
+        json_object_put(claims);
+        fn_error(res, 401, "invalid access token");
+        return 0;
+    }
+    json_object *v;
+    if (json_object_object_get_ex(claims, "sub", &v) && json_object_is_type(v, json_type_string) &&
+        json_object_get_string_len(v) > 0)
+        ctx.user = strdup(json_object_get_string(v));
+    ctx.roles = str_or_array(claims, "role");
+    ctx.groups = str_or_array(claims, "webpubsub.group");
+    int status = 0;
+    if (!ctx.roles || !ctx.groups || !roles_valid(ctx.roles) || !groups_valid(ctx.groups) ||
+        (ctx.user && strlen(ctx.user) > HUB_MAX_USER_ID))
+        status = 400;
+    const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
+    if (offered(offers, HUB_PROTO_JSON)) snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_JSON);
+    else if (offered(offers, HUB_PROTO_RELIABLE))
+        snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_RELIABLE);
+
+    char url[2048];
+    if (!status && hub_settings_handler(hs, ctx.hub, "connect", 1, url, sizeof url)) {
+        size_t blen;
+        char *body = connect_body(req, claims, offers, &blen);
+        hub_event ev = {.hub = ctx.hub, .conn_id = conn_id, .user = ctx.user, .event = "connect",
+                        .system = 1, .ctype = "application/json; charset=utf-8", .body = body,
+                        .body_len = blen};
+        hub_reply rep;
+        if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0) status = 500;
+        else if (rep.status >= 400 && rep.status < 500) status = (int)rep.status;
+        else if (rep.status < 200 || rep.status >= 300) status = 500;
+        else {
+            status = apply_connect_reply(&rep, &ctx, offers);
+            if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE) ctx.state = strdup(rep.state);
+        }
+        hub_reply_free(&rep);
+        free(body);
+    }
+    json_object_put(claims);
+    if (!status && ctx.user && count_user_conns(ctx.hub, ctx.user) >= HUB_MAX_CONNS_PER_USER) {
+        fn_log("hub %s user %s: over %d connections", ctx.hub, ctx.user, HUB_MAX_CONNS_PER_USER);
+        status = 403;
+    }
+    if (status) {
+        hub_ctx_free(&ctx);
+        fn_error(res, status, "handshake rejected");
+        return 0;
+    }
+    int json = hub_ctx_json(&ctx);
+    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL];
+    hub_chan_all(ctx.hub, json, all);
+    hub_chan_conn(conn_id, own);
+    if (ctx.user) hub_chan_user(ctx.hub, ctx.user, json, user);
+    fn_set_header(res, "X-Hub-Channels", "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
+    fn_set_header(res, "X-Hub-Protocol", "%s", ctx.protocol);
+    char *enc = hub_ctx_encode(&ctx);
+    if (enc) fn_set_header(res, "X-Hub-Ctx", "%s", enc);
+    free(enc);
+    hub_ctx_free(&ctx);
+    if (res->nheaders < 3) {
+        fn_error(res, 500, "connection context too large");
+        return 0;
+    }
+    fn_text(res, 200, "text/plain", "", 0);
+    return 0;
+}
+
+int main(void)
+{
+    return hub_run("hub-connect", handshake, NULL);
+}

@@ -1,0 +1,349 @@
+/* hub-router: every frame a client socket sends (nchan_publisher_upstream_request).
+ * Speaks json.webpubsub.azure.v1 (PROTOCOL.md §2): joinGroup, leaveGroup, sendToGroup, event,
+ * ping, sequenceAck; simple clients' frames become `message` events. nchan publishes our 200
+ * body to the socket's own channel (acks, pongs) and drops a 204 (DESIGN.md §6.8); anything
+ * else would close the socket, so this program answers 200 or 204 only. */
+#include "hub.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <time.h>
+
+/* ---- per-connection token bucket (per router worker) ------------------------------------- */
+
+#define BUCKETS 4096
+static struct bucket {
+    char id[HUB_MAX_CONN_ID + 1];
+    double tokens;
+    double at;
+} buckets[BUCKETS];
+
+static int rate_ok(const char *conn_id)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    unsigned h = 2166136261u;
+    for (const char *p = conn_id; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    struct bucket *b = &buckets[h % BUCKETS];
+    if (strcmp(b->id, conn_id) != 0) { /* new (or evicted) connection: a full bucket */
+        snprintf(b->id, sizeof b->id, "%s", conn_id);
+        b->tokens = HUB_RATE_BURST;
+        b->at = now;
+    }
+    b->tokens += (now - b->at) * HUB_RATE_PER_SEC;
+    if (b->tokens > HUB_RATE_BURST) b->tokens = HUB_RATE_BURST;
+    b->at = now;
+    if (b->tokens < 1) return 0;
+    b->tokens -= 1;
+    return 1;
+}
+
+/* ---- replies ---------------------------------------------------------------------------- */
+
+typedef struct frame_ctx {
+    const char *conn_id;
+    hub_ctx c;
+    int has_ack;
+    uint64_t ack_id;
+} frame_ctx;
+
+static void reply(fn_res *res, char *body, size_t len)
+{
+    if (!body) {
+        fn_no_content(res);
+        return;
+    }
+    res->status = 200;
+    res->content_type = "application/json";
+    res->body = body;
+    res->body_len = len;
+}
+
+static void ack(fn_res *res, const frame_ctx *f, const char *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void ack(fn_res *res, const frame_ctx *f, const char *err, const char *fmt, ...)
+{
+    if (!f->has_ack) {
+        fn_no_content(res);
+        return;
+    }
+    char msg[512] = "";
+    if (fmt) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof msg, fmt, ap);
+        va_end(ap);
+    }
+    size_t len = 0;
+    char *body = hub_env_ack(f->ack_id, err, err ? msg : NULL, &len);
+    reply(res, body, len);
+}
+
+/* A protocol violation: an error ack when the frame has an ackId, else close with a reason. */
+static void violation(fn_res *res, const frame_ctx *f, const char *fmt, const char *detail)
+{
+    char msg[512];
+    snprintf(msg, sizeof msg, fmt, detail ? detail : "");
+    if (f->has_ack) {
+        ack(res, f, "BadRequest", "%s", msg);
+        return;
+    }
+    fn_log("closing %s: %s", f->conn_id, msg);
+    hub_close_connection(f->conn_id, f->c.protocol, msg);
+    fn_no_content(res);
+}
+
+static const char *get_str(json_object *o, const char *key)
+{
+    json_object *v;
+    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
+    return json_object_get_string(v);
+}
+
+/* ---- operations ------------------------------------------------------------------------- */
+
+static int allowed(const frame_ctx *f, const char *kind, const char *group)
+{
+    json_object *roles = hub_db_roles(f->conn_id);
+    int ok = roles && hub_roles_allow(roles, kind, group);
+    json_object_put(roles);
+    return ok;
+}
+
+static void join_leave(fn_res *res, const frame_ctx *f, json_object *msg, int join)
+{
+    const char *group = get_str(msg, "group");
+    if (!hub_group_valid(group)) {
+        violation(res, f, "invalid group name%s", NULL);
+        return;
+    }
+    if (!allowed(f, "joinLeaveGroup", group)) {
+        ack(res, f, "Forbidden", "no permission to %s group %s", join ? "join" : "leave", group);
+        return;
+    }
+    int rc = join ? hub_db_join(f->c.hub, group, f->conn_id) : hub_db_leave(f->c.hub, group, f->conn_id);
+    if (rc == 1) {
+        fn_log("connection %s: over %d groups", f->conn_id, HUB_MAX_GROUPS_PER_CONN);
+        ack(res, f, "BadRequest", "a connection may join at most %d groups", HUB_MAX_GROUPS_PER_CONN);
+    } else if (rc != 0) {
+        ack(res, f, "InternalServerError", "membership not changed");
+    } else {
+        ack(res, f, NULL, NULL);
+    }
+}
+
+static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
+{
+    const char *group = get_str(msg, "group");
+    if (!hub_group_valid(group)) {
+        violation(res, f, "invalid group name%s", NULL);
+        return;
+    }
+    enum hub_dt dt;
+    json_object *data = NULL, *v;
+    if (hub_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
+        violation(res, f, "unknown dataType%s", NULL);
+        return;
+    }
+    json_object_object_get_ex(msg, "data", &data);
+    hub_payload p;
+    if (hub_payload_from_json(&p, dt, data) != 0) {
+        violation(res, f, "data does not match dataType %s", hub_dt_name(dt));
+        return;
+    }
+    if (!allowed(f, "sendToGroup", group)) {
+        hub_payload_free(&p);
+        ack(res, f, "Forbidden", "no permission to send to group %s", group);
+        return;
+    }
+    int no_echo = json_object_object_get_ex(msg, "noEcho", &v) && json_object_get_boolean(v);
+    int rc = hub_send_group(f->c.hub, group, &p, f->c.user, 1, no_echo ? f->conn_id : NULL, NULL, 0);
+    hub_payload_free(&p);
+    if (rc != 0) ack(res, f, "InternalServerError", "message not delivered");
+    else ack(res, f, NULL, NULL);
+}
+
+/* The upstream reply to a user event (§3.7): sent to this connection before the ack. */
+static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
+{
+    if (rep->len == 0) return 0;
+    enum hub_dt dt;
+    if (!rep->ctype[0]) dt = HUB_DT_BINARY;
+    else if (hub_ctype_dt(rep->ctype, &dt) != 0) return -1;
+    hub_payload p;
+    if (hub_payload_from_bytes(&p, dt, rep->body, rep->len) != 0) return -1;
+    char own[HUB_MAX_CHANNEL];
+    hub_chan_conn(f->conn_id, own);
+    int rc;
+    if (hub_ctx_json(&f->c)) {
+        size_t len;
+        char *env = hub_env_server(&p, &len);
+        rc = env ? hub_publish1(own, env, len, "application/json") : -1;
+        free(env);
+    } else {
+        rc = hub_publish1(own, p.raw, p.raw_len, hub_payload_ctype(&p));
+    }
+    hub_payload_free(&p);
+    return rc;
+}
+
+/* Calls the event handler; returns 0 when it succeeded (reply sent). */
+static int call_event(const frame_ctx *f, const char *event, const hub_payload *p, char *err,
+                      size_t errlen)
+{
+    const hub_settings *hs = hub_settings_get(f->c.hub);
+    char url[2048];
+    if (!hub_settings_handler(hs, f->c.hub, event, 0, url, sizeof url)) {
+        snprintf(err, errlen, "no event handler for event %s", event);
+        return -1;
+    }
+    hub_event ev = {.hub = f->c.hub, .conn_id = f->conn_id, .user = f->c.user, .event = event,
+                    .system = 0, .protocol = f->c.protocol, .state = f->c.state,
+                    .ctype = hub_payload_ctype(p), .body = p->raw, .body_len = p->raw_len};
+    hub_reply rep;
+    if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0) {
+        snprintf(err, errlen, "event handler unreachable");
+        return -1;
+    }
+    int rc = 0;
+    if (rep.status < 200 || rep.status >= 300) {
+        snprintf(err, errlen, "event handler answered %ld", rep.status);
+        rc = -1;
+    } else if (send_event_reply(f, &rep) != 0) {
+        snprintf(err, errlen, "event handler reply has an unsupported content type");
+        rc = -1;
+    } else if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE) {
+        const char *q[] = {f->conn_id, rep.state};
+        PQclear(fn_db_exec("UPDATE pubsub.connections SET state = $2 WHERE id = $1", 2, q));
+    }
+    hub_reply_free(&rep);
+    return rc;
+}
+
+static void user_event(fn_res *res, const frame_ctx *f, json_object *msg)
+{
+    const char *event = get_str(msg, "event");
+    if (!hub_event_valid(event)) {
+        violation(res, f, "invalid event name%s", NULL);
+        return;
+    }
+    enum hub_dt dt;
+    json_object *data = NULL;
+    if (hub_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
+        violation(res, f, "unknown dataType%s", NULL);
+        return;
+    }
+    json_object_object_get_ex(msg, "data", &data);
+    hub_payload p;
+    if (hub_payload_from_json(&p, dt, data) != 0) {
+        violation(res, f, "data does not match dataType %s", hub_dt_name(dt));
+        return;
+    }
+    char err[256];
+    int rc = call_event(f, event, &p, err, sizeof err);
+    hub_payload_free(&p);
+    if (rc == 0) {
+        ack(res, f, NULL, NULL);
+    } else if (f->has_ack) {
+        fn_log("event %s of %s failed: %s", event, f->conn_id, err);
+        ack(res, f, "InternalServerError", "%s", err);
+    } else {
+        fn_log("event %s of %s failed: %s", event, f->conn_id, err);
+        hub_close_connection(f->conn_id, f->c.protocol, err);
+        fn_no_content(res);
+    }
+}
+
+/* A simple client's frame: the `message` event with the raw bytes. */
+static void simple_frame(fn_res *res, const frame_ctx *f, const fn_req *req)
+{
+    hub_payload p = {0};
+    p.dt = hub_utf8_valid(req->body, req->body_len) ? HUB_DT_TEXT : HUB_DT_BINARY;
+    p.raw = req->body;
+    p.raw_len = req->body_len;
+    char err[256];
+    if (call_event(f, "message", &p, err, sizeof err) != 0) {
+        fn_log("message of simple client %s failed: %s", f->conn_id, err);
+        hub_close_connection(f->conn_id, "", err);
+    }
+    fn_no_content(res);
+}
+
+static int handle(fn_req *req, fn_res *res, hub_after *after)
+{
+    (void)after;
+    frame_ctx f = {0};
+    f.conn_id = fn_param(req, "REQUEST_ID");
+    if (!f.conn_id || strlen(f.conn_id) > HUB_MAX_CONN_ID || hub_ctx_decode(fn_param(req, "HUB_CTX"), &f.c) != 0) {
+        fn_log("frame without connection context");
+        fn_no_content(res);
+        return 0;
+    }
+    if (req->body_len > HUB_MAX_FRAME) {
+        fn_log("closing %s: frame of %zu bytes over the %d limit", f.conn_id, req->body_len, HUB_MAX_FRAME);
+        hub_close_connection(f.conn_id, f.c.protocol, "Message too large.");
+        fn_no_content(res);
+        goto out;
+    }
+    int over_rate = !rate_ok(f.conn_id);
+    if (over_rate) { /* the frame is dropped; an ackId still gets its (error) ack */
+        static char logged[HUB_MAX_CONN_ID + 1];
+        if (strcmp(logged, f.conn_id) != 0) {
+            fn_log("connection %s over %d messages/s: dropping", f.conn_id, HUB_RATE_PER_SEC);
+            snprintf(logged, sizeof logged, "%s", f.conn_id);
+        }
+        if (!hub_ctx_json(&f.c)) {
+            fn_no_content(res);
+            goto out;
+        }
+    }
+    if (!hub_ctx_json(&f.c)) {
+        simple_frame(res, &f, req);
+        goto out;
+    }
+    json_tokener *tok = json_tokener_new_ex(64);
+    json_object *msg = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
+    int parsed = json_tokener_get_error(tok) == json_tokener_success &&
+                 (size_t)json_tokener_get_parse_end(tok) == req->body_len;
+    json_tokener_free(tok);
+    if (!parsed || !msg || !json_object_is_type(msg, json_type_object)) {
+        json_object_put(msg);
+        violation(res, &f, "the frame is not a JSON object%s", NULL);
+        goto out;
+    }
+    json_object *v;
+    if (json_object_object_get_ex(msg, "ackId", &v) && v) {
+        if (!json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
+            json_object_put(msg);
+            violation(res, &f, "ackId must be an unsigned integer%s", NULL);
+            goto out;
+        }
+        f.has_ack = 1;
+        f.ack_id = json_object_get_uint64(v);
+    }
+    const char *type = get_str(msg, "type");
+    if (over_rate) ack(res, &f, "TooManyRequests", "over %d messages per second", HUB_RATE_PER_SEC);
+    else if (!type) violation(res, &f, "the frame has no type%s", NULL);
+    else if (strcmp(type, "ping") == 0) reply(res, strdup("{\"type\":\"pong\"}"), 15);
+    else if (strcmp(type, "sequenceAck") == 0) fn_no_content(res);
+    else if (strcmp(type, "joinGroup") == 0) join_leave(res, &f, msg, 1);
+    else if (strcmp(type, "leaveGroup") == 0) join_leave(res, &f, msg, 0);
+    else if (strcmp(type, "sendToGroup") == 0) send_to_group(res, &f, msg);
+    else if (strcmp(type, "event") == 0) user_event(res, &f, msg);
+    else violation(res, &f, "unknown message type %s", type);
+    json_object_put(msg);
+out:
+    hub_ctx_free(&f.c);
+    return 0;
+}
+
+int main(void)
+{
+    return hub_run("hub-router", handle, NULL);
+}

@@ -1,0 +1,206 @@
+/* hub.h: the Web PubSub emulator's shared code (gateway/hub), used by the hub programs
+ * hub-connect (handshake), hub-events (socket opened/closed), hub-router (client frames) and
+ * hub-rest (REST data plane). See DESIGN.md §2, §6 and PROTOCOL.md §1-4.
+ *
+ * Channels (nchan): every socket subscribes to its hub's broadcast channel, its user's channel
+ * and its own connection channel. Simple (no-subprotocol) sockets and JSON sockets get
+ * different broadcast/user channels, because they receive different bytes for one message:
+ *   a<k>.<hubkey>            broadcast, k = j (JSON subprotocol) or s (simple)
+ *   u<k>.<hubkey>.<userkey>  all connections of one user
+ *   c.<connectionId>         one connection (nginx's $request_id)
+ * hubkey/userkey are short hashes, so names never carry the channel-list delimiter. */
+#ifndef CHATR_HUB_H
+#define CHATR_HUB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "fn.h"
+
+/* Limits (PROTOCOL.md §6; every network input is bounded). Over a limit: error ack or close. */
+#define HUB_MAX_FRAME (1024 * 1024)      /* one WebSocket message, as the service */
+#define HUB_MAX_HUB_NAME 128             /* ^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$ */
+#define HUB_MAX_GROUP_NAME 1024          /* 1-1024 chars, not whitespace only */
+#define HUB_MAX_USER_ID 1024
+#define HUB_MAX_CONN_ID 64
+#define HUB_MAX_EVENT_NAME 128           /* ^[a-z][a-z0-9_.-]{0,127}$, case-insensitive */
+#define HUB_MAX_GROUPS_PER_CONN 256      /* joined groups per connection */
+#define HUB_MAX_ROLES 64
+#define HUB_MAX_ROLE_LEN 1100
+#define HUB_MAX_CONNS_PER_USER 64        /* live connections of one user in one hub */
+#define HUB_MAX_TOKEN 8192
+#define HUB_MAX_STATE 4096               /* ce-connectionState */
+#define HUB_RATE_PER_SEC 200             /* client messages per second per connection ... */
+#define HUB_RATE_BURST 2000              /* ... with this burst (token bucket, per router worker) */
+#define HUB_CHANNELS_PER_PUBLISH 255     /* nchan multi-channel publish limit (§6.9) */
+#define HUB_WEBHOOK_TIMEOUT_MS 30000     /* blocking webhooks (connect, user events) */
+#define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
+#define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
+#define HUB_CLOCK_SKEW 300               /* seconds allowed on exp/nbf */
+#define HUB_LIST_PAGE_MAX 200
+
+#define HUB_PROTO_JSON "json.webpubsub.azure.v1"
+#define HUB_PROTO_RELIABLE "json.reliable.webpubsub.azure.v1"
+
+/* ---- hub_util.c: names, channels, the connection context ------------------------------- */
+
+int hub_name_valid(const char *hub);
+int hub_group_valid(const char *group);
+int hub_event_valid(const char *event);
+/* Lower-cases hub into out (hubs are case-insensitive). */
+void hub_name_norm(const char *hub, char *out, size_t outlen);
+/* Channel names; out must hold HUB_MAX_CHANNEL bytes. json: 1 for subprotocol sockets. */
+#define HUB_MAX_CHANNEL 96
+void hub_chan_all(const char *hub, int json, char *out);
+void hub_chan_user(const char *hub, const char *user, int json, char *out);
+void hub_chan_conn(const char *conn_id, char *out);
+
+/* What the handshake decided about one connection; travels to the hooks as $hub_ctx. */
+typedef struct hub_ctx {
+    char hub[HUB_MAX_HUB_NAME + 1]; /* normalised */
+    char *user;                     /* NULL: anonymous */
+    char protocol[40];              /* "" = simple client */
+    json_object *roles;             /* array of strings (owned) */
+    json_object *groups;            /* array of strings (owned) */
+    char *state;                    /* ce-connectionState or NULL */
+} hub_ctx;
+/* Encodes as base64url(JSON); returns malloc'd string. */
+char *hub_ctx_encode(const hub_ctx *c);
+int hub_ctx_decode(const char *s, hub_ctx *c);
+void hub_ctx_free(hub_ctx *c);
+static inline int hub_ctx_json(const hub_ctx *c) { return c->protocol[0] != '\0'; }
+
+/* Permission check (PROTOCOL.md §1.5): kind "sendToGroup" or "joinLeaveGroup". */
+int hub_roles_allow(json_object *roles, const char *kind, const char *group);
+int hub_role_pattern_match(const char *pattern, const char *s);
+
+/* A message payload in its three shapes (§2.4). */
+enum hub_dt { HUB_DT_JSON, HUB_DT_TEXT, HUB_DT_BINARY };
+const char *hub_dt_name(enum hub_dt dt);
+int hub_dt_parse(const char *name, enum hub_dt *dt); /* NULL name -> json */
+typedef struct hub_payload {
+    enum hub_dt dt;
+    json_object *data; /* the envelope's "data" value (owned) */
+    char *raw;         /* bytes for simple clients and webhooks (owned) */
+    size_t raw_len;
+} hub_payload;
+/* From a client frame's data value (borrowed). Returns 0, or -1 if data does not fit dt. */
+int hub_payload_from_json(hub_payload *p, enum hub_dt dt, json_object *data);
+/* From raw bytes (REST body, webhook reply). Returns 0 or -1 (json that does not parse). */
+int hub_payload_from_bytes(hub_payload *p, enum hub_dt dt, const char *bytes, size_t len);
+void hub_payload_free(hub_payload *p);
+const char *hub_payload_ctype(const hub_payload *p); /* for raw bytes */
+/* Content-Type -> dataType; -1 for an unsupported type. NULL/empty -> binary. */
+int hub_ctype_dt(const char *ctype, enum hub_dt *dt);
+
+/* Envelopes (malloc'd JSON text). from_user may be NULL. */
+char *hub_env_server(const hub_payload *p, size_t *len);
+char *hub_env_group(const hub_payload *p, const char *group, const char *from_user, int with_from,
+                    size_t *len);
+char *hub_env_ack(uint64_t ack_id, const char *err_name, const char *err_msg, size_t *len);
+char *hub_env_connected(const char *user, const char *conn_id, size_t *len);
+char *hub_env_disconnected(const char *reason, size_t *len);
+
+int hub_utf8_valid(const char *s, size_t len);
+
+/* ---- hub_send.c: delivery to connections, users, groups, the hub ------------------------ */
+
+/* Publishes p to a group's members, each in the shape its socket speaks (JSON envelope with
+ * from:group, or the raw bytes). exclude_conn (noEcho) and excluded[] are skipped. */
+int hub_send_group(const char *hub, const char *group, const hub_payload *p, const char *from_user,
+                   int with_from, const char *exclude_conn, char *const *excluded, size_t nexcluded);
+/* REST sends (from:server). */
+int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded);
+int hub_send_user(const char *hub, const char *user, const hub_payload *p);
+int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p);
+
+/* ---- hub_settings.c: gateway/hubs.json --------------------------------------------------- */
+
+typedef struct hub_settings hub_settings;
+/* Settings of one hub (falls back to "default"); loaded once per process. */
+const hub_settings *hub_settings_get(const char *hub);
+/* The handler URL for an event (system: connect/connected/disconnected), or NULL. Writes the
+ * resolved URL into out. */
+const char *hub_settings_handler(const hub_settings *s, const char *hub, const char *event,
+                                 int system, char *out, size_t outlen);
+int hub_settings_origin_ok(const hub_settings *s, const char *origin);
+
+/* ---- hub_nchan.c: publishing through nginx's internal server ----------------------------- */
+
+/* Publishes body to every channel (batches of 255). Returns 0 or -1. */
+int hub_publish(const char *const *channels, size_t n, const char *body, size_t len,
+                const char *ctype);
+int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype);
+/* Deletes channels: their sockets close. */
+int hub_delete_channel(const char *channel);
+
+/* hub_close.c: disconnected frame (JSON clients), reason for the webhook, then the socket
+ * closes. protocol is a hint used when the connection is not registered (yet). */
+int hub_close_connection(const char *conn_id, const char *protocol, const char *reason);
+
+/* ---- hub_webhook.c: CloudEvents to the upstream event handler ---------------------------- */
+
+typedef struct hub_event {
+    const char *hub;
+    const char *conn_id;
+    const char *user;      /* NULL: none */
+    const char *event;     /* connect, connected, disconnected, or the user event name */
+    int system;
+    const char *protocol;  /* NULL/"" none */
+    const char *state;     /* ce-connectionState, NULL none */
+    const char *ctype;
+    const char *body;
+    size_t body_len;
+} hub_event;
+typedef struct hub_reply {
+    long status;   /* HTTP status, 0 when unreachable/invalid */
+    char *body;    /* malloc'd */
+    size_t len;
+    char ctype[128];
+    char *state;   /* ce-connectionState response header, malloc'd */
+    int has_state;
+} hub_reply;
+/* Sends one event to url (validating it first with OPTIONS, once per process). */
+int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply *out);
+void hub_reply_free(hub_reply *r);
+/* ce-signature value for a connection id: "sha256=<hex>". */
+void hub_signature(const char *conn_id, char *out, size_t outlen);
+
+/* ---- hub_key.c: settings from the environment ------------------------------------------- */
+
+const char *hub_access_key(void);     /* from WEBPUBSUB_CONNECTION_STRING */
+const char *hub_public_url(void);     /* CHATR_PUBLIC_URL */
+const char *hub_node_id(void);
+long hub_node_epoch(void);            /* pid of this node's nginx master, 0 if not running */
+
+/* ---- hub_jwt.c: token checks ----------------------------------------------------------- */
+
+/* Verifies an HS256 token with the access key: signature, exp/nbf (with skew). Returns the
+ * claims object (owned by caller) or NULL. */
+json_object *hub_jwt_verify(const char *token);
+/* Signs claims (borrowed) into a token (malloc'd). */
+char *hub_jwt_sign(json_object *claims);
+/* aud check, lenient: compares only the path of aud with path (case-insensitive, ignoring a
+ * trailing slash and the query string). */
+int hub_aud_path_ok(json_object *claims, const char *path);
+
+/* ---- hub_db.c ---------------------------------------------------------------------------- */
+
+/* Clears connections of this node that no live nginx backs (other epoch); fires nothing. */
+void hub_db_sweep(void);
+/* Roles of a connection (new ref) or NULL if it does not exist. */
+json_object *hub_db_roles(const char *conn_id);
+int hub_db_join(const char *hub, const char *group, const char *conn_id); /* 0, -1, 1 = limit */
+int hub_db_leave(const char *hub, const char *group, const char *conn_id);
+
+/* ---- hub_loop.c: FastCGI accept loop with work after the response ------------------------ */
+
+typedef struct hub_after {
+    void (*fn)(void *arg);
+    void *arg;
+} hub_after;
+typedef int (*hub_handler)(fn_req *req, fn_res *res, hub_after *after);
+int hub_run(const char *name, hub_handler handler, void (*on_start)(void));
+
+#endif

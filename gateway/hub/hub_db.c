@@ -1,0 +1,59 @@
+/* hub_db.c: the pubsub schema operations shared by the hub programs (schema/002_pubsub.sql). */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void hub_db_sweep(void)
+{
+    char epoch[32];
+    snprintf(epoch, sizeof epoch, "%ld", hub_node_epoch());
+    const char *p[] = {hub_node_id(), epoch};
+    PGresult *r = fn_db_exec("DELETE FROM pubsub.connections WHERE node = $1 AND epoch <> $2", 2, p);
+    if (r && atoi(PQcmdTuples(r)) > 0)
+        fn_log("cleared %s stale connections of node %s", PQcmdTuples(r), hub_node_id());
+    PQclear(r);
+}
+
+json_object *hub_db_roles(const char *conn_id)
+{
+    const char *p[] = {conn_id};
+    PGresult *r = fn_db_exec("SELECT array_to_json(roles) FROM pubsub.connections WHERE id = $1", 1, p);
+    json_object *out = NULL;
+    if (r && PQntuples(r) == 1) out = json_tokener_parse(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return out;
+}
+
+int hub_db_join(const char *hub, const char *group, const char *conn_id)
+{
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", HUB_MAX_GROUPS_PER_CONN);
+    const char *p[] = {hub, group, conn_id, limit};
+    PGresult *r = fn_db_exec(
+        "WITH n AS (SELECT count(*) AS k FROM pubsub.group_members WHERE conn_id = $3), "
+        "ins AS (INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
+        "  SELECT $1, $2, $3 FROM n WHERE n.k < $4::int "
+        "    AND EXISTS (SELECT 1 FROM pubsub.connections WHERE id = $3) "
+        "  ON CONFLICT DO NOTHING RETURNING 1) "
+        "SELECT (SELECT count(*) FROM ins), (SELECT k FROM n), "
+        "  EXISTS (SELECT 1 FROM pubsub.group_members WHERE hub = $1 AND group_name = $2 AND conn_id = $3)",
+        4, p);
+    if (!r) return -1;
+    int inserted = atoi(PQgetvalue(r, 0, 0)), count = atoi(PQgetvalue(r, 0, 1));
+    int member = PQgetvalue(r, 0, 2)[0] == 't';
+    PQclear(r);
+    if (inserted || member) return 0;
+    return count >= HUB_MAX_GROUPS_PER_CONN ? 1 : -1;
+}
+
+int hub_db_leave(const char *hub, const char *group, const char *conn_id)
+{
+    const char *p[] = {hub, group, conn_id};
+    PGresult *r = fn_db_exec(
+        "DELETE FROM pubsub.group_members WHERE hub = $1 AND group_name = $2 AND conn_id = $3", 3, p);
+    if (!r) return -1;
+    PQclear(r);
+    return 0;
+}

@@ -1,0 +1,138 @@
+/* hub_loop.c: the hub programs' FastCGI accept loop. Like fn_run (runtime/fn.c) but without
+ * the function declarations, and a handler may leave work to run after the response is sent
+ * (a webhook that must not hold up the socket's next hook). */
+#include "hub.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcgiapp.h>
+#include <sodium.h>
+
+static volatile sig_atomic_t stopping, in_request;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    stopping = 1;
+    if (!in_request) _exit(0);
+}
+
+/* Reads the body to EOF (CONTENT_LENGTH is stale in nchan hooks, DESIGN.md §6.5). */
+static int read_body(fn_req *req, size_t limit)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) return 500;
+    for (;;) {
+        if (len == cap) {
+            if (cap > limit) break;
+            cap *= 2;
+            char *nb = realloc(buf, cap + 1);
+            if (!nb) {
+                free(buf);
+                return 500;
+            }
+            buf = nb;
+        }
+        int n = FCGX_GetStr(buf + len, (int)(cap - len), req->fcgx->in);
+        if (n <= 0) break;
+        len += (size_t)n;
+        if (len > limit) break;
+    }
+    buf[len] = '\0';
+    req->body = buf;
+    req->body_len = len;
+    if (len > limit) {
+        char sink[4096];
+        while (FCGX_GetStr(sink, sizeof sink, req->fcgx->in) > 0) {
+        }
+        return 413;
+    }
+    return 0;
+}
+
+static void write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
+{
+    char head[256];
+    int n = snprintf(head, sizeof head, "Status: %d\r\n", res->status);
+    FCGX_PutStr(head, n, r->out);
+    for (size_t i = 0; i < res->nheaders; i++) {
+        FCGX_PutS(res->headers[i], r->out);
+        FCGX_PutS("\r\n", r->out);
+    }
+    if (res->content_type) {
+        FCGX_PutS("Content-Type: ", r->out);
+        FCGX_PutS(res->content_type, r->out);
+        FCGX_PutS("\r\n", r->out);
+    }
+    n = snprintf(head, sizeof head, "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
+                 res->body_len);
+    FCGX_PutStr(head, n, r->out);
+    if (res->body_len && strcmp(req->method, "HEAD") != 0)
+        FCGX_PutStr(res->body, (int)res->body_len, r->out);
+}
+
+int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
+{
+    const char *logfile = getenv("CHATR_LOG_FILE");
+    if (sodium_init() < 0) return 1;
+    /* fn_log writes to stderr, which spawn-fcgi children do not have: point it at the log. */
+    if (logfile && *logfile && !freopen(logfile, "a", stderr)) return 1;
+    setvbuf(stderr, NULL, _IOLBF, 0);
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (FCGX_Init() != 0) {
+        fn_log("FCGX_Init failed");
+        return 1;
+    }
+    if (on_start) on_start();
+    FCGX_Request r;
+    FCGX_InitRequest(&r, 0, 0);
+    fn_log("started");
+    while (!stopping && FCGX_Accept_r(&r) >= 0) {
+        in_request = 1;
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        fn_req req = {0};
+        fn_res res = {0};
+        hub_after after = {0};
+        req.fcgx = &r;
+        req.envp = r.envp;
+        req.method = fn_param(&req, "REQUEST_METHOD");
+        req.path = fn_param(&req, "DOCUMENT_URI");
+        req.query = fn_param(&req, "QUERY_STRING");
+        if (!req.method) req.method = "GET";
+        if (!req.path) req.path = "/";
+        if (!req.query) req.query = "";
+        /* Over the limit (413) the handler still runs, with a truncated body whose body_len is
+         * above HUB_MAX_FRAME: the router answers an oversized frame with a close reason. */
+        int rc = read_body(&req, HUB_MAX_FRAME + 64 * 1024);
+        if (rc == 500) fn_error(&res, rc, "out of memory");
+        else if (handler(&req, &res, &after) != 0 || res.status == 0) {
+            if (res.status < 500) fn_error(&res, 500, "internal error");
+        }
+        write_response(&r, &req, &res);
+        char rid[HUB_MAX_CONN_ID + 1];
+        snprintf(rid, sizeof rid, "%s", fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");
+        FCGX_Finish_r(&r); /* the parameters are gone after this */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+        if (res.status >= 400 || getenv("CHATR_HUB_TRACE")) {
+            fn_log("%d %.1fms req=%s%s%s", res.status, ms, rid, res.log_note[0] ? " note=" : "",
+                   res.log_note);
+        }
+        if (after.fn) after.fn(after.arg);
+        free(req.body);
+        free(res.body);
+        in_request = 0;
+    }
+    fn_log("stopped");
+    return 0;
+}

@@ -1,0 +1,106 @@
+/* hub_nchan.c: publishing to nchan channels through nginx's internal unix socket
+ * (CHATR_NGINX_SOCKET, location /pub), one keep-alive connection per process. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <curl/curl.h>
+
+static CURL *pub_curl; /* the per-process connection to nginx */
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+    (void)p;
+    (void)u;
+    return s * n;
+}
+
+static CURL *handle(void)
+{
+    if (pub_curl) {
+        curl_easy_reset(pub_curl);
+    } else {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        pub_curl = curl_easy_init();
+        if (!pub_curl) return NULL;
+    }
+    const char *sock = getenv("CHATR_NGINX_SOCKET");
+    curl_easy_setopt(pub_curl, CURLOPT_UNIX_SOCKET_PATH, sock ? sock : "nginx-internal.sock");
+    curl_easy_setopt(pub_curl, CURLOPT_URL, "http://localhost/pub");
+    curl_easy_setopt(pub_curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(pub_curl, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(pub_curl, CURLOPT_NOSIGNAL, 1L);
+    return pub_curl;
+}
+
+static int request(const char *method, const char *channels, const char *body, size_t len,
+                   const char *ctype)
+{
+    CURL *c = handle();
+    if (!c) return -1;
+    struct curl_slist *h = NULL;
+    size_t hl = strlen(channels) + 32;
+    char *hc = malloc(hl);
+    if (!hc) return -1;
+    snprintf(hc, hl, "X-Hub-Channels: %s", channels);
+    h = curl_slist_append(h, hc);
+    free(hc);
+    char ct[160];
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype ? ctype : "application/json");
+    h = curl_slist_append(h, ct);
+    h = curl_slist_append(h, "Accept: text/json");
+    h = curl_slist_append(h, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    if (strcmp(method, "POST") == 0) {
+        curl_easy_setopt(c, CURLOPT_POST, 1L);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    } else {
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    if (rc != CURLE_OK) {
+        fn_log("nchan %s: %s", method, curl_easy_strerror(rc));
+        return -1;
+    }
+    if (status >= 300 && !(status == 404 && strcmp(method, "DELETE") == 0)) {
+        fn_log("nchan %s: HTTP %ld", method, status);
+        return -1;
+    }
+    return 0;
+}
+
+int hub_publish(const char *const *channels, size_t n, const char *body, size_t len,
+                const char *ctype)
+{
+    int rc = 0;
+    char *list = malloc((size_t)HUB_CHANNELS_PER_PUBLISH * (HUB_MAX_CHANNEL + 1) + 1);
+    if (!list) return -1;
+    for (size_t i = 0; i < n; i += HUB_CHANNELS_PER_PUBLISH) {
+        size_t o = 0;
+        for (size_t j = i; j < n && j < i + HUB_CHANNELS_PER_PUBLISH; j++) {
+            size_t l = strnlen(channels[j], HUB_MAX_CHANNEL);
+            if (o) list[o++] = ',';
+            memcpy(list + o, channels[j], l);
+            o += l;
+        }
+        list[o] = '\0';
+        if (request("POST", list, body, len, ctype) != 0) rc = -1;
+    }
+    free(list);
+    return rc;
+}
+
+int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype)
+{
+    return request("POST", channel, body, len, ctype);
+}
+
+int hub_delete_channel(const char *channel)
+{
+    return request("DELETE", channel, NULL, 0, NULL);
+}

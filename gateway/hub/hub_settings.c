@@ -1,0 +1,157 @@
+/* hub_settings.c: per-hub settings from gateway/hubs.json (CHATR_HUB_SETTINGS): event handlers
+ * (url template, system events, user event pattern) and allowed browser origins. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct hub_settings {
+    json_object *obj; /* borrowed from the loaded file */
+};
+
+static json_object *loaded;  /* the whole file, loaded once per process */
+static hub_settings cache[2];
+
+static json_object *load(void)
+{
+    if (loaded) return loaded;
+    const char *path = getenv("CHATR_HUB_SETTINGS");
+    if (path && *path) loaded = json_object_from_file(path);
+    if (!loaded) {
+        fn_log("hub settings %s: cannot load, using defaults", path ? path : "(unset)");
+        loaded = json_object_new_object();
+    }
+    return loaded;
+}
+
+const hub_settings *hub_settings_get(const char *hub)
+{
+    json_object *root = load(), *hubs, *h = NULL;
+    if (json_object_object_get_ex(root, "hubs", &hubs)) {
+        json_object_object_foreach(hubs, key, val) {
+            if (strcasecmp(key, hub) == 0) h = val;
+        }
+    }
+    if (h) {
+        cache[0].obj = h;
+        return &cache[0];
+    }
+    json_object *d = NULL;
+    json_object_object_get_ex(root, "default", &d);
+    cache[1].obj = d;
+    return &cache[1];
+}
+
+/* Expands ${VAR} from the environment. */
+static void expand(const char *in, char *out, size_t outlen)
+{
+    size_t o = 0;
+    while (*in && o + 1 < outlen) {
+        if (in[0] == '$' && in[1] == '{') {
+            const char *end = strchr(in, '}');
+            if (end) {
+                char name[128];
+                size_t n = (size_t)(end - in - 2);
+                if (n < sizeof name) {
+                    memcpy(name, in + 2, n);
+                    name[n] = '\0';
+                    const char *v = getenv(name);
+                    for (; v && *v && o + 1 < outlen; v++) out[o++] = *v;
+                }
+                in = end + 1;
+                continue;
+            }
+        }
+        out[o++] = *in++;
+    }
+    out[o] = '\0';
+}
+
+static int list_has(json_object *arr, const char *s)
+{
+    size_t n = arr && json_object_is_type(arr, json_type_array) ? json_object_array_length(arr) : 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *v = json_object_get_string(json_object_array_get_idx(arr, i));
+        if (v && strcasecmp(v, s) == 0) return 1;
+    }
+    return 0;
+}
+
+static int pattern_has(const char *pattern, const char *event)
+{
+    if (!pattern) return 0;
+    if (strcmp(pattern, "*") == 0) return 1;
+    const char *p = pattern;
+    size_t elen = strlen(event);
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ') m--;
+        if (m == elen && strncasecmp(p, event, m) == 0) return 1;
+        p += n;
+    }
+    return 0;
+}
+
+static void substitute(const char *tmpl, const char *hub, const char *event, char *out, size_t outlen)
+{
+    char buf[2048];
+    expand(tmpl, buf, sizeof buf);
+    size_t o = 0;
+    for (const char *p = buf; *p && o + 1 < outlen;) {
+        const char *val = NULL;
+        if (strncmp(p, "{event}", 7) == 0) val = event, p += 7;
+        else if (strncmp(p, "{hub}", 5) == 0) val = hub, p += 5;
+        if (val) {
+            for (; *val && o + 1 < outlen; val++) out[o++] = *val;
+        } else {
+            out[o++] = *p++;
+        }
+    }
+    out[o] = '\0';
+}
+
+const char *hub_settings_handler(const hub_settings *s, const char *hub, const char *event,
+                                 int system, char *out, size_t outlen)
+{
+    json_object *handlers;
+    if (!s || !s->obj || !json_object_object_get_ex(s->obj, "eventHandlers", &handlers)) return NULL;
+    size_t n = json_object_is_type(handlers, json_type_array) ? json_object_array_length(handlers) : 0;
+    for (size_t i = 0; i < n; i++) {
+        json_object *h = json_object_array_get_idx(handlers, i), *v;
+        int match = 0;
+        if (system) {
+            match = json_object_object_get_ex(h, "systemEvents", &v) && list_has(v, event);
+        } else {
+            match = json_object_object_get_ex(h, "userEventPattern", &v) &&
+                    pattern_has(json_object_get_string(v), event);
+        }
+        if (!match || !json_object_object_get_ex(h, "urlTemplate", &v)) continue;
+        char url[2048];
+        substitute(json_object_get_string(v), hub, event, url, sizeof url);
+        if (!url[0]) return NULL; /* ${VAR} unset: no handler */
+        if (url[0] == '/') snprintf(out, outlen, "%s%s", hub_public_url(), url);
+        else snprintf(out, outlen, "%s", url);
+        return out;
+    }
+    return NULL;
+}
+
+int hub_settings_origin_ok(const hub_settings *s, const char *origin)
+{
+    json_object *list;
+    if (!origin || !*origin) return 1; /* not a browser */
+    if (!s || !s->obj || !json_object_object_get_ex(s->obj, "allowedOrigins", &list)) return 0;
+    size_t n = json_object_is_type(list, json_type_array) ? json_object_array_length(list) : 0;
+    for (size_t i = 0; i < n; i++) {
+        char o[1024];
+        expand(json_object_get_string(json_object_array_get_idx(list, i)), o, sizeof o);
+        size_t len = strlen(o);
+        while (len && o[len - 1] == '/') o[--len] = '\0';
+        if (strcmp(o, "*") == 0 || strcasecmp(o, origin) == 0) return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,267 @@
+/* hub_webhook.c: the upstream event handler client (CloudEvents 1.0, HTTP binary mode,
+ * PROTOCOL.md §3): abuse-protection validation, the ce-* headers, bounded timeouts. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <sodium.h>
+
+#define VALIDATED_MAX 16
+#define VALIDATE_TTL 60 /* seconds a successful validation is trusted */
+
+static CURL *hook_curl; /* keep-alive to the handler, per process */
+static struct {
+    char url[2048];
+    time_t until;
+} validated[VALIDATED_MAX];
+
+typedef struct sink {
+    char *buf;
+    size_t len;
+    int too_big;
+} sink;
+
+static size_t collect(char *p, size_t s, size_t n, void *u)
+{
+    sink *k = u;
+    size_t add = s * n;
+    if (k->len + add > HUB_MAX_WEBHOOK_REPLY) {
+        k->too_big = 1;
+        return 0;
+    }
+    char *nb = realloc(k->buf, k->len + add + 1);
+    if (!nb) return 0;
+    memcpy(nb + k->len, p, add);
+    k->len += add;
+    nb[k->len] = '\0';
+    k->buf = nb;
+    return add;
+}
+
+typedef struct hdrs {
+    char allowed[512];
+    char *state;
+    int has_state;
+} hdrs;
+
+static size_t header_cb(char *p, size_t s, size_t n, void *u)
+{
+    hdrs *h = u;
+    size_t len = s * n;
+    char line[HUB_MAX_STATE + 64];
+    if (len >= sizeof line) return len;
+    memcpy(line, p, len);
+    line[len] = '\0';
+    line[strcspn(line, "\r\n")] = '\0';
+    char *colon = strchr(line, ':');
+    if (!colon) return len;
+    *colon = '\0';
+    char *v = colon + 1;
+    while (*v == ' ') v++;
+    if (strcasecmp(line, "WebHook-Allowed-Origin") == 0) {
+        size_t o = strlen(h->allowed);
+        snprintf(h->allowed + o, sizeof h->allowed - o, "%s%s", o ? "," : "", v);
+    } else if (strcasecmp(line, "ce-connectionState") == 0) {
+        free(h->state);
+        h->state = strdup(v);
+        h->has_state = 1;
+    }
+    return len;
+}
+
+void hub_signature(const char *conn_id, char *out, size_t outlen)
+{
+    const char *key = hub_access_key();
+    unsigned char mac[crypto_auth_hmacsha256_BYTES];
+    crypto_auth_hmacsha256_state st;
+    crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
+    crypto_auth_hmacsha256_update(&st, (const unsigned char *)conn_id, strlen(conn_id));
+    crypto_auth_hmacsha256_final(&st, mac);
+    char hex[sizeof mac * 2 + 1];
+    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+    snprintf(out, outlen, "sha256=%s", hex);
+}
+
+/* host[:port] of the public URL: our WebHook-Request-Origin. */
+static void origin_host(char *out, size_t outlen)
+{
+    const char *u = hub_public_url();
+    const char *p = strstr(u, "://");
+    p = p ? p + 3 : u;
+    size_t n = strcspn(p, "/");
+    snprintf(out, outlen, "%.*s", (int)n, p);
+}
+
+static CURL *handle(void)
+{
+    if (hook_curl) {
+        curl_easy_reset(hook_curl);
+    } else {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        hook_curl = curl_easy_init();
+    }
+    if (hook_curl) curl_easy_setopt(hook_curl, CURLOPT_NOSIGNAL, 1L);
+    return hook_curl;
+}
+
+static int origin_allowed(const char *allowed, const char *host)
+{
+    const char *p = allowed;
+    while (*p) {
+        while (*p == ' ' || *p == ',') p++;
+        size_t n = strcspn(p, ",");
+        size_t m = n;
+        while (m && p[m - 1] == ' ') m--;
+        if ((m == 1 && *p == '*') || (m == strlen(host) && strncasecmp(p, host, m) == 0)) return 1;
+        p += n;
+    }
+    return 0;
+}
+
+/* OPTIONS <url with {event}=validate> (GET when OPTIONS answers 404), once per VALIDATE_TTL. */
+static int validate(const char *url)
+{
+    time_t now = time(NULL);
+    int slot = -1;
+    for (int i = 0; i < VALIDATED_MAX; i++) {
+        if (strcmp(validated[i].url, url) == 0) {
+            if (validated[i].until > now) return 0;
+            slot = i;
+        }
+    }
+    char host[256], hdr[300];
+    origin_host(host, sizeof host);
+    snprintf(hdr, sizeof hdr, "WebHook-Request-Origin: %s", host);
+    for (int attempt = 0; attempt < 2; attempt++) {
+        CURL *c = handle();
+        if (!c) return -1;
+        struct curl_slist *h = curl_slist_append(NULL, hdr);
+        h = curl_slist_append(h, "ce-awpsversion: 1.0");
+        hdrs rh = {0};
+        sink body = {0};
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, attempt == 0 ? "OPTIONS" : "GET");
+        curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+        curl_easy_setopt(c, CURLOPT_HEADERDATA, &rh);
+        curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+        curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
+        CURLcode rc = curl_easy_perform(c);
+        long status = 0;
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        curl_slist_free_all(h);
+        free(body.buf);
+        free(rh.state);
+        if (rc == CURLE_OK && status == 404 && attempt == 0) continue;
+        if (rc == CURLE_OK && status >= 200 && status < 300 && origin_allowed(rh.allowed, host)) {
+            if (slot < 0)
+                for (int i = 0; i < VALIDATED_MAX && slot < 0; i++)
+                    if (validated[i].until <= now) slot = i;
+            if (slot < 0) slot = 0;
+            snprintf(validated[slot].url, sizeof validated[slot].url, "%s", url);
+            validated[slot].until = now + VALIDATE_TTL;
+            return 0;
+        }
+        fn_log("webhook validation of %s failed: %s HTTP %ld", url,
+               rc == CURLE_OK ? "" : curl_easy_strerror(rc), status);
+        return -1;
+    }
+    return -1;
+}
+
+static struct curl_slist *add(struct curl_slist *h, const char *name, const char *value)
+{
+    char line[HUB_MAX_STATE + HUB_MAX_USER_ID + 64];
+    if (!value) return h;
+    snprintf(line, sizeof line, "%s: %s", name, value);
+    if (strpbrk(line, "\r\n")) return h; /* never split a header */
+    return curl_slist_append(h, line);
+}
+
+int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply *out)
+{
+    memset(out, 0, sizeof *out);
+    char validate_url[2048];
+    snprintf(validate_url, sizeof validate_url, "%s", url);
+    if (validate(validate_url) != 0) return -1;
+    static unsigned long long seq;
+    char host[256], sig[128], id[64], type[256], ts[32];
+    origin_host(host, sizeof host);
+    hub_signature(ev->conn_id, sig, sizeof sig);
+    snprintf(id, sizeof id, "%ld-%llu", (long)getpid(), ++seq);
+    snprintf(type, sizeof type, "azure.webpubsub.%s.%s", ev->system ? "sys" : "user", ev->event);
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char source[HUB_MAX_HUB_NAME + HUB_MAX_CONN_ID + 32];
+    snprintf(source, sizeof source, "/hubs/%s/client/%s", ev->hub, ev->conn_id);
+
+    struct curl_slist *h = NULL;
+    h = add(h, "Content-Type", ev->ctype ? ev->ctype : "application/json");
+    h = add(h, "WebHook-Request-Origin", host);
+    h = add(h, "ce-specversion", "1.0");
+    h = add(h, "ce-awpsversion", "1.0");
+    h = add(h, "ce-type", type);
+    h = add(h, "ce-source", source);
+    h = add(h, "ce-id", id);
+    h = add(h, "ce-time", ts);
+    h = add(h, "ce-signature", sig);
+    h = add(h, "ce-userId", ev->user);
+    h = add(h, "ce-connectionId", ev->conn_id);
+    h = add(h, "ce-hub", ev->hub);
+    h = add(h, "ce-eventName", ev->event);
+    if (ev->protocol && *ev->protocol) h = add(h, "ce-subprotocol", ev->protocol);
+    h = add(h, "ce-connectionState", ev->state);
+    h = add(h, "Expect", "");
+
+    CURL *c = handle();
+    if (!c) {
+        curl_slist_free_all(h);
+        return -1;
+    }
+    hdrs rh = {0};
+    sink body = {0};
+    char ctype_buf[128] = "";
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, ev->body ? ev->body : "");
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ev->body_len);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &rh);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    CURLcode rc = curl_easy_perform(c);
+    curl_slist_free_all(h);
+    if (rc != CURLE_OK) {
+        fn_log("webhook %s %s: %s", ev->event, url, curl_easy_strerror(rc));
+        free(body.buf);
+        free(rh.state);
+        return -1;
+    }
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    char *ct = NULL;
+    curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
+    if (ct) snprintf(ctype_buf, sizeof ctype_buf, "%s", ct);
+    memcpy(out->ctype, ctype_buf, sizeof out->ctype);
+    out->body = body.buf;
+    out->len = body.len;
+    out->state = rh.state;
+    out->has_state = rh.has_state;
+    return 0;
+}
+
+void hub_reply_free(hub_reply *r)
+{
+    free(r->body);
+    free(r->state);
+    r->body = r->state = NULL;
+}
