@@ -132,6 +132,8 @@ int hub_settings_origin_ok(const hub_settings *s, const char *origin);
 int hub_publish(const char *const *channels, size_t n, const char *body, size_t len,
                 const char *ctype);
 int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype);
+/* For the shared hub/user channels: not stored, so later sockets never see it. */
+int hub_publish_live(const char *channel, const char *body, size_t len, const char *ctype);
 /* Deletes channels: their sockets close. */
 int hub_delete_channel(const char *channel);
 

@@ -63,8 +63,8 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         char aj[HUB_MAX_CHANNEL], as[HUB_MAX_CHANNEL];
         hub_chan_all(hub, 1, aj);
         hub_chan_all(hub, 0, as);
-        if (hub_publish1(aj, env, len, "application/json") != 0) rc = -1;
-        if (hub_publish1(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+        if (hub_publish_live(aj, env, len, "application/json") != 0) rc = -1;
+        if (hub_publish_live(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
     } else {
         const char *q[] = {hub};
         PGresult *r = fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
@@ -83,8 +83,8 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     char uj[HUB_MAX_CHANNEL], us[HUB_MAX_CHANNEL];
     hub_chan_user(hub, user, 1, uj);
     hub_chan_user(hub, user, 0, us);
-    int rc = hub_publish1(uj, env, len, "application/json");
-    if (hub_publish1(us, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+    int rc = hub_publish_live(uj, env, len, "application/json");
+    if (hub_publish_live(us, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
     free(env);
     return rc;
 }

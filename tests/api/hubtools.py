@@ -147,9 +147,8 @@ class Upstream:
                 body = self.rfile.read(n)
                 event = self.headers.get("ce-eventName", "")
                 upstream.requests.put(("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-                status, headers, rbody = upstream.rules.get(event, (200, {}, b""))
-                if callable(status):
-                    status, headers, rbody = status(self.headers, body)
+                rule = upstream.rules.get(event, (200, {}, b""))
+                status, headers, rbody = rule(self.headers, body) if callable(rule) else rule
                 self._answer(status, headers, rbody)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
