@@ -1,0 +1,92 @@
+/* wps_rest.h: every REST data-plane operation of Web PubSub (PROTOCOL.md §4.3), one plain
+ * function each, on a wps_client. Each returns the HTTP status (the SDK-expected one is noted),
+ * or -1 on a transport error or a bad argument (message in wps_client_error). Path parameters
+ * are percent-encoded; every call carries api-version=WPS_API_VERSION and a fresh JWT whose aud
+ * is the URL exactly as sent. The WPS_PATH_* templates are the request paths ("{}" = a path
+ * parameter, in order), shared with the tests. */
+#ifndef WPS_REST_H
+#define WPS_REST_H
+#include "wps_client.h"
+
+#define WPS_CT_JSON "application/json"
+#define WPS_CT_TEXT "text/plain"
+#define WPS_CT_BINARY "application/octet-stream"
+#define WPS_REST_MAX_EXCLUDED 256 /* connection ids in one excluded list */
+
+#define WPS_PATH_HEALTH "api/health"
+#define WPS_PATH_SEND_ALL "api/hubs/{}/:send"
+#define WPS_PATH_SEND_USER "api/hubs/{}/users/{}/:send"
+#define WPS_PATH_SEND_CONNECTION "api/hubs/{}/connections/{}/:send"
+#define WPS_PATH_SEND_GROUP "api/hubs/{}/groups/{}/:send"
+#define WPS_PATH_CONNECTION "api/hubs/{}/connections/{}"
+#define WPS_PATH_USER "api/hubs/{}/users/{}"
+#define WPS_PATH_GROUP "api/hubs/{}/groups/{}"
+#define WPS_PATH_CLOSE_ALL "api/hubs/{}/:closeConnections"
+#define WPS_PATH_CLOSE_GROUP "api/hubs/{}/groups/{}/:closeConnections"
+#define WPS_PATH_CLOSE_USER "api/hubs/{}/users/{}/:closeConnections"
+#define WPS_PATH_GROUP_CONNECTION "api/hubs/{}/groups/{}/connections/{}"
+#define WPS_PATH_CONNECTION_GROUPS "api/hubs/{}/connections/{}/groups"
+#define WPS_PATH_USER_GROUP "api/hubs/{}/users/{}/groups/{}"
+#define WPS_PATH_USER_GROUPS "api/hubs/{}/users/{}/groups"
+#define WPS_PATH_GROUP_CONNECTIONS "api/hubs/{}/groups/{}/connections"
+#define WPS_PATH_PERMISSION "api/hubs/{}/permissions/{}/connections/{}"
+#define WPS_PATH_GENERATE_TOKEN "api/hubs/{}/:generateToken"
+
+/* A JSON body holding o's compact text; valid while o is alive and unchanged. */
+wps_body wps_body_json(json_object *o);
+/* A text/plain body holding s (not copied). */
+wps_body wps_body_text(const char *s);
+
+int wps_rest_health(wps_client *c); /* HEAD, 200 */
+
+/* Sends (POST, 202). msg NULL is an empty JSON-typed body; excluded = connection ids left out. */
+int wps_rest_send_to_all(wps_client *c, const wps_body *msg, const char *const *excluded,
+                         size_t nexcluded);
+int wps_rest_send_to_user(wps_client *c, const char *user_id, const wps_body *msg);
+int wps_rest_send_to_connection(wps_client *c, const char *connection_id, const wps_body *msg);
+int wps_rest_send_to_group(wps_client *c, const char *group, const wps_body *msg,
+                           const char *const *excluded, size_t nexcluded);
+
+/* Existence (HEAD): 200 exists, 404 not. */
+int wps_rest_connection_exists(wps_client *c, const char *connection_id);
+int wps_rest_user_exists(wps_client *c, const char *user_id);
+int wps_rest_group_exists(wps_client *c, const char *group);
+
+/* Closing (204). reason NULL = none. */
+int wps_rest_close_connection(wps_client *c, const char *connection_id, const char *reason);
+int wps_rest_close_all(wps_client *c, const char *const *excluded, size_t nexcluded,
+                       const char *reason);
+int wps_rest_close_group(wps_client *c, const char *group, const char *const *excluded,
+                         size_t nexcluded, const char *reason);
+int wps_rest_close_user(wps_client *c, const char *user_id, const char *const *excluded,
+                        size_t nexcluded, const char *reason);
+
+/* Group membership. add: 200 (404 = no such connection / user offline); remove: 204. */
+int wps_rest_group_add_connection(wps_client *c, const char *group, const char *connection_id);
+int wps_rest_group_remove_connection(wps_client *c, const char *group, const char *connection_id);
+int wps_rest_remove_connection_from_all_groups(wps_client *c, const char *connection_id);
+int wps_rest_group_add_user(wps_client *c, const char *group, const char *user_id);
+int wps_rest_group_remove_user(wps_client *c, const char *group, const char *user_id);
+int wps_rest_remove_user_from_all_groups(wps_client *c, const char *user_id);
+
+/* Permissions ("sendToGroup" | "joinLeaveGroup"); target_name NULL = every group.
+ * grant: 200, revoke: 204, check: 200 has / 404 has not. */
+int wps_rest_grant_permission(wps_client *c, const char *permission, const char *connection_id,
+                              const char *target_name);
+int wps_rest_revoke_permission(wps_client *c, const char *permission, const char *connection_id,
+                               const char *target_name);
+int wps_rest_check_permission(wps_client *c, const char *permission, const char *connection_id,
+                              const char *target_name);
+
+/* GET one page (200) of {"value":[{"connectionId","userId"}],"nextLink"}; max_page_size <= 0
+ * and continuation_token NULL are left out. On 200, *out (if out) is the parsed body. */
+int wps_rest_list_group_connections(wps_client *c, const char *group, int max_page_size,
+                                    const char *continuation_token, json_object **out);
+
+/* :generateToken (POST, 200): on 200 *token is the malloc'd JWT from {"token":...}; a 200
+ * without one is reported as -1. minutes <= 0 = WPS_TOKEN_DEFAULT_MINUTES. */
+int wps_rest_generate_token(wps_client *c, const char *user_id, const char *const *roles,
+                            size_t nroles, const char *const *groups, size_t ngroups, int minutes,
+                            char **token);
+
+#endif
