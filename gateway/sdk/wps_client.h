@@ -4,15 +4,20 @@
  *
  * Usage (REST operations are in wps_rest.h, which includes this header):
  *     char err[256];
- *     wps_client *c = wps_client_new(getenv("WEBPUBSUB_CONNECTION_STRING"), "chat", err, sizeof
- * err); if (!c) { log("webpubsub: %s", err); ... } const char *roles[] = {"webpubsub.sendToGroup",
- * "webpubsub.joinLeaveGroup"}; wps_token t; if (wps_client_token(c, user_id, roles, 2, NULL, 0, 60,
- * &t) == 0) { json_object *body = wps_token_json(&t);     // {"token","baseUrl","url"} for getToken
- *         ...; json_object_put(body); wps_token_free(&t);
+ *     wps_client *c = wps_client_new(getenv("WEBPUBSUB_CONNECTION_STRING"), "chat", err, 256);
+ *     if (!c) log("webpubsub: %s", err);
+ *     const char *roles[] = {"webpubsub.sendToGroup", "webpubsub.joinLeaveGroup"};
+ *     wps_token t;
+ *     if (wps_client_token(c, user_id, roles, 2, NULL, 0, 60, &t) == 0) {
+ *         json_object *body = wps_token_json(&t); // getToken's {"token","baseUrl","url"}
+ *         ...
+ *         json_object_put(body);
+ *         wps_token_free(&t);
  *     }
- *     int st = wps_rest_send_to_group(c, "room1", &(wps_body){WPS_CT_JSON, "{}", 2}, NULL, 0);
- *     if (st < 0) log("webpubsub: %s", wps_client_error(c));   // transport error
- *     else if (st != 202) ...                                     // service said no
+ *     wps_body msg = wps_body_json(obj);
+ *     int st = wps_rest_send_to_group(c, "room1", &msg, NULL, 0);
+ *     if (st < 0) log("webpubsub: %s", wps_client_error(c)); // transport error
+ *     else if (st != 202) ...                                 // the service refused
  *     wps_client_free(c);
  *
  * One client holds one keep-alive HTTP connection; use it from one thread at a time. If the
