@@ -1,0 +1,40 @@
+/* events.h: what the eventHandler function's files share: the event context and the calls into
+ * the hub (Web PubSub REST API, through the SDK) that the chat events make. */
+#ifndef CHATR_EVENTS_H
+#define CHATR_EVENTS_H
+
+#include "fn.h"
+
+#define CHAT_NAME_MAX 100     /* characters */
+#define CHAT_ID_MAX 64        /* client-made ids (UUIDs) */
+#define USER_NAME_MAX 64
+#define NOTICE_MAX 400
+
+/* One upstream event, as the hub's CloudEvents headers describe it. */
+typedef struct ev_ctx {
+    fn_req *req;
+    fn_res *res;
+    const char *user_id;       /* ce-userId: authenticated by the hub */
+    const char *connection_id; /* ce-connectionId */
+    const char *event;         /* ce-eventName */
+} ev_ctx;
+
+/* Hub calls (hub.c). Each returns 0 on success, -1 on failure (logged). */
+int hub_init(void);
+int hub_send_all(json_object *msg);                  /* takes ownership */
+int hub_send_user(const char *user, json_object *msg); /* takes ownership */
+int hub_send_connection(const char *conn, json_object *msg);
+int hub_group_notice(const char *group, const char *text);
+int hub_join(const char *group, const char *conn);   /* add + grant sendToGroup */
+int hub_leave_user(const char *group, const char *user);
+int hub_join_user(const char *group, const char *user); /* all of the user's connections */
+int hub_dissolve(const char *group);                 /* everyone out, permissions revoked */
+/* 1 when the user still has a live connection, 0 when not, -1 on error. */
+int hub_user_online(const char *user);
+
+/* A server message in the original app's shape: {"chatEvent": type, "data": data}. */
+json_object *chat_event(const char *type, json_object *data);
+/* data as a JSON document encoded in a string (the original client JSON.parses it). */
+json_object *chat_event_encoded(const char *type, json_object *doc);
+
+#endif
