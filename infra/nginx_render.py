@@ -8,6 +8,8 @@ import json
 import os
 import re
 
+import swa_routes
+
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 ROUTE_PARAM = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\??\}")
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -105,3 +107,4 @@ def render(root, env, is_root):
             f.write(text)
     with open(os.path.join(env.nginx, "server.d", "functions.conf"), "w") as f:
         f.write(function_locations(root, values))
+    swa_routes.render(root, env.nginx, values)  # static routes from frontend/staticwebapp.config.json

@@ -25,7 +25,7 @@ struct FCGX_Request;
 #define FN_MAX_USER_DETAILS 256
 #define FN_MAX_PROVIDER 64
 #define FN_MAX_HEADERS_OUT 16
-#define FN_MAX_HEADER_OUT_LEN 1024
+#define FN_MAX_HEADER_OUT_LEN 4096 /* room for a principal header or a cookie */
 
 /* The Static Web Apps client principal (PROTOCOL.md §5.2), decoded from x-ms-client-principal. */
 typedef struct fn_principal {
@@ -69,6 +69,10 @@ const char *fn_header(const fn_req *req, const char *http_name);
 const char *fn_route(const fn_req *req, const char *param); /* ROUTE_<param>, NULL if absent */
 /* Decoded query parameter (first occurrence) into buf; returns buf or NULL if absent or too long. */
 char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen);
+/* The same for an application/x-www-form-urlencoded body (NULL for any other content type). */
+char *fn_form(const fn_req *req, const char *name, char *buf, size_t buflen);
+/* The parser behind both: field `name` of the urlencoded string s (slen bytes, may hold NULs). */
+char *fn_urlencoded_get(const char *s, size_t slen, const char *name, char *buf, size_t buflen);
 /* Parses the body as a JSON object; NULL (and an error response set) if it is not one. */
 json_object *fn_body_json(fn_req *req, fn_res *res);
 

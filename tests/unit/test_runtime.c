@@ -141,3 +141,29 @@ UNIT_TEST(query_params)
     char tiny[3];
     CHECK(fn_query(&req, "userId", tiny, sizeof tiny) == NULL); /* too long: refused */
 }
+
+UNIT_TEST(form_fields)
+{
+    char *env[] = {"CONTENT_TYPE=application/x-www-form-urlencoded; charset=UTF-8", NULL};
+    char body[] = "name=Ada+L%C3%B6\0x&password=p%26ss&empty=&n2=Ada+L%C3%B6&z=%00";
+    fn_req req = {0};
+    req.envp = env;
+    req.body = body;
+    req.body_len = sizeof body - 1;
+    char buf[32];
+    CHECK(fn_form(&req, "name", buf, sizeof buf) == NULL); /* a NUL inside: refused */
+    CHECK_STR(fn_form(&req, "password", buf, sizeof buf), "p&ss"); /* after the NUL: length-bounded */
+    CHECK_STR(fn_form(&req, "empty", buf, sizeof buf), "");
+    CHECK_STR(fn_form(&req, "n2", buf, sizeof buf), "Ada L\xc3\xb6");
+    CHECK(fn_form(&req, "z", buf, sizeof buf) == NULL);
+    CHECK(fn_form(&req, "missing", buf, sizeof buf) == NULL);
+    char *json_env[] = {"CONTENT_TYPE=application/json", NULL};
+    req.envp = json_env;
+    CHECK(fn_form(&req, "name", buf, sizeof buf) == NULL); /* only urlencoded bodies are forms */
+    char *odd_env[] = {"CONTENT_TYPE=application/x-www-form-urlencodedX", NULL};
+    req.envp = odd_env;
+    CHECK(fn_form(&req, "name", buf, sizeof buf) == NULL);
+    CHECK(fn_urlencoded_get("a=1", 1, "a", buf, sizeof buf) != NULL); /* "a" only: present, empty */
+    CHECK_STR(buf, "");
+    CHECK(fn_urlencoded_get(NULL, 0, "a", buf, sizeof buf) == NULL);
+}

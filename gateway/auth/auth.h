@@ -1,0 +1,90 @@
+/* auth.h: the Static Web Apps sign-in program (PROTOCOL.md §5): the /.auth endpoints login,
+ * me, logout and purge, and the two internal endpoints nginx's auth_request asks (the principal
+ * for the API routes, the role check for static route rules). Sessions, accounts and attempt counters live in the
+ * `swa` schema (schema/003_swa.sql). */
+#ifndef CHATR_AUTH_H
+#define CHATR_AUTH_H
+
+#include <stddef.h>
+#include "fn.h"
+
+#define AUTH_COOKIE "StaticWebAppsAuthCookie"
+#define AUTH_SESSION_TTL_SECONDS (8 * 3600) /* like SWA: a session lasts 8 hours */
+#define AUTH_SESSION_ID_BYTES 32           /* random bytes behind a cookie value */
+#define AUTH_COOKIE_VALUE_MAX 64           /* base64url of 32 bytes is 43 characters */
+#define AUTH_REDIRECT_MAX 1024             /* post_login_redirect_uri / post_logout_redirect_uri */
+#define AUTH_NAME_MAX 32                   /* guest display name, in characters */
+#define AUTH_USERNAME_MIN 3
+#define AUTH_USERNAME_MAX 32
+#define AUTH_PASSWORD_MIN 8
+#define AUTH_PASSWORD_MAX 128
+#define AUTH_USER_ID_MAX 64     /* user id: [A-Za-z0-9_.@-], safe in REST paths */
+#define AUTH_DETAILS_MAX 128    /* mock provider userDetails, bytes */
+#define AUTH_ROLE_MAX 32        /* one custom role name */
+#define AUTH_ROLES_MAX 8        /* custom roles per principal */
+#define AUTH_ROLES_FIELD_MAX 512 /* the userRoles textarea */
+#define AUTH_PROVIDER_MAX 16
+
+/* Rate limits on failed sign-ins, counted in PostgreSQL so they hold across the pool. */
+#define AUTH_WINDOW_SECONDS (15 * 60)
+#define AUTH_MAX_FAILURES_PER_ADDR 30
+#define AUTH_MAX_FAILURES_PER_USER 5
+
+/* A signed-in user, as the session stores it. roles: custom roles, comma-separated. */
+typedef struct auth_user {
+    char provider[AUTH_PROVIDER_MAX + 1];
+    char user_id[AUTH_USER_ID_MAX + 1];
+    char details[AUTH_DETAILS_MAX + 1];
+    char roles[AUTH_ROLES_MAX * (AUTH_ROLE_MAX + 1) + 1];
+} auth_user;
+
+/* A growing string (HTML pages). On allocation failure it stays valid and sets failed. */
+typedef struct auth_buf {
+    char *s;
+    size_t len, cap;
+    int failed;
+} auth_buf;
+
+void auth_buf_put(auth_buf *b, const char *s, size_t n);
+void auth_buf_puts(auth_buf *b, const char *s);
+void auth_buf_html(auth_buf *b, const char *s); /* escaped for text and attribute values */
+void auth_buf_url(auth_buf *b, const char *s);  /* percent-encoded query value */
+void auth_buf_free(auth_buf *b);
+
+/* Pure validation (auth_util.c, unit tested). */
+/* Site-relative redirect target or "/" : writes the safe target into out (outlen bytes). */
+void auth_safe_redirect(const char *target, const char *public_url, char *out, size_t outlen);
+/* 0 if s is valid UTF-8 without control characters, 1..max characters after trimming. */
+int auth_valid_name(const char *s, size_t max_chars);
+int auth_valid_username(const char *s);
+int auth_valid_provider(const char *s);
+int auth_valid_user_id(const char *s);
+/* Parses the userRoles textarea (one role per line) into "r1,r2"; -1 on an invalid role. */
+int auth_parse_roles(const char *field, char *out, size_t outlen);
+/* The value of cookie `name` from a Cookie header into out; NULL if absent or too long. */
+char *auth_cookie_get(const char *header, const char *name, char *out, size_t outlen);
+/* Trims ASCII spaces at both ends in place; returns s. */
+char *auth_trim(char *s);
+/* The principal JSON (claims only when with_claims). Caller frees with json_object_put. */
+json_object *auth_principal_json(const auth_user *u, int with_claims);
+/* Fills an fn_principal (for role checks) from a user. */
+void auth_to_principal(const auth_user *u, fn_principal *p);
+
+/* Database (auth_db.c). Return -1 on database failure. */
+int auth_session_create(const auth_user *u, char *cookie_out, size_t cookie_len);
+int auth_session_lookup(const char *cookie_value, auth_user *u); /* 1 found, 0 none, -1 error */
+int auth_session_delete(const char *cookie_value);
+/* 1 when key is over max failures in the current window. */
+int auth_limited(const char *key, int max);
+int auth_failure(const char *key);
+int auth_failures_clear(const char *key);
+/* Local accounts: 1 created, 0 name taken, -1 error. */
+int auth_account_create(const char *username, const char *password, auth_user *u);
+/* 1 signed in, 0 wrong name or password, -1 error. */
+int auth_account_check(const char *username, const char *password, auth_user *u);
+
+/* Pages (auth_page.c). */
+void auth_page_login(fn_res *res, int status, const char *provider, const char *redirect,
+                     const char *error, const char *prefill);
+
+#endif
