@@ -81,6 +81,26 @@ class Chatr:
     def request(self, method, path, **kw):
         return requests.request(method, self.url + path, timeout=10, allow_redirects=False, **kw)
 
+    def get_signed_in(self, path, **kw):
+        """GET as a signed-in guest (the API is for signed-in users); one guest per test run."""
+        return self.request_signed_in("GET", path, **kw)
+
+    def request_signed_in(self, method, path, **kw):
+        if not getattr(self, "_guest", None):
+            self._guest = sign_in_guest(self, "Tester")
+        return self._guest.request(method, self.url + path, timeout=10, allow_redirects=False, **kw)
+
+
+def sign_in_guest(chatr, name):
+    """A requests.Session signed in as a new guest (POST /.auth/login/guest, like a browser);
+    its .user_id is the guest's id."""
+    s = requests.Session()
+    r = s.post(chatr.url + "/.auth/login/guest", data={"name": name}, allow_redirects=False,
+               timeout=10)
+    assert r.status_code == 302, r.text
+    s.user_id = s.get(chatr.url + "/.auth/me", timeout=10).json()["clientPrincipal"]["userId"]
+    return s
+
 
 @pytest.fixture(scope="session")
 def chatr():
@@ -94,3 +114,10 @@ def chatr():
             print(f"state kept in {c.state}")
         else:
             shutil.rmtree(c.state, ignore_errors=True)
+
+
+@pytest.fixture()
+def signed_in(chatr):
+    """signed_in(name) -> a requests.Session signed in as a new guest called name (through
+    POST /.auth/login/guest, like a browser); its .user_id is the guest's id."""
+    return lambda name="Guest": sign_in_guest(chatr, name)
