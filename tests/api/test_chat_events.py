@@ -80,16 +80,16 @@ def test_users_lists_online_users_and_offline_after_last_connection(chatr):
     chat_events(tab1, "userOnline")
     tab2 = connect(chatr, uid)
     chat_events(tab2, "userOnline")  # the second tab still hears itself come online
-    assert uid in chatr.get("/api/users").json()["users"]
+    assert uid in chatr.get_signed_in("/api/users").json()["users"]
     watcher_id = user(chatr, "Watcher")
     watcher = connect(chatr, watcher_id)
     chat_events(watcher, "userOnline")
     tab1.close()
     watcher.nothing(1.0)  # one tab left: still online, no userOffline
-    assert uid in chatr.get("/api/users").json()["users"]
+    assert uid in chatr.get_signed_in("/api/users").json()["users"]
     tab2.close()
     assert chat_events(watcher, "userOffline") == uid
-    assert uid not in chatr.get("/api/users").json()["users"]
+    assert uid not in chatr.get_signed_in("/api/users").json()["users"]
     watcher.close()
 
 
@@ -106,12 +106,12 @@ def test_create_join_message_and_leave(chatr, alice, bob):
     assert ack["success"], ack
     got = until_group_message(bob, cid)
     assert got["data"]["message"] == "hi" and got["fromUserId"] == alice.uid
-    chats = chatr.get("/api/chats").json()["chats"]
+    chats = chatr.get_signed_in("/api/chats").json()["chats"]
     assert set(chats[cid]["members"]) == {alice.uid, bob.uid}
     _, ack = event(bob, "leaveChat", {"chatId": cid, "userName": "Bob"})
     assert ack["success"]
     assert until_group_message(alice, cid)["data"] == "Bob has left the chat"
-    assert set(chatr.get("/api/chats").json()["chats"][cid]["members"]) == {alice.uid}
+    assert set(chatr.get_signed_in("/api/chats").json()["chats"][cid]["members"]) == {alice.uid}
 
 
 def test_sending_needs_joining_first(chatr, alice, bob):
@@ -188,7 +188,7 @@ def test_idle_and_back_for_the_caller_only(chatr, alice, bob):
     _, ack = event(alice, "userEnterIdle", alice.uid, "text")
     assert ack["success"]
     assert chat_events(bob, "userIsIdle") == alice.uid
-    assert chatr.get("/api/users").json()["users"][alice.uid]["idle"] is True
+    assert chatr.get_signed_in("/api/users").json()["users"][alice.uid]["idle"] is True
     _, ack = event(alice, "userEnterIdle", bob.uid, "text")
     assert not ack["success"]
     _, ack = event(alice, "userExitIdle", alice.uid, "text")

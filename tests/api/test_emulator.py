@@ -24,7 +24,7 @@ def test_second_instance_on_a_busy_port_fails_clearly(chatr):
     r = subprocess.run([EMULATOR, "start"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert f"port {chatr.port}" in r.stderr and "in use" in r.stderr
-    assert chatr.get("/api/users").status_code == 200  # the running one is untouched
+    assert chatr.get_signed_in("/api/users").status_code == 200  # the running one is untouched
 
 
 def test_state_dir_inside_checkout_is_refused():
