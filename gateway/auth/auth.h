@@ -1,7 +1,7 @@
 /* auth.h: the Static Web Apps sign-in program (PROTOCOL.md §5): the /.auth endpoints login,
  * me, logout and purge, and the two internal endpoints nginx's auth_request asks (the principal
- * for the API routes, the role check for static route rules). Sessions, accounts and attempt counters live in the
- * `swa` schema (schema/003_swa.sql). */
+ * for the API routes, the role check for static route rules). Sessions, accounts and attempt
+ * counters live in the `swa` schema (schema/003_swa.sql). */
 #ifndef CHATR_AUTH_H
 #define CHATR_AUTH_H
 
@@ -10,18 +10,18 @@
 
 #define AUTH_COOKIE "StaticWebAppsAuthCookie"
 #define AUTH_SESSION_TTL_SECONDS (8 * 3600) /* like SWA: a session lasts 8 hours */
-#define AUTH_SESSION_ID_BYTES 32           /* random bytes behind a cookie value */
-#define AUTH_COOKIE_VALUE_MAX 64           /* base64url of 32 bytes is 43 characters */
-#define AUTH_REDIRECT_MAX 1024             /* post_login_redirect_uri / post_logout_redirect_uri */
-#define AUTH_NAME_MAX 32                   /* guest display name, in characters */
+#define AUTH_SESSION_ID_BYTES 32            /* random bytes behind a cookie value */
+#define AUTH_COOKIE_VALUE_MAX 64            /* base64url of 32 bytes is 43 characters */
+#define AUTH_REDIRECT_MAX 1024              /* post_login_redirect_uri / post_logout_redirect_uri */
+#define AUTH_NAME_MAX 32                    /* guest display name, in characters */
 #define AUTH_USERNAME_MIN 3
 #define AUTH_USERNAME_MAX 32
 #define AUTH_PASSWORD_MIN 8
 #define AUTH_PASSWORD_MAX 128
-#define AUTH_USER_ID_MAX 64     /* user id: [A-Za-z0-9_.@-], safe in REST paths */
-#define AUTH_DETAILS_MAX 128    /* mock provider userDetails, bytes */
-#define AUTH_ROLE_MAX 32        /* one custom role name */
-#define AUTH_ROLES_MAX 8        /* custom roles per principal */
+#define AUTH_USER_ID_MAX 64      /* user id: [A-Za-z0-9_.@-], safe in REST paths */
+#define AUTH_DETAILS_MAX 128     /* mock provider userDetails, bytes */
+#define AUTH_ROLE_MAX 32         /* one custom role name */
+#define AUTH_ROLES_MAX 8         /* custom roles per principal */
 #define AUTH_ROLES_FIELD_MAX 512 /* the userRoles textarea */
 #define AUTH_PROVIDER_MAX 16
 

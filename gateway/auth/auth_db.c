@@ -8,7 +8,8 @@
 
 /* Verified against when a username does not exist, so that the answer takes as long. */
 static const char DUMMY_HASH[crypto_pwhash_STRBYTES] =
-    "$argon2id$v=19$m=65536,t=2,p=1$bMcD9TC+tcYtDmVkVP3JnA$X+KnMVHb+Y4iNwjYVdRXUUzgE5Ab0SfrRJfrEupVvtM";
+    "$argon2id$v=19$m=65536,t=2,p=1$bMcD9TC+tcYtDmVkVP3JnA$X+KnMVHb+"
+    "Y4iNwjYVdRXUUzgE5Ab0SfrRJfrEupVvtM";
 
 static void random_hex(char *out, size_t bytes) /* out holds 2*bytes+1 */
 {
@@ -29,12 +30,14 @@ static void id_hash(const char *cookie, char out[crypto_hash_sha256_BYTES * 2 + 
 static int cookie_plausible(const char *v)
 {
     size_t n = strlen(v);
-    if (n != sodium_base64_ENCODED_LEN(AUTH_SESSION_ID_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING) - 1)
+    if (n !=
+        sodium_base64_ENCODED_LEN(AUTH_SESSION_ID_BYTES, sodium_base64_VARIANT_URLSAFE_NO_PADDING) -
+            1)
         return 0;
     for (size_t i = 0; i < n; i++) {
         char c = v[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-              c == '_'))
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
             return 0;
     }
     return 1;
@@ -44,9 +47,11 @@ int auth_session_create(const auth_user *u, char *cookie_out, size_t cookie_len)
 {
     unsigned char raw[AUTH_SESSION_ID_BYTES];
     randombytes_buf(raw, sizeof raw);
-    if (cookie_len < sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
+    if (cookie_len <
+        sodium_base64_ENCODED_LEN(sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING))
         return -1;
-    sodium_bin2base64(cookie_out, cookie_len, raw, sizeof raw, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    sodium_bin2base64(cookie_out, cookie_len, raw, sizeof raw,
+                      sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     sodium_memzero(raw, sizeof raw);
     char hash[crypto_hash_sha256_BYTES * 2 + 1], ttl[16];
     id_hash(cookie_out, hash);
@@ -56,9 +61,10 @@ int auth_session_create(const auth_user *u, char *cookie_out, size_t cookie_len)
     if (!r) return -1;
     PQclear(r);
     const char *p[] = {hash, u->provider, u->user_id, u->details, u->roles, ttl};
-    r = fn_db_exec("INSERT INTO swa.sessions (id_hash, provider, user_id, user_details, roles, expires_at) "
-                   "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))",
-                   6, p);
+    r = fn_db_exec(
+        "INSERT INTO swa.sessions (id_hash, provider, user_id, user_details, roles, expires_at) "
+        "VALUES ($1, $2, $3, $4, $5, now() + make_interval(secs => $6::int))",
+        6, p);
     if (!r) return -1;
     PQclear(r);
     return 0;
@@ -123,7 +129,8 @@ int auth_failure(const char *key)
         "ON CONFLICT (key) DO UPDATE SET "
         "failures = CASE WHEN a.window_start <= now() - make_interval(secs => $2::int) THEN 1 "
         "ELSE a.failures + 1 END, "
-        "window_start = CASE WHEN a.window_start <= now() - make_interval(secs => $2::int) THEN now() "
+        "window_start = CASE WHEN a.window_start <= now() - make_interval(secs => $2::int) THEN "
+        "now() "
         "ELSE a.window_start END",
         2, p);
     if (!r) return -1;
@@ -144,7 +151,8 @@ static void username_key(const char *username, char *out, size_t outlen)
 {
     size_t i = 0;
     for (; username[i] && i + 1 < outlen; i++)
-        out[i] = (username[i] >= 'A' && username[i] <= 'Z') ? (char)(username[i] + 32) : username[i];
+        out[i] =
+            (username[i] >= 'A' && username[i] <= 'Z') ? (char)(username[i] + 32) : username[i];
     out[i] = '\0';
 }
 
@@ -167,9 +175,10 @@ int auth_account_create(const char *username, const char *password, auth_user *u
     char id[33];
     random_hex(id, 16);
     const char *p[] = {key, username, id, hash};
-    r = fn_db_exec("INSERT INTO swa.accounts (username_key, username, user_id, password_hash) "
-                   "VALUES ($1, $2, $3, $4) ON CONFLICT (username_key) DO NOTHING RETURNING user_id",
-                   4, p);
+    r = fn_db_exec(
+        "INSERT INTO swa.accounts (username_key, username, user_id, password_hash) "
+        "VALUES ($1, $2, $3, $4) ON CONFLICT (username_key) DO NOTHING RETURNING user_id",
+        4, p);
     sodium_memzero(hash, sizeof hash);
     if (!r) return -1;
     int created = PQntuples(r) == 1;

@@ -32,9 +32,10 @@ static void form_fields(auth_buf *b, const char *provider, const char *prefill)
               "required minlength=\"3\" maxlength=\"32\" autocomplete=\"username\" autofocus");
         field(b, "Password", "password", "password", "",
               "required minlength=\"8\" maxlength=\"128\" autocomplete=\"current-password\"");
-        auth_buf_puts(b, "<button type=\"submit\" name=\"action\" value=\"login\">Sign in</button>\n"
-                         "<button type=\"submit\" name=\"action\" value=\"register\">Create account"
-                         "</button>\n");
+        auth_buf_puts(b,
+                      "<button type=\"submit\" name=\"action\" value=\"login\">Sign in</button>\n"
+                      "<button type=\"submit\" name=\"action\" value=\"register\">Create account"
+                      "</button>\n");
     } else {
         /* The development mock, like the SWA CLI's page (PROTOCOL.md §5.5). */
         char id[33];
@@ -43,9 +44,11 @@ static void form_fields(auth_buf *b, const char *provider, const char *prefill)
         sodium_bin2hex(id, sizeof id, raw, sizeof raw);
         auth_buf_puts(b, "<p class=\"note\">Development sign-in: no password is checked.</p>\n");
         field(b, "User ID", "userId", "text", id, "required maxlength=\"64\"");
-        field(b, "Username", "userDetails", "text", prefill, "required maxlength=\"128\" autofocus");
-        auth_buf_puts(b, "<label>User's roles (one per line)<textarea name=\"userRoles\" rows=\"3\">"
-                         "</textarea></label>\n<button type=\"submit\">Login</button>\n");
+        field(b, "Username", "userDetails", "text", prefill,
+              "required maxlength=\"128\" autofocus");
+        auth_buf_puts(b,
+                      "<label>User's roles (one per line)<textarea name=\"userRoles\" rows=\"3\">"
+                      "</textarea></label>\n<button type=\"submit\">Login</button>\n");
     }
 }
 
@@ -83,9 +86,10 @@ void auth_page_login(fn_res *res, int status, const char *provider, const char *
         fn_error(res, 500, "out of memory");
         return;
     }
-    fn_set_header(res, "Content-Security-Policy",
-                  "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-                  "base-uri 'none'");
+    fn_set_header(
+        res, "Content-Security-Policy",
+        "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+        "base-uri 'none'");
     fn_set_header(res, "X-Frame-Options", "DENY");
     fn_set_header(res, "X-Content-Type-Options", "nosniff");
     fn_set_header(res, "Referrer-Policy", "same-origin");

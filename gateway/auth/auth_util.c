@@ -12,7 +12,8 @@ void auth_buf_put(auth_buf *b, const char *s, size_t n)
     if (b->failed) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         char *ns = realloc(b->s, cap);
         if (!ns) {
             b->failed = 1;
@@ -35,12 +36,23 @@ void auth_buf_html(auth_buf *b, const char *s)
 {
     for (; *s; s++) {
         switch (*s) {
-        case '&': auth_buf_puts(b, "&amp;"); break;
-        case '<': auth_buf_puts(b, "&lt;"); break;
-        case '>': auth_buf_puts(b, "&gt;"); break;
-        case '"': auth_buf_puts(b, "&quot;"); break;
-        case '\'': auth_buf_puts(b, "&#39;"); break;
-        default: auth_buf_put(b, s, 1);
+        case '&':
+            auth_buf_puts(b, "&amp;");
+            break;
+        case '<':
+            auth_buf_puts(b, "&lt;");
+            break;
+        case '>':
+            auth_buf_puts(b, "&gt;");
+            break;
+        case '"':
+            auth_buf_puts(b, "&quot;");
+            break;
+        case '\'':
+            auth_buf_puts(b, "&#39;");
+            break;
+        default:
+            auth_buf_put(b, s, 1);
         }
     }
 }
@@ -77,7 +89,8 @@ void auth_safe_redirect(const char *target, const char *public_url, char *out, s
     if (!target || !*target || strlen(target) > AUTH_REDIRECT_MAX) return;
     /* An absolute URL of this very site is accepted as its path. */
     size_t plen = public_url ? strlen(public_url) : 0;
-    while (plen > 0 && public_url[plen - 1] == '/') plen--;
+    while (plen > 0 && public_url[plen - 1] == '/')
+        plen--;
     if (plen > 0 && strncmp(target, public_url, plen) == 0 &&
         (target[plen] == '/' || target[plen] == '\0'))
         target += plen;
@@ -99,10 +112,14 @@ static size_t utf8_next(const unsigned char *s, unsigned *cp)
     }
     size_t n;
     unsigned min;
-    if ((s[0] & 0xe0) == 0xc0) n = 2, min = 0x80, *cp = s[0] & 0x1f;
-    else if ((s[0] & 0xf0) == 0xe0) n = 3, min = 0x800, *cp = s[0] & 0x0f;
-    else if ((s[0] & 0xf8) == 0xf0) n = 4, min = 0x10000, *cp = s[0] & 0x07;
-    else return 0;
+    if ((s[0] & 0xe0) == 0xc0)
+        n = 2, min = 0x80, *cp = s[0] & 0x1f;
+    else if ((s[0] & 0xf0) == 0xe0)
+        n = 3, min = 0x800, *cp = s[0] & 0x0f;
+    else if ((s[0] & 0xf8) == 0xf0)
+        n = 4, min = 0x10000, *cp = s[0] & 0x07;
+    else
+        return 0;
     for (size_t i = 1; i < n; i++) {
         if ((s[i] & 0xc0) != 0x80) return 0;
         *cp = (*cp << 6) | (s[i] & 0x3f);
@@ -167,9 +184,11 @@ int auth_valid_user_id(const char *s)
 char *auth_trim(char *s)
 {
     size_t n = strlen(s);
-    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t')) s[--n] = '\0';
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+        s[--n] = '\0';
     size_t i = 0;
-    while (s[i] == ' ' || s[i] == '\t') i++;
+    while (s[i] == ' ' || s[i] == '\t')
+        i++;
     if (i) memmove(s, s + i, n - i + 1);
     return s;
 }
@@ -195,8 +214,10 @@ int auth_parse_roles(const char *field, char *out, size_t outlen)
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
         const char *q = p;
-        while (len > 0 && (*q == ' ' || *q == '\t' || *q == '\r')) q++, len--;
-        while (len > 0 && (q[len - 1] == ' ' || q[len - 1] == '\t' || q[len - 1] == '\r')) len--;
+        while (len > 0 && (*q == ' ' || *q == '\t' || *q == '\r'))
+            q++, len--;
+        while (len > 0 && (q[len - 1] == ' ' || q[len - 1] == '\t' || q[len - 1] == '\r'))
+            len--;
         p = nl ? nl + 1 : p + strlen(p);
         if (len == 0) continue;
         if (len > AUTH_ROLE_MAX) return -1;
@@ -218,13 +239,15 @@ char *auth_cookie_get(const char *header, const char *name, char *out, size_t ou
 {
     size_t nlen = strlen(name);
     for (const char *p = header; p && *p;) {
-        while (*p == ' ' || *p == ';') p++;
+        while (*p == ' ' || *p == ';')
+            p++;
         const char *end = strchr(p, ';');
         size_t len = end ? (size_t)(end - p) : strlen(p);
         if (len > nlen && strncmp(p, name, nlen) == 0 && p[nlen] == '=') {
             const char *v = p + nlen + 1;
             size_t vlen = len - nlen - 1;
-            while (vlen > 0 && v[vlen - 1] == ' ') vlen--;
+            while (vlen > 0 && v[vlen - 1] == ' ')
+                vlen--;
             if (vlen >= 2 && v[0] == '"' && v[vlen - 1] == '"') v++, vlen -= 2;
             if (vlen >= outlen) return NULL;
             memcpy(out, v, vlen);

@@ -1,9 +1,9 @@
 /* auth: the Static Web Apps sign-in program (PROTOCOL.md §5, DESIGN.md §4). nginx routes
  * everything under /.auth/ here, and asks the two internal endpoints through auth_request:
  *   /.chatr/auth/principal  the session's x-ms-client-principal for the API (X-Chatr-Principal)
- *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param SWA_ROLES)
- * Providers: guest (a name), local (username + password, argon2id), and the development mock
- * (github, aad, twitter) when CHATR_DEV_AUTH=1. */
+ *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param
+ * SWA_ROLES) Providers: guest (a name), local (username + password, argon2id), and the development
+ * mock (github, aad, twitter) when CHATR_DEV_AUTH=1. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -98,8 +98,10 @@ static int check(fn_req *req, fn_res *res)
     fn_principal p;
     if (rc == 1) auth_to_principal(&u, &p);
     int denied = fn_roles_check(fn_param(req, "SWA_ROLES"), rc == 1 ? &p : NULL);
-    if (denied) fn_text(res, denied, NULL, "", 0);
-    else fn_no_content(res);
+    if (denied)
+        fn_text(res, denied, NULL, "", 0);
+    else
+        fn_no_content(res);
     return 0;
 }
 
@@ -176,8 +178,10 @@ static int signed_in(login_ctx *c, const auth_user *u)
 static int login_guest(login_ctx *c)
 {
     char name[AUTH_NAME_MAX * 4 + 1];
-    if (!fn_form(c->req, "name", name, sizeof name) || auth_valid_name(auth_trim(name), AUTH_NAME_MAX))
-        return refuse(c, 400, "Enter a display name of 1 to 32 characters, without control characters.",
+    if (!fn_form(c->req, "name", name, sizeof name) ||
+        auth_valid_name(auth_trim(name), AUTH_NAME_MAX))
+        return refuse(c, 400,
+                      "Enter a display name of 1 to 32 characters, without control characters.",
                       NULL);
     auth_user u = {0};
     unsigned char raw[16];
@@ -224,7 +228,8 @@ static int login_local(login_ctx *c)
         db_down(c->res);
         return 0;
     }
-    if (limited) return refuse(c, 429, "Too many failed sign-in attempts. Try again later.", username);
+    if (limited)
+        return refuse(c, 429, "Too many failed sign-in attempts. Try again later.", username);
     auth_user u;
     int rc = auth_account_check(username, password, &u);
     sodium_memzero(password, sizeof password);
@@ -253,8 +258,8 @@ static int login_mock(login_ctx *c)
     snprintf(u.provider, sizeof u.provider, "%s", c->provider);
     if (!fn_form(c->req, "userDetails", details, sizeof details) ||
         auth_valid_name(auth_trim(details), AUTH_DETAILS_MAX))
-        return refuse(c, 400, "Enter a username of 1 to 128 characters, without control characters.",
-                      NULL);
+        return refuse(c, 400,
+                      "Enter a username of 1 to 128 characters, without control characters.", NULL);
     if (!fn_form(c->req, "userId", id, sizeof id)) id[0] = '\0';
     auth_trim(id);
     if (!id[0]) {
@@ -263,10 +268,12 @@ static int login_mock(login_ctx *c)
         sodium_bin2hex(id, sizeof id, raw, sizeof raw);
     }
     if (auth_valid_user_id(id))
-        return refuse(c, 400, "User IDs are 1 to 64 letters, digits, '_', '.', '@' or '-'.", details);
+        return refuse(c, 400, "User IDs are 1 to 64 letters, digits, '_', '.', '@' or '-'.",
+                      details);
     if (!fn_form(c->req, "userRoles", roles_field, sizeof roles_field)) roles_field[0] = '\0';
     if (auth_parse_roles(roles_field, u.roles, sizeof u.roles))
-        return refuse(c, 400, "Roles are up to 8 names of letters, digits and '_', one per line.", details);
+        return refuse(c, 400, "Roles are up to 8 names of letters, digits and '_', one per line.",
+                      details);
     snprintf(u.user_id, sizeof u.user_id, "%s", id);
     snprintf(u.details, sizeof u.details, "%s", details);
     return signed_in(c, &u);
@@ -280,13 +287,15 @@ static int origin_ok(const fn_req *req)
     const char *pub = getenv("CHATR_PUBLIC_URL");
     if (pub && *pub) {
         size_t n = strlen(pub);
-        while (n > 0 && pub[n - 1] == '/') n--;
+        while (n > 0 && pub[n - 1] == '/')
+            n--;
         if (strlen(origin) == n && !strncmp(origin, pub, n)) return 1;
     }
     const char *host = fn_header(req, "Host");
     char self[320];
-    if (host && *host && snprintf(self, sizeof self, "%s://%s", is_https(req) ? "https" : "http", host) <
-                             (int)sizeof self)
+    if (host && *host &&
+        snprintf(self, sizeof self, "%s://%s", is_https(req) ? "https" : "http", host) <
+            (int)sizeof self)
         return !strcmp(origin, self);
     return 0;
 }
@@ -316,7 +325,8 @@ static int login(fn_req *req, fn_res *res, const char *provider)
     }
     const char *addr = fn_param(req, "REMOTE_ADDR");
     snprintf(c.addr_key, sizeof c.addr_key, "addr:%.64s", addr && *addr ? addr : "-");
-    if (!origin_ok(req)) return refuse(&c, 403, "This sign-in form was sent from another site.", NULL);
+    if (!origin_ok(req))
+        return refuse(&c, 403, "This sign-in form was sent from another site.", NULL);
     int limited = auth_limited(c.addr_key, AUTH_MAX_FAILURES_PER_ADDR);
     if (limited < 0) {
         db_down(res);
@@ -346,7 +356,8 @@ static int handle(fn_req *req, fn_res *res)
     }
     if (!strcmp(path, "/.auth/me")) return me(req, res);
     if (!strcmp(path, "/.auth/logout")) return logout(req, res);
-    if (!strncmp(path, "/.auth/purge/", 13) && !auth_valid_provider(path + 13)) return logout(req, res);
+    if (!strncmp(path, "/.auth/purge/", 13) && !auth_valid_provider(path + 13))
+        return logout(req, res);
     fn_error(res, 404, "not found");
     return 0;
 }

@@ -80,7 +80,8 @@ UNIT_TEST(auth_names)
 UNIT_TEST(auth_roles_field)
 {
     char out[AUTH_ROLES_MAX * (AUTH_ROLE_MAX + 1) + 1];
-    CHECK(auth_parse_roles("admin\r\n  writer \n\nadmin\nauthenticated\nanonymous", out, sizeof out) == 0);
+    CHECK(auth_parse_roles("admin\r\n  writer \n\nadmin\nauthenticated\nanonymous", out,
+                           sizeof out) == 0);
     CHECK_STR(out, "admin,writer");
     CHECK(auth_parse_roles("", out, sizeof out) == 0);
     CHECK_STR(out, "");
@@ -95,16 +96,18 @@ UNIT_TEST(auth_roles_field)
 UNIT_TEST(auth_cookie_header)
 {
     char v[AUTH_COOKIE_VALUE_MAX];
-    CHECK_STR(auth_cookie_get("a=1; StaticWebAppsAuthCookie=abc; b=2", AUTH_COOKIE, v, sizeof v), "abc");
+    CHECK_STR(auth_cookie_get("a=1; StaticWebAppsAuthCookie=abc; b=2", AUTH_COOKIE, v, sizeof v),
+              "abc");
     CHECK_STR(auth_cookie_get("StaticWebAppsAuthCookie=\"q\"", AUTH_COOKIE, v, sizeof v), "q");
     CHECK(auth_cookie_get("StaticWebAppsAuthCookie_0=abc", AUTH_COOKIE, v, sizeof v) == NULL);
     CHECK(auth_cookie_get("XStaticWebAppsAuthCookie=abc", AUTH_COOKIE, v, sizeof v) == NULL);
     CHECK(auth_cookie_get(NULL, AUTH_COOKIE, v, sizeof v) == NULL);
-    CHECK_STR(auth_cookie_get("StaticWebAppsAuthCookie=first;StaticWebAppsAuthCookie=second", AUTH_COOKIE,
-                              v, sizeof v),
+    CHECK_STR(auth_cookie_get("StaticWebAppsAuthCookie=first;StaticWebAppsAuthCookie=second",
+                              AUTH_COOKIE, v, sizeof v),
               "first");
     char tiny[4];
-    CHECK(auth_cookie_get("StaticWebAppsAuthCookie=toolong", AUTH_COOKIE, tiny, sizeof tiny) == NULL);
+    CHECK(auth_cookie_get("StaticWebAppsAuthCookie=toolong", AUTH_COOKIE, tiny, sizeof tiny) ==
+          NULL);
 }
 
 UNIT_TEST(auth_escaping)
@@ -116,15 +119,18 @@ UNIT_TEST(auth_escaping)
     auth_buf_url(&b, "/a b?c=d&e=/\"<");
     CHECK_STR(b.s, "/a%20b%3Fc%3Dd%26e%3D/%22%3C");
     auth_buf_free(&b);
-    for (int i = 0; i < 1000; i++) auth_buf_puts(&b, "0123456789");
+    for (int i = 0; i < 1000; i++)
+        auth_buf_puts(&b, "0123456789");
     CHECK(b.len == 10000 && !b.failed && strlen(b.s) == 10000);
     auth_buf_free(&b);
 }
 
 UNIT_TEST(auth_principal_shapes)
 {
-    auth_user u = {.provider = "github", .user_id = "d75b260a64504067bfc5b2905e3b8182",
-                   .details = "alice", .roles = ""};
+    auth_user u = {.provider = "github",
+                   .user_id = "d75b260a64504067bfc5b2905e3b8182",
+                   .details = "alice",
+                   .roles = ""};
     json_object *o = auth_principal_json(&u, 0);
     CHECK_STR(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN),
               "{\"identityProvider\":\"github\",\"userId\":\"d75b260a64504067bfc5b2905e3b8182\","
