@@ -232,3 +232,39 @@ def test_event_handler_abuse_protection_allows_only_our_hub(chatr):
 def test_get_token_needs_sign_in(chatr):
     r = chatr.get("/api/getToken")
     assert r.status_code == 401
+
+
+def test_signed_in_user_gets_a_token_for_themselves_and_chats_with_it(chatr, signed_in):
+    import websocket
+    s = signed_in("Grace")
+    r = s.get(chatr.url + "/api/getToken", params={"userId": s.user_id}, timeout=10)
+    assert r.status_code == 200, r.text
+    tok = r.json()
+    assert set(tok) == {"token", "baseUrl", "url"}
+    assert tok["baseUrl"] == chatr.url.replace("http", "ws", 1) + "/client/hubs/chat"
+    assert tok["url"] == tok["baseUrl"] + "?access_token=" + tok["token"]
+    # Someone else's id is refused: tokens are only for the signed-in user.
+    r = s.get(chatr.url + "/api/getToken", params={"userId": "someone-else"}, timeout=10)
+    assert r.status_code == 403
+    # The token opens a socket as that user, and the user comes online under the session's name.
+    ws = websocket.create_connection(tok["url"], subprotocols=["json.webpubsub.azure.v1"], timeout=10)
+    try:
+        first = json.loads(ws.recv())
+        assert first["event"] == "connected" and first["userId"] == s.user_id
+        while True:
+            m = json.loads(ws.recv())
+            if m.get("type") == "message" and m["data"].get("chatEvent") == "userOnline":
+                online = json.loads(m["data"]["data"])
+                break
+        assert online == {"userId": s.user_id, "userName": "Grace", "userProvider": "guest", "idle": False}
+        users = s.get(chatr.url + "/api/users", timeout=10).json()["users"]
+        assert users[s.user_id]["userName"] == "Grace"
+        # No global roles: joining a group directly is refused (chats are joined via events).
+        ws.send(json.dumps({"type": "joinGroup", "group": "anything", "ackId": 1}))
+        while True:
+            m = json.loads(ws.recv())
+            if m.get("type") == "ack":
+                break
+        assert m["success"] is False and m["error"]["name"] == "Forbidden"
+    finally:
+        ws.close()
