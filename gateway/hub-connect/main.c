@@ -31,6 +31,14 @@ bad:
     return NULL;
 }
 
+static json_object *list_to_json(const char *const *items, size_t n)
+{
+    json_object *a = json_object_new_array();
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(a, json_object_new_string(items[i]));
+    return a;
+}
+
 static int groups_valid(json_object *groups)
 {
     if (json_object_array_length(groups) > HUB_MAX_GROUPS_PER_CONN) return 0;
@@ -176,6 +184,14 @@ static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *o
     return rc;
 }
 
+/* Rejects the handshake with status. nginx's auth_request passes only 401 and 403 through, so
+ * any other status travels as 403 + X-Hub-Status and hub_socket.conf maps it back. */
+static void deny(fn_res *res, int status, const char *why)
+{
+    fn_error(res, status == 401 ? 401 : 403, "%s", why);
+    fn_set_header(res, "X-Hub-Status", "%d", status);
+}
+
 static int count_user_conns(const char *hub, const char *user)
 {
     const char *p[] = {hub, user};
@@ -193,7 +209,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     char hub_buf[HUB_MAX_HUB_NAME * 3 + 1];
     if (raw_hub) fn_url_decode(hub_buf, sizeof hub_buf, raw_hub, strlen(raw_hub), 0);
     if (!raw_hub || !hub_name_valid(hub_buf) || !conn_id) {
-        fn_error(res, 400, "invalid hub name");
+        deny(res, 400, "invalid hub name");
         return 0;
     }
     hub_ctx ctx = {0};
@@ -201,7 +217,9 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     const hub_settings *hs = hub_settings_get(ctx.hub);
     const char *origin = fn_header(req, "Origin");
     if (!hub_settings_origin_ok(hs, origin)) {
-        fn_error(res, 403, "origin %s is not allowed for hub %s", origin, ctx.hub);
+        char why[512];
+        snprintf(why, sizeof why, "origin %.200s is not allowed for hub %s", origin, ctx.hub);
+        deny(res, 403, why);
         return 0;
     }
     char token[HUB_MAX_TOKEN + 1];
@@ -216,22 +234,20 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         fn_error(res, 401, "missing access token");
         return 0;
     }
-    json_object *claims = hub_jwt_verify(token);
-    char aud_path[HUB_MAX_HUB_NAME + 32];
+    char aud_path[HUB_MAX_HUB_NAME + 32], why[256];
     snprintf(aud_path, sizeof aud_path, "/client/hubs/%s", ctx.hub);
-    if (!claims || !hub_aud_path_ok(claims, aud_path)) {
-        json_object_put(claims);
-        fn_error(res, 401, "invalid access token");
+    wps_jwt_claims tok;
+    if (hub_token_verify(token, aud_path, &tok, why, sizeof why) != 0) {
+        fn_error(res, 401, "invalid access token (%s)", why);
         return 0;
     }
-    json_object *v;
-    if (json_object_object_get_ex(claims, "sub", &v) && json_object_is_type(v, json_type_string) &&
-        json_object_get_string_len(v) > 0)
-        ctx.user = strdup(json_object_get_string(v));
-    ctx.roles = str_or_array(claims, "role");
-    ctx.groups = str_or_array(claims, "webpubsub.group");
+    json_object *claims = tok.claims;
+    if (tok.user_id) ctx.user = strdup(tok.user_id);
+    ctx.roles = list_to_json(tok.roles, tok.nroles);
+    ctx.groups = list_to_json(tok.groups, tok.ngroups);
+    /* A group the token joins must be a valid group name: 400, as the service (§1.3). */
     int status = 0;
-    if (!ctx.roles || !ctx.groups || !roles_valid(ctx.roles) || !groups_valid(ctx.groups) ||
+    if (!roles_valid(ctx.roles) || !groups_valid(ctx.groups) ||
         (ctx.user && strlen(ctx.user) > HUB_MAX_USER_ID))
         status = 400;
     const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
@@ -257,14 +273,14 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         hub_reply_free(&rep);
         free(body);
     }
-    json_object_put(claims);
+    wps_jwt_claims_free(&tok);
     if (!status && ctx.user && count_user_conns(ctx.hub, ctx.user) >= HUB_MAX_CONNS_PER_USER) {
         fn_log("hub %s user %s: over %d connections", ctx.hub, ctx.user, HUB_MAX_CONNS_PER_USER);
         status = 403;
     }
     if (status) {
         hub_ctx_free(&ctx);
-        fn_error(res, status, "handshake rejected");
+        deny(res, status, "handshake rejected");
         return 0;
     }
     int json = hub_ctx_json(&ctx);

@@ -159,7 +159,7 @@ static void op_generate_token(rest *r)
     json_object_object_add(c, "aud", json_object_new_string(aud));
     if (fn_query(r->req, "userId", user, sizeof user) && user[0])
         json_object_object_add(c, "sub", json_object_new_string(user));
-    char *tok = hub_jwt_sign(c);
+    char *tok = hub_token_sign(c);
     json_object_put(c);
     if (!tok) {
         fn_error(r->res, 500, "cannot sign");
@@ -417,10 +417,11 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         return 0;
     }
     const char *auth = fn_header(req, "Authorization");
-    json_object *claims = auth && strncasecmp(auth, "Bearer ", 7) == 0 ? hub_jwt_verify(auth + 7) : NULL;
     char *path = strndup(uri, plen);
-    int ok = claims && path && hub_aud_path_ok(claims, path);
-    json_object_put(claims);
+    wps_jwt_claims tok;
+    int ok = path && auth && strncasecmp(auth, "Bearer ", 7) == 0 &&
+             hub_token_verify(auth + 7, path, &tok, NULL, 0) == 0;
+    if (ok) wps_jwt_claims_free(&tok);
     if (!ok) {
         free(path);
         fn_error(res, 401, "a valid bearer token for this URL is required");

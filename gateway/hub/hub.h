@@ -17,6 +17,7 @@
 #include <json-c/json.h>
 
 #include "fn.h"
+#include "wps_jwt.h"
 
 /* Limits (PROTOCOL.md §6; every network input is bounded). Over a limit: error ack or close. */
 #define HUB_MAX_FRAME (1024 * 1024)      /* one WebSocket message, as the service */
@@ -29,7 +30,7 @@
 #define HUB_MAX_ROLES 64
 #define HUB_MAX_ROLE_LEN 1100
 #define HUB_MAX_CONNS_PER_USER 64        /* live connections of one user in one hub */
-#define HUB_MAX_TOKEN 8192
+#define HUB_MAX_TOKEN WPS_JWT_MAX_LEN  /* access/bearer token length */
 #define HUB_MAX_STATE 4096               /* ce-connectionState */
 #define HUB_RATE_PER_SEC 200             /* client messages per second per connection ... */
 #define HUB_RATE_BURST 2000              /* ... with this burst (token bucket, per router worker) */
@@ -37,7 +38,6 @@
 #define HUB_WEBHOOK_TIMEOUT_MS 30000     /* blocking webhooks (connect, user events) */
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
-#define HUB_CLOCK_SKEW 300               /* seconds allowed on exp/nbf */
 #define HUB_LIST_PAGE_MAX 200
 
 #define HUB_PROTO_JSON "json.webpubsub.azure.v1"
@@ -166,8 +166,6 @@ typedef struct hub_reply {
 /* Sends one event to url (validating it first with OPTIONS, once per process). */
 int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply *out);
 void hub_reply_free(hub_reply *r);
-/* ce-signature value for a connection id: "sha256=<hex>". */
-void hub_signature(const char *conn_id, char *out, size_t outlen);
 
 /* ---- hub_key.c: settings from the environment ------------------------------------------- */
 
@@ -176,16 +174,16 @@ const char *hub_public_url(void);     /* CHATR_PUBLIC_URL */
 const char *hub_node_id(void);
 long hub_node_epoch(void);            /* pid of this node's nginx master, 0 if not running */
 
-/* ---- hub_jwt.c: token checks ----------------------------------------------------------- */
+/* ---- hub_jwt.c: token checks (the SDK's wps_jwt with the hub's audience rule) ----------- */
 
-/* Verifies an HS256 token with the access key: signature, exp/nbf (with skew). Returns the
- * claims object (owned by caller) or NULL. */
-json_object *hub_jwt_verify(const char *token);
-/* Signs claims (borrowed) into a token (malloc'd). */
-char *hub_jwt_sign(json_object *claims);
-/* aud check, lenient: compares only the path of aud with path (case-insensitive, ignoring a
- * trailing slash and the query string). */
-int hub_aud_path_ok(json_object *claims, const char *path);
+/* Verifies an HS256 token with the access key (wps_jwt_verify: signature, alg, exp/nbf with
+ * WPS_JWT_CLOCK_SKEW, role/webpubsub.group as string or array) and its aud leniently: only the
+ * path of an audience is compared with path (case-insensitive, trailing slash and query
+ * ignored). Returns 0 (release out with wps_jwt_claims_free) or -1 with a reason in err. */
+int hub_token_verify(const char *token, const char *path, wps_jwt_claims *out, char *err,
+                     size_t errlen);
+/* Signs claims (borrowed) into a token (malloc'd), NULL on failure. */
+char *hub_token_sign(json_object *claims);
 
 /* ---- hub_db.c ---------------------------------------------------------------------------- */
 

@@ -9,7 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
-#include <sodium.h>
+
+#include "wps_sig.h"
 
 #define VALIDATED_MAX 16
 #define VALIDATE_TTL 60 /* seconds a successful validation is trusted */
@@ -72,19 +73,6 @@ static size_t header_cb(char *p, size_t s, size_t n, void *u)
         h->has_state = 1;
     }
     return len;
-}
-
-void hub_signature(const char *conn_id, char *out, size_t outlen)
-{
-    const char *key = hub_access_key();
-    unsigned char mac[crypto_auth_hmacsha256_BYTES];
-    crypto_auth_hmacsha256_state st;
-    crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
-    crypto_auth_hmacsha256_update(&st, (const unsigned char *)conn_id, strlen(conn_id));
-    crypto_auth_hmacsha256_final(&st, mac);
-    char hex[sizeof mac * 2 + 1];
-    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
-    snprintf(out, outlen, "sha256=%s", hex);
 }
 
 /* host[:port] of the public URL: our WebHook-Request-Origin. */
@@ -191,9 +179,9 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     snprintf(validate_url, sizeof validate_url, "%s", url);
     if (validate(validate_url) != 0) return -1;
     static unsigned long long seq;
-    char host[256], sig[128], id[64], type[256], ts[32];
+    char host[256], sig[WPS_SIG_LEN + 1], id[64], type[256], ts[32];
     origin_host(host, sizeof host);
-    hub_signature(ev->conn_id, sig, sizeof sig);
+    if (wps_sig_make(hub_access_key(), ev->conn_id, sig) != 0) return -1;
     snprintf(id, sizeof id, "%ld-%llu", (long)getpid(), ++seq);
     snprintf(type, sizeof type, "azure.webpubsub.%s.%s", ev->system ? "sys" : "user", ev->event);
     time_t now = time(NULL);

@@ -59,6 +59,30 @@ def test_handshake_401(chatr, case):
     assert handshake_status(chatr, ws_url(chatr, token=tokens[case]), subprotocols=[PROTO]) == 401
 
 
+def test_handshake_expired_within_clock_skew_accepted(chatr):
+    # exp 4 minutes ago: inside the 5-minute skew the service allows (PROTOCOL.md §1.3)
+    c = Client(chatr, token=client_token(chatr, user="u-skew", exp=-240), user="u-skew")
+    assert c.connected["userId"] == "u-skew"
+    c.close()
+
+
+@pytest.mark.parametrize("group", ["", "   "])
+def test_handshake_invalid_token_group_is_400(chatr, group):
+    # a webpubsub.group value that is not a valid group name -> 400 (PROTOCOL.md §1.3)
+    for groups in (group, ["ok", group]):
+        tok = client_token(chatr, user="u-badgroup", groups=groups)
+        assert handshake_status(chatr, ws_url(chatr, token=tok), subprotocols=[PROTO]) == 400
+
+
+def test_a10_client_aud_any_of_an_array_and_path_only(chatr):
+    # aud may be a list; only its path is compared (the hub does not know every public URL)
+    tok = client_token(chatr, user="u-aud2", aud=["https://elsewhere.example/client/hubs/x",
+                                                  "https://proxy.example:8443/client/hubs/chat"])
+    c = Client(chatr, token=tok, user="u-aud2")
+    assert c.connected["userId"] == "u-aud2"
+    c.close()
+
+
 def test_a11_role_and_group_claims_as_plain_strings(chatr):
     c = Client(chatr, user="u-a11", roles="webpubsub.sendToGroup", groups="g-a11")
     other = Client(chatr, user="u-a11b", groups=["g-a11"])
