@@ -1,0 +1,42 @@
+// api.js: the HTTP calls of CHATR-CONTRACT.md (/.auth/me, /api/users, /api/chats, /api/getToken).
+
+export class HttpError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function getJson(path) {
+  const res = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+  if (!res.ok) throw new HttpError(res.status, `${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+// The signed-in user's principal, or null when signed out.
+export async function getMe() {
+  const body = await getJson('/.auth/me');
+  return body.clientPrincipal || null;
+}
+
+// {userId: {userId, userName, userProvider, idle}} of the users online now.
+export async function getUsers() {
+  const body = await getJson('/api/users');
+  const users = body.users || {};
+  for (const [id, u] of Object.entries(users)) u.userId = u.userId || id;
+  return users;
+}
+
+// {chatId: {id, name, members, owner}} of the chats this user can see.
+export async function getChats() {
+  const body = await getJson('/api/chats');
+  return body.chats || {};
+}
+
+// {token, baseUrl, url}: a fresh Web PubSub client URL for the signed-in user.
+export async function getToken(userId) {
+  return getJson(`/api/getToken?userId=${encodeURIComponent(userId)}`);
+}
+
+export const LOGIN_PAGE = '/login.html';
+export const LOGOUT_URL = '/.auth/logout?post_logout_redirect_uri=/login.html';

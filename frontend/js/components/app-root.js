@@ -1,0 +1,36 @@
+// app-root.js: the page layout: top bar, connection banner, sidebar (chats, users) and the
+// open chats; toasts float above everything.
+import { state } from '../store.js';
+import NavBar from './nav-bar.js';
+import ConnBanner from './conn-banner.js';
+import ChatList from './chat-list.js';
+import UserList from './user-list.js';
+import ChatTabs from './chat-tabs.js';
+import ChatView from './chat-view.js';
+import ToastStack from './toast-stack.js';
+
+export default {
+  components: { NavBar, ConnBanner, ChatList, UserList, ChatTabs, ChatView, ToastStack },
+  setup() {
+    return { state };
+  },
+  template: `
+    <nav-bar></nav-bar>
+    <conn-banner></conn-banner>
+    <div class="chatr-body">
+      <aside class="chatr-sidebar" :class="{ 'is-open': state.sidebarOpen }">
+        <chat-list></chat-list>
+        <user-list></user-list>
+      </aside>
+      <main class="chatr-main">
+        <chat-tabs></chat-tabs>
+        <chat-view v-if="state.active" :key="state.active" :chat-id="state.active"></chat-view>
+        <div v-else class="chatr-empty has-text-grey">
+          <p><span class="icon is-large"><i class="fa-regular fa-comments fa-2x"></i></span></p>
+          <p>Join a chat or click a user to talk in private.</p>
+        </div>
+      </main>
+    </div>
+    <toast-stack></toast-stack>
+  `,
+};

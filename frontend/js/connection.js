@@ -1,0 +1,81 @@
+// connection.js: Chatr's one socket to the hub. Opens it with a fresh token each time, and on
+// every open says userConnected, rejoins the open chats and refreshes the lists; after a
+// reconnect it says so. Everything that sends goes through send() here.
+import { PubSubSocket } from './socket.js';
+import * as api from './api.js';
+import * as frames from './frames.js';
+import { state, closeTab, rememberName } from './store.js';
+import { toast } from './notify.js';
+
+let socket = null;
+let openHooks = [];
+
+export function connect(onFrame) {
+  socket = new PubSubSocket({
+    getUrl: async () => (await api.getToken(state.me.userId)).url,
+    onMessage: onFrame,
+    onStatus: (status) => {
+      state.connection = status;
+    },
+    onOpen: (reconnected) => opened(reconnected),
+    onFatal: () => {
+      location.href = api.LOGIN_PAGE; // the session is gone: sign in again
+    },
+  });
+  socket.start();
+}
+
+// Run fn(reconnected) after each successful open (after the rejoin).
+export function onOpened(fn) {
+  openHooks.push(fn);
+}
+
+export function send(frame) {
+  if (!socket) return Promise.reject(new Error('not connected'));
+  return socket.send(frame);
+}
+
+// Sends and reports a failure as an error toast; resolves to true on success.
+export async function sendOrToast(frame, what) {
+  try {
+    await send(frame);
+    return true;
+  } catch (err) {
+    toast(`${what}: ${err.message}`, 'danger');
+    return false;
+  }
+}
+
+async function opened(reconnected) {
+  await sendOrToast(frames.userConnected(state.me), 'Could not announce you online');
+  await refreshLists();
+  for (const tab of [...state.tabs]) {
+    try {
+      await send(frames.joinChat(tab.id));
+    } catch (err) {
+      if (/40[34]/.test(err.message)) {
+        closeTab(tab.id);
+        toast(`Chat "${tab.name}" is no longer available`, 'warning');
+      } else {
+        toast(`Could not rejoin "${tab.name}": ${err.message}`, 'danger');
+      }
+    }
+  }
+  if (reconnected) toast('Reconnected', 'success');
+  for (const fn of openHooks) fn(reconnected);
+}
+
+export async function refreshLists() {
+  try {
+    const [users, chats] = await Promise.all([api.getUsers(), api.getChats()]);
+    for (const u of Object.values(users)) rememberName(u.userId, u.userName);
+    for (const c of Object.values(chats))
+      for (const m of Object.values(c.members || {})) rememberName(m.userId, m.userName);
+    state.users = users;
+    state.chats = Object.fromEntries(Object.entries(chats).filter(([, c]) => !isPrivate(c)));
+  } catch (err) {
+    toast(`Could not load users and chats: ${err.message}`, 'danger');
+  }
+}
+
+export const isPrivate = (chat) => chat.private === true || String(chat.id).startsWith('private_');
