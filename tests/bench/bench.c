@@ -349,7 +349,7 @@ double bench_send(bench *b)
             k++;
         }
         uint64_t due = t0 + (uint64_t)(k * 1e6 / total_rate);
-        int wait = due > now ? (int)((due - now) / 1000) : 0;
+        int wait = due > now ? (int)((due - now + 999) / 1000) : 0; /* round up: no spinning */
         poll_once(b, wait > 10 ? 10 : wait);
     }
     free(members);
