@@ -152,6 +152,7 @@ class Peer:
 
 def run_gen(target, label, clients, rate, seconds, extra=()):
     pids = target.pids()
+    load0 = os.getloadavg()[0]
     cpu0, t0 = cpu_seconds(pids), time.time()
     cmd = [GEN, *target.args(), "--clients", str(clients), "--group-size", "10", "--rate",
            str(rate), "--duration", str(seconds), "--label", label, *extra]
@@ -162,11 +163,14 @@ def run_gen(target, label, clients, rate, seconds, extra=()):
     res["server_cpu_s"] = round(cpu_seconds(pids) - cpu0, 2)
     res["wall_s"] = round(time.time() - t0, 2)
     res["command"] = " ".join(cmd)
+    # the box is shared: a load average above the core count means the figures are pessimistic
+    res["loadavg_1m"] = [load0, os.getloadavg()[0]]
     lat = res["latency_ms"]
     print(f"  {target.name:4} {label:14} clients={clients:5} in={res['in_per_s']:8.0f}/s "
           f"out={res['out_per_s']:9.0f}/s p50={lat.get('p50', 0):8.1f} p99={lat.get('p99', 0):8.1f} "
           f"ms lost={res['lost']} dup={res['duplicated']} ooo={res['out_of_order']} "
-          f"failed={res['failed'] + res['dropped']} cpu={res['server_cpu_s']}s/{res['wall_s']}s",
+          f"failed={res['failed'] + res['dropped']} cpu={res['server_cpu_s']}s/{res['wall_s']}s "
+          f"load={res['loadavg_1m'][1]:.1f}",
           flush=True)
     time.sleep(2)  # let the server finish closing the step's connections
     return res
