@@ -39,6 +39,8 @@
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
 #define HUB_LIST_PAGE_MAX 200
+#define HUB_ORPHAN_CHECKS 7              /* looks for a socket after its last hook (1 s ... 30 s) */
+#define HUB_ORPHAN_WATCH_MAX 4096        /* connections watched per process (hub_orphan.c) */
 
 #define HUB_PROTO_JSON "json.webpubsub.azure.v1"
 #define HUB_PROTO_RELIABLE "json.reliable.webpubsub.azure.v1"
@@ -134,12 +136,34 @@ int hub_publish(const char *const *channels, size_t n, const char *body, size_t 
 int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype);
 /* For the shared hub/user channels: not stored, so later sockets never see it. */
 int hub_publish_live(const char *channel, const char *body, size_t len, const char *ctype);
+/* Subscribers of one channel (0 when it does not exist), -1 when nchan cannot be asked. */
+int hub_channel_subscribers(const char *channel);
 /* Deletes channels: their sockets close. */
 int hub_delete_channel(const char *channel);
 
 /* hub_close.c: disconnected frame (JSON clients), reason for the webhook, then the socket
  * closes. protocol is a hint used when the connection is not registered (yet). */
 int hub_close_connection(const char *conn_id, const char *protocol, const char *reason);
+
+/* ---- hub_gone.c: a connection ended ------------------------------------------------------ */
+
+/* The connected/disconnected notification of a connection (nothing if the hub has no handler). */
+void hub_notify(const char *hub, const char *conn_id, const char *user, const char *protocol,
+                const char *state, const char *event, const char *reason);
+typedef struct hub_gone hub_gone;
+/* Removes the connection (and its memberships). *out: what `disconnected` needs, or NULL when the
+ * row was already gone (someone else notifies). Returns 0, or -1 on a database error. */
+int hub_conn_remove(const char *conn_id, hub_gone **out);
+/* Fires `disconnected` for a removed connection and frees g. */
+void hub_gone_notify(hub_gone *g);
+
+/* ---- hub_orphan.c: sockets that closed while one of their hooks was in flight ------------- */
+
+/* Watch a connection that just had a hook: HUB_ORPHAN_GRACE_MS later, if its socket is gone but
+ * its row is not (nchan dropped the `closed` hook), remove it and fire `disconnected`. */
+void hub_orphan_watch(const char *conn_id);
+void hub_orphan_tick(void);      /* checks what is due; cheap when nothing is */
+long hub_orphan_next_ms(void);   /* ms until something is due, -1 when nothing is watched */
 
 /* ---- hub_webhook.c: CloudEvents to the upstream event handler ---------------------------- */
 

@@ -1,14 +1,21 @@
 /* hub_loop.c: the hub programs' FastCGI accept loop. Like fn_run (runtime/fn.c) but without
  * the function declarations, and a handler may leave work to run after the response is sent
- * (a webhook that must not hold up the socket's next hook). */
+ * (a webhook that must not hold up the socket's next hook). Every nchan hook but `closed` puts
+ * its connection on the orphan watch list, and the loop wakes up for what is due there
+ * (hub_orphan.c): it waits for connections with poll() on a non-blocking listening socket. */
 #include "hub.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
 
@@ -76,6 +83,15 @@ static void write_response(FCGX_Request *r, const fn_req *req, const fn_res *res
         FCGX_PutStr(res->body, (int)res->body_len, r->out);
 }
 
+/* Waits until the listening socket has a connection or the next orphan check is due. */
+static int wait_for_work(void)
+{
+    long ms = hub_orphan_next_ms();
+    struct pollfd p = {.fd = FCGI_LISTENSOCK_FILENO, .events = POLLIN};
+    int n = poll(&p, 1, ms < 0 ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
+    return n != 0; /* ready, or EINTR (SIGTERM): let the accept path decide */
+}
+
 int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
 {
     const char *logfile = getenv("CHATR_LOG_FILE");
@@ -93,10 +109,21 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         return 1;
     }
     if (on_start) on_start();
+    /* Several workers share the socket: whoever loses the race for a connection gets EAGAIN
+     * and goes back to poll() instead of blocking in accept() past its orphan checks. */
+    int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
+    if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
     FCGX_Request r;
-    FCGX_InitRequest(&r, 0, 0);
+    FCGX_InitRequest(&r, FCGI_LISTENSOCK_FILENO, 0);
     fn_log("started");
-    while (!stopping && FCGX_Accept_r(&r) >= 0) {
+    while (!stopping) {
+        if (r.ipcFd < 0 && !wait_for_work()) {
+            hub_orphan_tick();
+            continue;
+        }
+        int arc = FCGX_Accept_r(&r);
+        if (arc == -EAGAIN || arc == -EWOULDBLOCK || arc == -EINTR) continue;
+        if (arc < 0) break;
         in_request = 1;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -121,6 +148,8 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         write_response(&r, &req, &res);
         char rid[HUB_MAX_CONN_ID + 1];
         snprintf(rid, sizeof rid, "%s", fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");
+        const char *hook = fn_param(&req, "HUB_EVENT");
+        int watch = hook && strcmp(hook, "closed") != 0 && strcmp(rid, "-") != 0;
         FCGX_Finish_r(&r); /* the parameters are gone after this */
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
@@ -131,6 +160,8 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         if (after.fn) after.fn(after.arg);
         free(req.body);
         free(res.body);
+        if (watch) hub_orphan_watch(rid);
+        hub_orphan_tick();
         in_request = 0;
     }
     fn_log("stopped");

@@ -111,6 +111,49 @@ int hub_publish_live(const char *channel, const char *body, size_t len, const ch
     return rc;
 }
 
+typedef struct info_sink {
+    char buf[512];
+    size_t len;
+} info_sink;
+
+static size_t collect_info(char *p, size_t s, size_t n, void *u)
+{
+    info_sink *k = u;
+    size_t add = s * n, room = sizeof k->buf - 1 - k->len;
+    memcpy(k->buf + k->len, p, add < room ? add : room);
+    k->len += add < room ? add : room;
+    k->buf[k->len] = '\0';
+    return add;
+}
+
+int hub_channel_subscribers(const char *channel)
+{
+    CURL *c = handle();
+    if (!c) return -1;
+    char hc[HUB_MAX_CHANNEL + 32];
+    snprintf(hc, sizeof hc, "X-Hub-Channels: %s", channel);
+    struct curl_slist *h = curl_slist_append(NULL, hc);
+    h = curl_slist_append(h, "Accept: application/json");
+    info_sink body = {.len = 0};
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_info);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(h);
+    if (rc != CURLE_OK) {
+        fn_log("nchan channel info %s: %s", channel, curl_easy_strerror(rc));
+        return -1;
+    }
+    if (status == 404) return 0;
+    json_object *o = status == 200 ? json_tokener_parse(body.buf) : NULL, *v;
+    int n = o && json_object_object_get_ex(o, "subscribers", &v) ? json_object_get_int(v) : -1;
+    json_object_put(o);
+    if (n < 0) fn_log("nchan channel info %s: HTTP %ld", channel, status);
+    return n;
+}
+
 int hub_delete_channel(const char *channel)
 {
     return request("DELETE", channel, NULL, 0, NULL);

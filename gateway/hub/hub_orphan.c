@@ -1,0 +1,149 @@
+/* hub_orphan.c: connections whose socket is gone although their `closed` hook never ran.
+ *
+ * nchan runs one socket's hooks one at a time (its per-subscriber "requestmachine"). When the
+ * socket closes while a hook is in flight (the `opened` hook waiting on the `connected` webhook,
+ * a frame waiting on a user-event handler), the unsubscribe hook is queued behind it, and the
+ * socket's teardown (nchan_subscriber_subrequest_cleanup -> nchan_requestmachine_abort) drops
+ * every queued request: no `closed` hook, the row stays, `disconnected` never fires.
+ *
+ * So every hook puts its connection on this process's watch list; a second after the connection's
+ * last hook the process asks nchan whether the connection's own channel still has a subscriber,
+ * and again at the times in check_at (when the socket lived in another nginx worker than the
+ * channel's owner, nchan releases its subscription there seconds late).
+ * Once it has none, the connection is removed as the `closed` hook would (hub_gone.c; the
+ * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all). */
+#include "hub.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+typedef struct watch {
+    char id[HUB_MAX_CONN_ID + 1]; /* "" = free slot */
+    int64_t due;                  /* monotonic ms */
+    int tries;                    /* checks done since the last hook */
+} watch;
+
+/* Seconds after the last hook at which the socket is looked for (nchan has released another
+ * worker's subscription 7-15 s after the socket closed in our measurements). */
+static const int64_t check_at[HUB_ORPHAN_CHECKS] = {1, 3, 6, 10, 15, 22, 30};
+
+static watch table[HUB_ORPHAN_WATCH_MAX]; /* open addressing, linear probing */
+static size_t used;
+static int64_t earliest = INT64_MAX; /* lower bound of every due time */
+
+static int64_t now_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static size_t slot_of(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return (size_t)(h % HUB_ORPHAN_WATCH_MAX);
+}
+
+/* Frees slot i and moves later members of its cluster up (no tombstones). */
+static void unwatch_slot(size_t i)
+{
+    table[i].id[0] = '\0';
+    used--;
+    for (size_t j = (i + 1) % HUB_ORPHAN_WATCH_MAX; table[j].id[0]; j = (j + 1) % HUB_ORPHAN_WATCH_MAX) {
+        size_t home = slot_of(table[j].id);
+        /* j's entry may move to the hole i unless its home lies cyclically in (i, j]. */
+        int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (stays) continue;
+        table[i] = table[j];
+        table[j].id[0] = '\0';
+        i = j;
+    }
+}
+
+/* 1 when the socket of conn_id is gone: its own channel has no subscriber (or no longer exists). */
+static int socket_gone(const char *conn_id)
+{
+    char chan[HUB_MAX_CHANNEL];
+    hub_chan_conn(conn_id, chan);
+    return hub_channel_subscribers(chan) == 0;
+}
+
+/* 1 when the connection is settled (removed, or already gone); 0 when its socket still counts. */
+static int check(const char *conn_id)
+{
+    if (!socket_gone(conn_id)) return 0;
+    hub_gone *g;
+    if (hub_conn_remove(conn_id, &g) != 0 || !g) return 1;
+    fn_log("connection %s: socket gone without a closed hook; removed", conn_id);
+    hub_gone_notify(g);
+    return 1;
+}
+
+static void put(const char *conn_id, int tries, int64_t due);
+
+void hub_orphan_tick(void)
+{
+    int64_t now = now_ms();
+    if (now < earliest) return;
+    int64_t next = INT64_MAX;
+    for (size_t i = 0; i < HUB_ORPHAN_WATCH_MAX; i++) {
+        if (!table[i].id[0]) continue;
+        if (table[i].due > now) {
+            if (table[i].due < next) next = table[i].due;
+            continue;
+        }
+        char id[HUB_MAX_CONN_ID + 1];
+        int tries = table[i].tries + 1;
+        memcpy(id, table[i].id, sizeof id);
+        unwatch_slot(i);
+        if (table[i].id[0]) i--; /* an entry moved into slot i: look at it again */
+        /* Still counted: alive, or nchan has not caught up yet (another worker's subscription
+         * is released a few seconds late). Ask again later, less and less often. */
+        if (!check(id) && tries < HUB_ORPHAN_CHECKS) {
+            int64_t later = now + (check_at[tries] - check_at[tries - 1]) * 1000;
+            put(id, tries, later);
+            if (later < next) next = later;
+        }
+    }
+    earliest = next;
+}
+
+static void put(const char *conn_id, int tries, int64_t due)
+{
+    size_t n = strlen(conn_id);
+    size_t i = slot_of(conn_id);
+    while (table[i].id[0] && strcmp(table[i].id, conn_id) != 0)
+        i = (i + 1) % HUB_ORPHAN_WATCH_MAX;
+    if (!table[i].id[0]) {
+        memcpy(table[i].id, conn_id, n + 1);
+        used++;
+    }
+    table[i].due = due;
+    table[i].tries = tries;
+    if (due < earliest) earliest = due;
+}
+
+void hub_orphan_watch(const char *conn_id)
+{
+    size_t n = strlen(conn_id);
+    if (n == 0 || n > HUB_MAX_CONN_ID) return;
+    if (used >= HUB_ORPHAN_WATCH_MAX * 3 / 4) {
+        hub_orphan_tick();
+        if (used >= HUB_ORPHAN_WATCH_MAX * 3 / 4) {
+            fn_log("orphan watch list full (%d): %s not watched", HUB_ORPHAN_WATCH_MAX, conn_id);
+            return;
+        }
+    }
+    put(conn_id, 0, now_ms() + check_at[0] * 1000);
+}
+
+long hub_orphan_next_ms(void)
+{
+    if (used == 0) return -1;
+    int64_t d = earliest - now_ms();
+    return d < 0 ? 0 : (long)d;
+}
