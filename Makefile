@@ -76,7 +76,8 @@ run: deps all
 
 test: deps
 	@$(MAKE) --no-print-directory asan
-	@$(MAKE) --no-print-directory test-unit test-api
+	@$(MAKE) --no-print-directory -C tests/bench MODE=asan test
+	@$(MAKE) --no-print-directory test-unit test-api test-e2e
 
 test-unit:
 	build/asan/bin/unit-tests
@@ -84,8 +85,12 @@ test-unit:
 test-api:
 	CHATR_BIN_DIR=$(CURDIR)/build/asan/bin /usr/bin/python3 -m pytest -q tests/api
 
+test-e2e:
+	CHATR_BIN_DIR=$(CURDIR)/build/asan/bin node --test tests/e2e/
+
 bench: deps all
-	@echo "benchmarks: see tests/bench/README.md"
+	@$(MAKE) --no-print-directory -C tests/bench
+	/usr/bin/python3 tests/bench/run.py
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
