@@ -50,7 +50,41 @@ typedef struct frame_ctx {
     hub_ctx c;
     int has_ack;
     uint64_t ack_id;
+    int claimed; /* the ackId is recorded (pubsub.acks): forget it again if the operation fails */
 } frame_ctx;
+
+/* ---- ackId dedupe (PROTOCOL.md §2.5; schema/004_pubsub_acks.sql) --------------------------
+ * A socket's frames reach the router one at a time (nchan serialises its hooks), so claiming
+ * the ackId before the operation and releasing it on failure cannot race with a repeat. */
+
+/* 1: first time (claimed), 0: a repeat of an ackId that succeeded, -1: database error. */
+static int ack_claim(frame_ctx *f)
+{
+    char id[24], slot[16];
+    snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
+    snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
+    const char *p[] = {f->conn_id, slot, id};
+    PGresult *r = fn_db_exec(
+        "INSERT INTO pubsub.acks AS a (conn_id, slot, ack_id) VALUES ($1, $2, $3) "
+        "ON CONFLICT (conn_id, slot) DO UPDATE SET ack_id = EXCLUDED.ack_id "
+        "  WHERE a.ack_id <> EXCLUDED.ack_id RETURNING 1",
+        3, p);
+    if (!r) return -1;
+    int fresh = PQntuples(r) == 1;
+    PQclear(r);
+    f->claimed = fresh;
+    return fresh;
+}
+
+static void ack_release(const frame_ctx *f)
+{
+    char id[24], slot[16];
+    snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
+    snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
+    const char *p[] = {f->conn_id, slot, id};
+    PQclear(fn_db_exec("DELETE FROM pubsub.acks WHERE conn_id = $1 AND slot = $2 AND ack_id = $3",
+                       3, p));
+}
 
 static void reply(fn_res *res, char *body, size_t len)
 {
@@ -79,6 +113,7 @@ static void ack(fn_res *res, const frame_ctx *f, const char *err, const char *fm
         vsnprintf(msg, sizeof msg, fmt, ap);
         va_end(ap);
     }
+    if (err && f->claimed) ack_release(f); /* failed operations are not remembered */
     size_t len = 0;
     char *body = hub_env_ack(f->ack_id, err, err ? msg : NULL, &len);
     reply(res, body, len);
@@ -328,7 +363,12 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         f.ack_id = json_object_get_uint64(v);
     }
     const char *type = get_str(msg, "type");
+    int acked_op = type && f.has_ack &&
+                   (strcmp(type, "joinGroup") == 0 || strcmp(type, "leaveGroup") == 0 ||
+                    strcmp(type, "sendToGroup") == 0 || strcmp(type, "event") == 0);
     if (over_rate) ack(res, &f, "TooManyRequests", "over %d messages per second", HUB_RATE_PER_SEC);
+    else if (acked_op && ack_claim(&f) == 0)
+        ack(res, &f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f.ack_id);
     else if (!type) violation(res, &f, "the frame has no type%s", NULL);
     else if (strcmp(type, "ping") == 0) reply(res, strdup("{\"type\":\"pong\"}"), 15);
     else if (strcmp(type, "sequenceAck") == 0) fn_no_content(res);

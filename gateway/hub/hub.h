@@ -39,6 +39,7 @@
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
 #define HUB_LIST_PAGE_MAX 200
+#define HUB_ACK_WINDOW 1024              /* ackIds remembered per connection (schema/004) */
 #define HUB_ORPHAN_CHECKS 7              /* looks for a socket after its last hook (1 s ... 30 s) */
 #define HUB_ORPHAN_WATCH_MAX 4096        /* connections watched per process (hub_orphan.c) */
 

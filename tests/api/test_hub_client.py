@@ -276,3 +276,49 @@ def test_connection_and_groups_removed_on_close(chatr):
         time.sleep(0.05)
     assert chatr.sql("SELECT count(*) FROM pubsub.connections WHERE id = :'p1'", c.conn_id) == [["0"]]
     assert chatr.sql("SELECT count(*) FROM pubsub.group_members WHERE conn_id = :'p1'", c.conn_id) == [["0"]]
+
+
+def test_a3_acks_always_and_duplicate_ackid(chatr):
+    """Appendix A item 3: every request with an ackId is acked; a repeated ackId that succeeded is
+    answered Duplicate and not executed again; a failed one is not remembered (PROTOCOL.md §2.5)."""
+    c = Client(chatr, user="u-a3", roles=["webpubsub.joinLeaveGroup"])
+    peer = Client(chatr, user="u-a3-peer", groups=["g-a3"])
+    _, ack = c.request({"type": "joinGroup", "group": "g-a3", "ackId": 1})
+    assert ack == {"type": "ack", "ackId": 1, "success": True}
+    _, ack = c.request({"type": "leaveGroup", "group": "g-a3", "ackId": 1})
+    assert ack["success"] is False and ack["error"]["name"] == "Duplicate"
+    assert ack["error"]["message"] == "Message with ack-id: 1 has been processed"
+    # not executed: still a member
+    assert chatr.sql("SELECT count(*) FROM pubsub.group_members WHERE conn_id = :'p1'", c.conn_id) == [["1"]]
+    # a failure (no sendToGroup role) is not remembered: the retry runs again and fails again
+    send = {"type": "sendToGroup", "group": "g-a3", "ackId": 2, "dataType": "text", "data": "hi"}
+    for _ in range(2):
+        _, ack = c.request(send)
+        assert ack["error"]["name"] == "Forbidden"
+    # a sent message repeated with its ackId is delivered once
+    rest(chatr, "PUT", f"/api/hubs/chat/permissions/sendToGroup/connections/{c.conn_id}",
+         params={"targetName": "g-a3"})
+    _, ack = c.request(send)
+    assert ack["success"] is True
+    _, ack = c.request(send)
+    assert ack["error"]["name"] == "Duplicate"
+    assert peer.recv()["data"] == "hi"
+    peer.nothing()
+    # ackIds are per connection
+    other = Client(chatr, user="u-a3", roles=["webpubsub.joinLeaveGroup"])
+    _, ack = other.request({"type": "joinGroup", "group": "g-a3", "ackId": 1})
+    assert ack["success"] is True
+    # bounded memory per connection, released with the connection
+    for i in range(3, 1100):
+        c.send({"type": "joinGroup", "group": "g-a3", "ackId": i})
+    for i in range(3, 1100):
+        assert c.recv()["ackId"] == i
+    n = int(chatr.sql("SELECT count(*) FROM pubsub.acks WHERE conn_id = :'p1'", c.conn_id)[0][0])
+    assert 1000 < n <= 1024
+    c.close()
+    other.close()
+    peer.close()
+    deadline = time.time() + 10
+    while chatr.sql("SELECT count(*) FROM pubsub.acks WHERE conn_id = :'p1'", c.conn_id) != [["0"]]:
+        assert time.time() < deadline
+        time.sleep(0.1)
