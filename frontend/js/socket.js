@@ -6,6 +6,7 @@
 
 export const SUBPROTOCOL = 'json.webpubsub.azure.v1';
 const PING_MS = 20000;          // as @azure/web-pubsub-client
+const DEAD_AFTER_MS = 3 * PING_MS;
 const ACK_TIMEOUT_MS = 15000;   // the hub always acks; this only guards against a silent death
 const BACKOFF_FIRST_MS = 500;
 const BACKOFF_MAX_MS = 15000;
@@ -69,18 +70,36 @@ export class PubSubSocket {
       const reconnected = this.everOpened;
       this.everOpened = true;
       this.attempt = 0;
-      this.pingTimer = setInterval(() => this.raw({ type: 'ping' }), PING_MS);
+      this.lastFrameAt = Date.now();
+      this.pingTimer = setInterval(() => this.keepAlive(ws), PING_MS);
       this.onStatus('online');
       this.onOpen(reconnected);
     };
-    ws.onmessage = (ev) => this.receive(ev.data);
-    ws.onclose = () => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      clearInterval(this.pingTimer);
-      this.failPending('connection lost');
-      if (!this.stopped) this.retry();
+    ws.onmessage = (ev) => {
+      this.lastFrameAt = Date.now();
+      this.receive(ev.data);
     };
+    ws.onclose = () => this.dropped(ws);
+  }
+
+  // Pings; a socket that has heard nothing (not even a pong) for DEAD_AFTER_MS counts as lost
+  // at once, without waiting for TCP to notice.
+  keepAlive(ws) {
+    if (Date.now() - this.lastFrameAt > DEAD_AFTER_MS) {
+      ws.onclose = null;
+      ws.close();
+      this.dropped(ws);
+      return;
+    }
+    this.raw({ type: 'ping' });
+  }
+
+  dropped(ws) {
+    if (this.ws !== ws) return;
+    this.ws = null;
+    clearInterval(this.pingTimer);
+    this.failPending('connection lost');
+    if (!this.stopped) this.retry();
   }
 
   retry() {
