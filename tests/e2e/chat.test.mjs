@@ -149,6 +149,32 @@ describe('Chatr in the browser', { concurrency: false }, () => {
     assert.equal(await seeMessage(alice, 'Sure'), 'Bob');
   });
 
+  step('while the page is hidden, a message raises a browser notification', async () => {
+    // Headless Chromium shows no notifications: record them, and pretend the page is hidden.
+    await bob.page.evaluate(() => {
+      window.__notes = [];
+      window.Notification = class {
+        static permission = 'granted';
+        constructor(title, opts) {
+          window.__notes.push({ title, body: opts && opts.body });
+        }
+        close() {}
+      };
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => true });
+    });
+    await send(alice, 'Are you there?');
+    await bob.page.waitForFunction(() => window.__notes.length > 0);
+    const [note] = await bob.page.evaluate(() => window.__notes);
+    assert.match(note.title, /^Alice in /);
+    assert.equal(note.body, 'Are you there?');
+    await bob.page.waitForFunction(() => document.title === '(1) Chatr');
+    await bob.page.evaluate(() => {
+      delete document.hidden;
+      document.dispatchEvent(new Event('visibilitychange'));
+    });
+    await bob.page.waitForFunction(() => document.title === 'Chatr');
+  });
+
   step('the chats reconnect after the gateway restarts', async () => {
     const gw = emu.restartGateway();
     await alice.page.locator('[data-testid=connection-lost]').waitFor();
