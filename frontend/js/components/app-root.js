@@ -28,6 +28,9 @@ export default {
         <div v-else class="chatr-empty has-text-grey">
           <p><span class="icon is-large"><i class="fa-regular fa-comments fa-2x"></i></span></p>
           <p>Join a chat or click a user to talk in private.</p>
+          <button class="button is-primary is-light mt-3 is-hidden-tablet" @click="state.sidebarOpen = true">
+            Chats and users
+          </button>
         </div>
       </main>
     </div>
