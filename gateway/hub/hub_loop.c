@@ -28,40 +28,6 @@ static void on_term(int sig)
     if (!in_request) _exit(0);
 }
 
-/* Reads the body to EOF (CONTENT_LENGTH is stale in nchan hooks, DESIGN.md §6.5). */
-static int read_body(fn_req *req, size_t limit)
-{
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) return 500;
-    for (;;) {
-        if (len == cap) {
-            if (cap > limit) break;
-            cap *= 2;
-            char *nb = realloc(buf, cap + 1);
-            if (!nb) {
-                free(buf);
-                return 500;
-            }
-            buf = nb;
-        }
-        int n = FCGX_GetStr(buf + len, (int)(cap - len), req->fcgx->in);
-        if (n <= 0) break;
-        len += (size_t)n;
-        if (len > limit) break;
-    }
-    buf[len] = '\0';
-    req->body = buf;
-    req->body_len = len;
-    if (len > limit) {
-        char sink[4096];
-        while (FCGX_GetStr(sink, sizeof sink, req->fcgx->in) > 0) {
-        }
-        return 413;
-    }
-    return 0;
-}
-
 static void write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
 {
     char head[256];
@@ -140,7 +106,7 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         if (!req.query) req.query = "";
         /* Over the limit (413) the handler still runs, with a truncated body whose body_len is
          * above HUB_MAX_FRAME: the router answers an oversized frame with a close reason. */
-        int rc = read_body(&req, HUB_MAX_FRAME + 64 * 1024);
+        int rc = fn_read_body(&req, HUB_MAX_FRAME + 64 * 1024);
         if (rc == 500) fn_error(&res, rc, "out of memory");
         else if (handler(&req, &res, &after) != 0 || res.status == 0) {
             if (res.status < 500) fn_error(&res, 500, "internal error");

@@ -203,7 +203,7 @@ json_object *fn_body_json(fn_req *req, fn_res *res)
 
 /* Reads the body to EOF (CONTENT_LENGTH may be stale in nchan hooks), up to limit bytes.
  * Returns 0, or 413 when the body is larger than the limit. */
-static int read_body(fn_req *req, size_t limit)
+int fn_read_body(fn_req *req, size_t limit)
 {
     size_t cap = 4096, len = 0;
     char *buf = malloc(cap + 1);
@@ -309,7 +309,7 @@ static void serve(fn_req *req, fn_res *res, fn_handler handler)
         fn_error(res, denied, denied == 401 ? "sign-in required" : "forbidden");
         return;
     }
-    int rc = read_body(req, (size_t)fn_body_limit(fn_param(req, "FN_MAX_BODY")));
+    int rc = fn_read_body(req, (size_t)fn_body_limit(fn_param(req, "FN_MAX_BODY")));
     if (rc) {
         fn_error(res, rc, rc == 413 ? "request body too large" : "out of memory");
         return;

@@ -73,6 +73,9 @@ char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen);
 char *fn_form(const fn_req *req, const char *name, char *buf, size_t buflen);
 /* The parser behind both: field `name` of the urlencoded string s (slen bytes, may hold NULs). */
 char *fn_urlencoded_get(const char *s, size_t slen, const char *name, char *buf, size_t buflen);
+/* Reads the body to EOF (CONTENT_LENGTH may be stale in nchan hooks), keeping at most limit
+ * bytes in req->body. Returns 0, 413 when the body is larger, 500 when out of memory. */
+int fn_read_body(fn_req *req, size_t limit);
 /* Parses the body as a JSON object; NULL (and an error response set) if it is not one. */
 json_object *fn_body_json(fn_req *req, fn_res *res);
 
