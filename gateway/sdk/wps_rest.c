@@ -207,12 +207,12 @@ int wps_rest_check_permission(wps_client *c, const char *perm, const char *conne
 
 /* ---- reading bodies ---- */
 
-/* The last response body as a JSON object, or NULL. */
-static json_object *response_json(wps_client *c)
+/* The last response body as a JSON object (nested at most depth), or NULL. */
+static json_object *response_json_depth(wps_client *c, int depth)
 {
     size_t len;
     const char *s = wps_client_response(c, &len);
-    json_tokener *tok = json_tokener_new_ex(REST_JSON_DEPTH);
+    json_tokener *tok = json_tokener_new_ex(depth);
     if (!tok) return NULL;
     json_object *o = json_tokener_parse_ex(tok, s, (int)len);
     if (json_tokener_get_error(tok) != json_tokener_success ||
@@ -222,6 +222,11 @@ static json_object *response_json(wps_client *c)
     }
     json_tokener_free(tok);
     return o;
+}
+
+static json_object *response_json(wps_client *c)
+{
+    return response_json_depth(c, REST_JSON_DEPTH);
 }
 
 int wps_rest_list_group_connections(wps_client *c, const char *group, int max_page_size,
@@ -235,6 +240,29 @@ int wps_rest_list_group_connections(wps_client *c, const char *group, int max_pa
     int st = call(c, "GET", WPS_PATH_GROUP_CONNECTIONS, group, NULL, q, 2, NULL);
     if (st == 200 && out && !(*out = response_json(c))) return -1;
     return st;
+}
+
+/* ---- history (our extension) ---- */
+
+int wps_rest_group_messages(wps_client *c, const char *group, long long before, long long after,
+                            int limit, json_object **out)
+{
+    char b[24], a[24], l[16];
+    snprintf(b, sizeof b, "%lld", before);
+    snprintf(a, sizeof a, "%lld", after);
+    snprintf(l, sizeof l, "%d", limit);
+    const wps_query q[] = {{"before", before > 0 ? b : NULL},
+                           {"after", after > 0 ? a : NULL},
+                           {"limit", limit > 0 ? l : NULL}};
+    if (out) *out = NULL;
+    int st = call(c, "GET", WPS_PATH_GROUP_MESSAGES, group, NULL, q, 3, NULL);
+    if (st == 200 && out && !(*out = response_json_depth(c, WPS_REST_HISTORY_DEPTH))) return -1;
+    return st;
+}
+
+int wps_rest_group_delete_messages(wps_client *c, const char *group)
+{
+    return call(c, "DELETE", WPS_PATH_GROUP_MESSAGES, group, NULL, NULL, 0, NULL);
 }
 
 /* Query of :generateToken: userId, role*, minutesToExpire, group*, clientType (§4.6). */

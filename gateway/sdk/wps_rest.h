@@ -31,6 +31,8 @@
 #define WPS_PATH_GROUP_CONNECTIONS "api/hubs/{}/groups/{}/connections"
 #define WPS_PATH_PERMISSION "api/hubs/{}/permissions/{}/connections/{}"
 #define WPS_PATH_GENERATE_TOKEN "api/hubs/{}/:generateToken"
+#define WPS_PATH_GROUP_MESSAGES "api/hubs/{}/groups/{}/messages" /* our history extension */
+#define WPS_REST_HISTORY_DEPTH 64 /* JSON nesting accepted in a history page (envelopes + data) */
 
 /* A JSON body holding o's compact text; valid while o is alive and unchanged. */
 wps_body wps_body_json(json_object *o);
@@ -82,6 +84,15 @@ int wps_rest_check_permission(wps_client *c, const char *permission, const char 
  * and continuation_token NULL are left out. On 200, *out (if out) is the parsed body. */
 int wps_rest_list_group_connections(wps_client *c, const char *group, int max_page_size,
                                     const char *continuation_token, json_object **out);
+
+/* Group message history, the hub's extension (not in Azure Web PubSub). GET one page (200) of
+ * {"value":[<envelope with "id" and "time">, ...],"more":bool}, newest first: the limit newest
+ * messages with id < before, or with after > 0 the limit oldest with id > after (and < before).
+ * before, after, limit <= 0 are left out (the hub's defaults). On 200, *out (if out) is the
+ * parsed body; with out NULL the body stays unparsed in wps_client_response. DELETE: 204. */
+int wps_rest_group_messages(wps_client *c, const char *group, long long before, long long after,
+                            int limit, json_object **out);
+int wps_rest_group_delete_messages(wps_client *c, const char *group);
 
 /* :generateToken (POST, 200): on 200 *token is the malloc'd JWT from {"token":...}; a 200
  * without one is reported as -1. minutes <= 0 = WPS_TOKEN_DEFAULT_MINUTES. */

@@ -216,6 +216,9 @@ UNIT_TEST(client_rest_operation_urls)
                BASE "api/hubs/chat/permissions/sendToGroup/connections/c1" API "&targetName=g");
     EXPECT_URL(wps_rest_list_group_connections(c, "g", 10, "t", &list),
                BASE "api/hubs/chat/groups/g/connections" API "&maxpagesize=10&continuationToken=t");
+    EXPECT_URL(wps_rest_group_messages(c, "g", 9, 3, 50, &list),
+               BASE "api/hubs/chat/groups/g/messages" API "&before=9&after=3&limit=50");
+    EXPECT_URL(wps_rest_group_delete_messages(c, "g"), BASE "api/hubs/chat/groups/g/messages" API);
     EXPECT_URL(
         wps_rest_generate_token(c, "u", roles, 1, groups, 1, 0, &tok),
         BASE "api/hubs/chat/:generateToken" API

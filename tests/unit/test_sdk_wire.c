@@ -195,3 +195,57 @@ UNIT_TEST(wire_requests_over_unix_socket)
     unlink(path);
     rmdir(dir);
 }
+
+/* The history extension: GET a page (parsed, deeper than other REST bodies may be), DELETE. */
+#define HIST                                                                                       \
+    "{\"value\":[{\"type\":\"message\",\"from\":\"group\",\"group\":\"g\",\"dataType\":\"json\","  \
+    "\"data\":{\"a\":[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]},\"id\":7,\"time\":\"t\"}],\"more\":true}"
+#define R200M(len, body)                                                                           \
+    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " len "\r\n\r\n" body
+
+UNIT_TEST(wire_history_requests_over_unix_socket)
+{
+    fake_server s = {.replies = {R200M("152", HIST), R200M("2", "[]"), R200M("152", HIST), R204},
+                     .nreplies = 4};
+    char dir[] = "/tmp/chatr-sdk-XXXXXX";
+    struct sockaddr_un addr;
+    const char *path = addr.sun_path;
+    pthread_t th;
+    CHECK(strlen(HIST) == 152);
+    if (fake_listen(&s, dir, &addr) != 0 || pthread_create(&th, NULL, serve, &s) != 0) {
+        CHECK(!"fake server");
+        return;
+    }
+    setenv(WPS_UNIX_SOCKET_ENV, path, 1);
+    wps_client *c = wps_client_new(CONNSTR, "chat", NULL, 0);
+    unsetenv(WPS_UNIX_SOCKET_ENV);
+    json_object *page = NULL, *v;
+    size_t len = 0;
+
+    CHECK(wps_rest_group_messages(c, "room 1", 100, 0, 20, &page) == 200);
+    CHECK(page && json_object_object_get_ex(page, "value", &v) && json_object_array_length(v) == 1);
+    CHECK(page && json_object_object_get_ex(page, "more", &v) && json_object_get_boolean(v));
+    json_object_put(page);
+    CHECK(wps_rest_group_messages(c, "g", 0, 5, 0, &page) == -1); /* 200 that is not an object */
+    CHECK(page == NULL);
+    CHECK(wps_rest_group_messages(c, "g", -1, -1, -1, NULL) == 200); /* raw body kept */
+    CHECK_STR(wps_client_response(c, &len), HIST);
+    CHECK(wps_rest_group_delete_messages(c, "g") == 204);
+    wps_client_free(c);
+    pthread_join(th, NULL);
+
+    CHECK(s.got == 4 && s.accepts == 1);
+    CHECK(!strncmp(s.reqs[0],
+                   "GET /api/hubs/chat/groups/room%201/messages?api-version=2024-12-01"
+                   "&before=100&limit=20 HTTP/1.1\r\n",
+                   97));
+    CHECK(bearer_for(s.reqs[0], "http://localhost:8080/api/hubs/chat/groups/room%201/messages"
+                                "?api-version=2024-12-01&before=100&limit=20"));
+    CHECK(!strncmp(s.reqs[1],
+                   "GET /api/hubs/chat/groups/g/messages?api-version=2024-12-01&after=5 ", 68));
+    CHECK(!strncmp(s.reqs[2], "GET /api/hubs/chat/groups/g/messages?api-version=2024-12-01 ", 60));
+    CHECK(
+        !strncmp(s.reqs[3], "DELETE /api/hubs/chat/groups/g/messages?api-version=2024-12-01 ", 63));
+    unlink(path);
+    rmdir(dir);
+}
