@@ -1,6 +1,7 @@
 // actions.js: what the user can do, each as one function the components call.
 import * as frames from './frames.js';
 import { send, sendOrToast } from './connection.js';
+import * as history from './history.js';
 import { state, openTab, closeTab, findTab, addEntry } from './store.js';
 import { typed, stoppedTyping } from './typing.js';
 import { toast } from './notify.js';
@@ -24,7 +25,8 @@ export async function joinChat(chatId, name) {
     return;
   }
   openTab(chatId, name);
-  if (!(await sendOrToast(frames.joinChat(chatId), `Could not join "${name}"`))) closeTab(chatId);
+  if (await sendOrToast(frames.joinChat(chatId), `Could not join "${name}"`)) history.sync(chatId);
+  else closeTab(chatId);
 }
 
 // Closing a tab leaves the chat.
@@ -42,16 +44,31 @@ export async function startPrivateChat(userId) {
   await sendOrToast(frames.createPrivateChat(state.me.userId, userId), 'Could not start a private chat');
 }
 
+// Sends what was typed: a chat message, or a slash command ("/roll 2d6") for the bot; "//text"
+// sends "/text" as a message. Resolves to false when it was not sent (the box keeps the text).
 export async function sendMessage(chatId, text) {
   text = text.slice(0, MESSAGE_MAX);
   if (!text.trim()) return false;
   stoppedTypingIn(chatId, false);
+  if (text.startsWith('//')) text = text.slice(1);
+  else if (text.startsWith('/')) return runCommand(chatId, text.trim());
   try {
     await send(frames.chatMessage(chatId, state.me, text));
     return true;
   } catch (err) {
     addEntry(chatId, { kind: 'notice', text: `Not sent: ${text.slice(0, 80)} (${err.message})` });
     toast(`Message not sent: ${err.message}`, 'danger');
+    return false;
+  }
+}
+
+async function runCommand(chatId, text) {
+  const name = text.split(/\s/, 1)[0];
+  try {
+    await send(frames.chatCommand(chatId, text));
+    return true;
+  } catch (err) {
+    toast(`${name} failed: ${err.message}`, 'danger');
     return false;
   }
 }

@@ -1,4 +1,5 @@
-// api.js: the HTTP calls of CHATR-CONTRACT.md (/.auth/me, /api/users, /api/chats, /api/getToken).
+// api.js: the HTTP calls of CHATR-CONTRACT.md (/.auth/me, /api/users, /api/chats, /api/getToken)
+// and the chat history (/api/chats/{id}/messages).
 
 export class HttpError extends Error {
   constructor(status, message) {
@@ -31,6 +32,15 @@ export async function getUsers() {
 export async function getChats() {
   const body = await getJson('/api/chats');
   return body.chats || {};
+}
+
+// A page of a chat's stored messages: {value: [envelope, ...] newest first, more: boolean}.
+// query: {before, after, limit} (ids; see the history paging rules in ISSUE6-CONTRACT.md).
+export async function getMessages(chatId, query = {}) {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) params.set(k, String(v));
+  const body = await getJson(`/api/chats/${encodeURIComponent(chatId)}/messages?${params}`);
+  return { value: Array.isArray(body.value) ? body.value : [], more: body.more === true };
 }
 
 // {token, baseUrl, url}: a fresh Web PubSub client URL for the signed-in user.

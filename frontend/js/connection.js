@@ -1,9 +1,11 @@
 // connection.js: Chatr's one socket to the hub. Opens it with a fresh token each time, and on
-// every open says userConnected, rejoins the open chats and refreshes the lists; after a
-// reconnect it says so. Everything that sends goes through send() here.
+// every open says userConnected, refreshes the lists, rejoins the open chats and brings their
+// history up to date (the newest page the first time, what was missed after a reconnect); after
+// a reconnect it says so. Everything that sends goes through send() here.
 import { PubSubSocket } from './socket.js';
 import * as api from './api.js';
 import * as frames from './frames.js';
+import * as history from './history.js';
 import { state, closeTab, rememberName } from './store.js';
 import { toast } from './notify.js';
 
@@ -47,11 +49,15 @@ export async function sendOrToast(frame, what) {
 }
 
 async function opened(reconnected) {
+  // Where each chat's history stood when the old socket went away (before anything arrives on
+  // this one).
+  const since = new Map(state.tabs.map((t) => [t.id, history.mark(t.id)]));
   await sendOrToast(frames.userConnected(state.me), 'Could not announce you online');
   await refreshLists();
   for (const tab of [...state.tabs]) {
     try {
       await send(frames.joinChat(tab.id));
+      history.sync(tab.id, since.get(tab.id) ?? null);
     } catch (err) {
       if (/40[34]/.test(err.message)) {
         closeTab(tab.id);
@@ -73,6 +79,7 @@ export async function refreshLists() {
       for (const m of Object.values(c.members || {})) rememberName(m.userId, m.userName);
     state.users = users;
     state.chats = Object.fromEntries(Object.entries(chats).filter(([, c]) => !isPrivate(c)));
+    state.topics = Object.fromEntries(Object.entries(chats).map(([id, c]) => [id, typeof c.topic === 'string' ? c.topic : '']));
   } catch (err) {
     toast(`Could not load users and chats: ${err.message}`, 'danger');
   }

@@ -13,6 +13,8 @@ export const createPrivateChat = (initiatorUserId, targetUserId) =>
   event('createPrivateChat', 'json', { initiatorUserId, targetUserId });
 export const enterIdle = (userId) => event('userEnterIdle', 'text', userId);
 export const exitIdle = (userId) => event('userExitIdle', 'text', userId);
+// A slash command ("/roll 2d6"): the eventHandler runs it and its bot answers in the chat.
+export const chatCommand = (chatId, text) => event('chatCommand', 'json', { chatId, text });
 
 // A chat message, client to client, as the original app sends it.
 export const chatMessage = (chatId, me, message) => ({
@@ -22,7 +24,7 @@ export const chatMessage = (chatId, me, message) => ({
   data: { message, fromUserId: me.userId, fromUserName: me.userName },
 });
 
-// "I am typing": not echoed to this socket, not stored by the hub (DESIGN §5).
+// "I am typing": not echoed to this socket, not stored in the chat's history.
 export const typing = (chatId, me, isTyping) => ({
   type: 'sendToGroup',
   group: chatId,
@@ -33,17 +35,23 @@ export const typing = (chatId, me, isTyping) => ({
 });
 
 // The chatEvents whose data is a JSON document encoded as a string.
-const STRING_ENCODED = new Set(['chatCreated', 'userOnline', 'joinPrivateChat']);
+const STRING_ENCODED = new Set(['chatCreated', 'userOnline', 'joinPrivateChat', 'chatTopic']);
 
-// Turns a received frame into one of:
-//   {kind: 'server', chatEvent, data}                      a chatEvent from the server
-//   {kind: 'message', group, fromUserId, text, id}         a chat message
-//   {kind: 'notice', group, text}                          a plain-string group notice
-//   {kind: 'typing', group, fromUserId, typing}            a typing indicator
-//   {kind: 'system', event, ...frame}                      connected / disconnected
-//   null                                                   anything else (ignored)
-// Senders are taken from the envelope's fromUserId (set by the hub), never from the payload.
+// Turns a received frame (or a stored envelope from the history API, which has the same shape)
+// into one of:
+//   {kind: 'server', chatEvent, data}                          a chatEvent from the server
+//   {kind: 'message', group, fromUserId, text, id, time}       a chat message from a user
+//   {kind: 'message', group, bot: true, text, id, time,        a message from Chatr Bot
+//    action, actorId, actorName}                               (action: a /me line)
+//   {kind: 'notice', group, text, id, time}                    a group notice
+//   {kind: 'typing', group, fromUserId, typing}                a typing indicator
+//   {kind: 'system', event, ...frame}                          connected / disconnected
+//   null                                                       anything else (ignored)
+// id and time are the hub's (stored messages only; otherwise null). Senders are taken from the
+// envelope's fromUserId (set by the hub), never from the payload; a message without one comes
+// from the server, which is how the bot's messages are told apart.
 export function decode(frame) {
+  if (!frame || typeof frame !== 'object') return null;
   if (frame.type === 'system') return { kind: 'system', ...frame };
   if (frame.type !== 'message') return null;
   if (frame.from === 'server') return decodeServer(frame.data);
@@ -51,16 +59,32 @@ export function decode(frame) {
   const data = frame.data;
   const group = frame.group;
   const fromUserId = typeof frame.fromUserId === 'string' ? frame.fromUserId : null;
-  if (typeof data === 'string') return { kind: 'notice', group, text: data };
+  const stored = { id: Number.isSafeInteger(frame.id) ? frame.id : null, time: timeOf(frame.time) };
+  if (typeof data === 'string') return { kind: 'notice', group, text: data, ...stored };
   if (!data || typeof data !== 'object') return null;
   if (typeof data.message === 'string') {
-    if (!fromUserId) return { kind: 'notice', group, text: data.message };
-    return { kind: 'message', group, fromUserId, text: data.message, id: frame.id ?? null };
+    if (fromUserId) return { kind: 'message', group, fromUserId, text: data.message, ...stored };
+    if (data.bot === true) {
+      return {
+        kind: 'message', group, fromUserId: null, bot: true, text: data.message, ...stored,
+        action: data.action === true,
+        actorId: typeof data.actorId === 'string' ? data.actorId : null,
+        actorName: typeof data.actorName === 'string' ? data.actorName : null,
+      };
+    }
+    return { kind: 'notice', group, text: data.message, ...stored };
   }
   if (typeof data.typing === 'boolean') {
     return fromUserId ? { kind: 'typing', group, fromUserId, typing: data.typing } : null;
   }
   return null;
+}
+
+// The hub's "2026-11-25T10:39:22.123Z" as ms since the epoch; null when absent or unreadable.
+function timeOf(text) {
+  if (typeof text !== 'string') return null;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : null;
 }
 
 function decodeServer(data) {

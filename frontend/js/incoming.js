@@ -1,7 +1,8 @@
-// incoming.js: what to do with each frame from the hub: server chatEvents (CHATR-CONTRACT.md),
-// chat messages, group notices and typing frames.
+// incoming.js: what to do with each frame from the hub: server chatEvents (CHATR-CONTRACT.md,
+// plus chatTopic), chat messages (users' and the bot's), group notices and typing frames.
 import { decode } from './frames.js';
-import { state, nameOf, rememberName, findTab, openTab, closeTab, addEntry, activate } from './store.js';
+import { state, nameOf, senderOf, rememberName, findTab, openTab, closeTab, addEntry, activate } from './store.js';
+import * as history from './history.js';
 import { toast, browserNotify } from './notify.js';
 import { setTyping } from './typing.js';
 import { isPrivate } from './connection.js';
@@ -11,7 +12,7 @@ export function handleFrame(frame) {
   if (!m) return;
   if (m.kind === 'server') return (serverEvents[m.chatEvent] || (() => {}))(m.data);
   if (m.kind === 'message') return chatMessage(m);
-  if (m.kind === 'notice') return addEntry(m.group, { kind: 'notice', text: m.text });
+  if (m.kind === 'notice') return addEntry(m.group, { kind: 'notice', text: m.text, id: m.id, time: m.time });
   if (m.kind === 'typing') return setTyping(m.group, m.fromUserId, m.typing);
   if (m.kind === 'system' && m.event === 'disconnected' && m.message)
     toast(`Disconnected by the server: ${m.message}`, 'warning');
@@ -20,11 +21,12 @@ export function handleFrame(frame) {
 const isMe = (userId) => userId === state.me?.userId;
 
 function chatMessage(m) {
-  setTyping(m.group, m.fromUserId, false);
-  const unseen = addEntry(m.group, { kind: 'message', fromUserId: m.fromUserId, text: m.text });
+  const { group, ...entry } = m;
+  if (m.fromUserId) setTyping(group, m.fromUserId, false);
+  const unseen = addEntry(group, entry);
   if (unseen && document.hidden && !isMe(m.fromUserId)) {
-    const tab = findTab(m.group);
-    browserNotify(`${nameOf(m.fromUserId)} in ${tab?.name || 'Chatr'}`, m.text, () => activate(m.group));
+    const tab = findTab(group);
+    browserNotify(`${senderOf(entry)} in ${tab?.name || 'Chatr'}`, m.text, () => activate(group));
   }
 }
 
@@ -75,9 +77,16 @@ const serverEvents = {
     if (!chat?.id) return;
     const existed = !!findTab(chat.id);
     openTab(chat.id, chat.name, { focus: !!chat.grabFocus, isPrivate: true });
+    if (!existed) history.sync(chat.id);
     if (chat.grabFocus || existed) return;
     toast(`Private chat: ${chat.name}`, 'info', 8000);
     browserNotify('Chatr: private chat', chat.name, () => activate(chat.id));
+  },
+
+  // The bot also says who set it, in the chat.
+  chatTopic(t) {
+    if (!t || typeof t.chatId !== 'string' || typeof t.topic !== 'string') return;
+    state.topics[t.chatId] = t.topic;
   },
 };
 

@@ -2,7 +2,7 @@
 // Components read it; only chatr.js and the modules it calls change it.
 import { reactive, computed } from 'vue';
 
-const MESSAGES_KEPT = 500; // per chat
+const MESSAGES_KEPT = 1000; // per chat, as new messages arrive (older pages loaded on request add to it)
 const TABS_KEY = 'chatr.tabs';
 
 export const state = reactive({
@@ -12,7 +12,9 @@ export const state = reactive({
   chats: {},         // visible group chats: chatId -> {id, name, owner, members}
   tabs: [],          // open chats: [{id, name, unread, private}]
   active: null,      // the chat id shown
-  messages: {},      // chatId -> [{key, kind: 'message'|'notice', fromUserId, text, time}]
+  messages: {},      // chatId -> [entry] in id order, see addEntry
+  history: {},       // chatId -> {loaded, start, loading, unavailable}, see history.js
+  topics: {},        // chatId -> the chat's topic ('' for none)
   typing: {},        // chatId -> {userId: expiresAt(ms)}
   connection: 'connecting', // 'connecting' | 'online' | 'offline'
   toasts: [],        // [{id, text, kind}]
@@ -20,12 +22,24 @@ export const state = reactive({
 });
 
 let keySeq = 0;
+const heldIds = new Map(); // chatId -> Set of the message ids held (not reactive: bookkeeping)
 
 export const totalUnread = computed(() => state.tabs.reduce((n, t) => n + t.unread, 0));
 
 export function nameOf(userId) {
   if (state.me && userId === state.me.userId) return state.me.userName;
   return state.users[userId]?.userName || state.names[userId] || `user ${String(userId).slice(0, 6)}`;
+}
+
+// Who a held message is from, as shown: the bot's messages carry no user id of a sender.
+export const BOT_NAME = 'Chatr Bot';
+export function senderOf(entry) {
+  return entry.bot ? BOT_NAME : nameOf(entry.fromUserId);
+}
+
+// Who did a /me action (the server names the user who ran the command).
+export function actorOf(entry) {
+  return entry.actorName || (entry.actorId ? nameOf(entry.actorId) : 'someone');
 }
 
 export function rememberName(userId, name) {
@@ -55,6 +69,8 @@ export function closeTab(chatId) {
   if (i < 0) return;
   state.tabs.splice(i, 1);
   delete state.messages[chatId];
+  delete state.history[chatId];
+  heldIds.delete(chatId);
   delete state.typing[chatId];
   if (state.active === chatId) state.active = state.tabs[Math.max(0, i - 1)]?.id || null;
   saveTabs();
@@ -67,16 +83,61 @@ export function activate(chatId) {
   saveTabs();
 }
 
-// Adds a message or notice to an open chat; returns true when it counts as unread.
-export function addEntry(chatId, entry) {
+// Adds a message or notice to an open chat. entry: {kind: 'message'|'notice', id, time, text,
+// fromUserId, bot, action, actorId, actorName}. Entries with a hub id are held once each and in id
+// order; entries without one (not stored, or local notices) go to the end as they come.
+// Returns true when the entry was added and is unseen (another chat is shown or the page is
+// hidden); unseen messages from others count as unread unless countUnread is false.
+export function addEntry(chatId, entry, { countUnread = true } = {}) {
   const tab = findTab(chatId);
   if (!tab) return false;
   const list = (state.messages[chatId] ||= []);
-  list.push({ key: ++keySeq, time: Date.now(), ...entry });
-  if (list.length > MESSAGES_KEPT) list.splice(0, list.length - MESSAGES_KEPT);
+  const id = Number.isSafeInteger(entry.id) ? entry.id : null;
+  let at = list.length;
+  if (id !== null) {
+    const ids = heldIds.get(chatId) || heldIds.set(chatId, new Set()).get(chatId);
+    if (ids.has(id)) return false;
+    ids.add(id);
+    // Before the first held message with a higher id; from the end, so a live message is O(1).
+    for (let i = list.length - 1; i >= 0; i--) {
+      if (list[i].id === null) continue;
+      if (list[i].id < id) break;
+      at = i;
+    }
+  }
+  const key = id !== null ? `m${id}` : `l${++keySeq}`;
+  list.splice(at, 0, { ...entry, key, id, time: entry.time ?? Date.now() });
+  if (at === list.length - 1 && list.length > MESSAGES_KEPT) dropOldest(chatId, list.length - MESSAGES_KEPT);
   const unseen = state.active !== chatId || document.hidden;
-  if (unseen && entry.kind === 'message') tab.unread++;
+  const mine = !!entry.fromUserId && entry.fromUserId === state.me?.userId;
+  if (countUnread && unseen && entry.kind === 'message' && !mine) tab.unread++;
   return unseen;
+}
+
+function dropOldest(chatId, n) {
+  const gone = state.messages[chatId].splice(0, n);
+  const ids = heldIds.get(chatId);
+  for (const e of gone) if (e.id !== null) ids?.delete(e.id);
+  if (state.history[chatId]) state.history[chatId].start = false;
+}
+
+// Forgets every message held for a chat (its tab stays).
+export function clearMessages(chatId) {
+  if (state.messages[chatId]) state.messages[chatId] = [];
+  heldIds.delete(chatId);
+}
+
+// The lowest and highest hub ids held for a chat (null when none).
+export function lowestId(chatId) {
+  const list = state.messages[chatId] || [];
+  for (const e of list) if (e.id !== null) return e.id;
+  return null;
+}
+
+export function highestId(chatId) {
+  const list = state.messages[chatId] || [];
+  for (let i = list.length - 1; i >= 0; i--) if (list[i].id !== null) return list[i].id;
+  return null;
 }
 
 // Open tabs survive a reload of the page (same browser tab), not a new session.

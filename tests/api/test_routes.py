@@ -86,6 +86,20 @@ def test_navigation_fallback_serves_the_app(chatr, signed_in):
         assert has_global_headers(r)
 
 
+def test_the_app_page_is_revalidated_on_every_visit(chatr, signed_in):
+    # Cache-Control: no-cache on "/" and "/index.html" (route headers, also through the
+    # navigation fallback): a browser asks again each time, so a signed-out visitor is sent to
+    # the login page instead of getting the app from its cache. Assets keep the defaults.
+    s = signed_in("Revisitor")
+    for path in ("/", "/index.html", "/chat/lobby"):
+        r = s.get(chatr.url + path, allow_redirects=False, timeout=10)
+        assert r.status_code == 200, path
+        assert r.headers.get("Cache-Control") == "no-cache", path
+        assert has_global_headers(r), path
+    assert "Cache-Control" not in s.get(chatr.url + "/js/main.js", allow_redirects=False, timeout=10).headers
+    assert "Cache-Control" not in s.get(chatr.url + "/login.html", allow_redirects=False, timeout=10).headers
+
+
 def test_config_file_is_never_served(chatr, signed_in):
     assert chatr.get("/staticwebapp.config.json").status_code == 404
     s = signed_in("Curious")

@@ -1,4 +1,5 @@
-// chat-tabs.js: one tab per open chat, with its unread count; × closes it (leaves the chat).
+// chat-tabs.js: one tab per open chat, with its topic and unread count; × closes it (leaves
+// the chat).
 import { state, activate } from '../store.js';
 import { leaveChat } from '../actions.js';
 
@@ -11,11 +12,13 @@ export default {
       <ul>
         <li v-for="tab in state.tabs" :key="tab.id" :class="{ 'is-active': tab.id === state.active }"
             data-testid="chat-tab" :data-chat-id="tab.id">
-          <a role="tab" :aria-selected="tab.id === state.active" @click.prevent="activate(tab.id)" href="#">
+          <a role="tab" :aria-selected="tab.id === state.active" @click.prevent="activate(tab.id)" href="#"
+             :title="state.topics[tab.id] ? tab.name + ': ' + state.topics[tab.id] : tab.name">
             <span class="icon is-small">
               <i :class="tab.private ? 'fa-solid fa-user-lock' : 'fa-regular fa-comment'"></i>
             </span>
             <span class="chatr-tab-name">{{ tab.name }}</span>
+            <span v-if="state.topics[tab.id]" class="chatr-tab-topic" data-testid="tab-topic">{{ state.topics[tab.id] }}</span>
             <span v-if="tab.unread" class="tag is-danger is-rounded ml-1" data-testid="unread">{{ tab.unread }}</span>
             <button class="delete is-small ml-2" :aria-label="'close ' + tab.name" title="Leave chat"
                     @click.stop.prevent="leaveChat(tab.id)"></button>
