@@ -1,7 +1,8 @@
 /* bench.c: the load generator's event loop (see bench.h). Three phases, each bounded in time:
  * setup (connect, upgrade, join; at most --concurrency handshakes in flight), send (every ready
- * client sends --rate messages/s to its group, spread evenly over time, for --duration s), drain
- * (until every expected delivery arrived or --drain s passed). Prints one JSON object. */
+ * sender sends --rate messages/s, spread evenly over time, for --duration s; in the user and
+ * ceiling scenarios pub.c's threads send while this loop receives), drain (until every expected
+ * delivery arrived or --drain s passed). Send and drain repeat once per rate of a --rates ramp. */
 #include "bench.h"
 
 #include <errno.h>
@@ -150,11 +151,15 @@ void bench_delivery(bench *b, client *c, long long sender, long long seq, long l
         }
     }
     int m = (int)(sender % b->gsize);
+    if (m >= b->senders) { /* not a sender of this run */
+        b->misrouted++;
+        return;
+    }
     if (seq < 0 || seq >= b->maxseq) {
         b->malformed++;
         return;
     }
-    size_t bit = (size_t)m * b->maxseq + (size_t)seq;
+    size_t bit = (size_t)m * b->maxseq + (size_t)seq; /* seen holds senders x maxseq bits */
     if (c->seen[bit / 8] & (1u << (bit % 8))) {
         b->dup++;
         return;
@@ -322,26 +327,42 @@ double bench_setup(bench *b)
     return (bench_now_us() - t0) / 1e6;
 }
 
+/* Receives only: idle connections, or the publisher threads send. */
+static double send_by_threads(bench *b, uint64_t t0, uint64_t end)
+{
+    if (b->scenario == SC_IDLE) {
+        while (bench_now_us() < end) poll_once(b, 10);
+        return (bench_now_us() - t0) / 1e6;
+    }
+    if (pub_start(b, t0, end) != 0) return 0;
+    while (pub_running(b)) poll_once(b, 5);
+    pub_join(b);
+    return (bench_now_us() - t0) / 1e6;
+}
+
 /* Phase 2: sender k of n sends its j-th message at t0 + (j*n + k) / (n*rate): evenly spread. */
 double bench_send(bench *b)
 {
-    int *members = calloc((size_t)b->nclients / b->gsize + 1, sizeof *members);
-    if (!members) return 0;
-    for (int i = 0; i < b->nclients; i++)
-        if (b->c[i].state == C_READY) members[b->c[i].group]++;
+    memset(b->members, 0, ((size_t)b->nclients / b->gsize + 1) * sizeof *b->members);
+    for (int i = 0; i < b->nclients; i++) {
+        b->c[i].live = b->c[i].state == C_READY;
+        b->members[b->c[i].group] += b->c[i].live;
+    }
     b->sending = 1;
-    double total_rate = b->rate * b->nclients;
     uint64_t t0 = bench_now_us(), end = t0 + (uint64_t)(b->duration * 1e6);
+    if (b->scenario == SC_IDLE || b->scenario == SC_USER || b->scenario == SC_CEILING)
+        return send_by_threads(b, t0, end);
+    double total_rate = b->rate * b->nsenders;
     long long k = 0;
     for (;;) {
         uint64_t now = bench_now_us();
         if (now >= end) break;
         while (t0 + (uint64_t)(k * 1e6 / total_rate) <= now) {
-            client *c = &b->c[k % b->nclients];
+            client *c = &b->c[b->sender_idx[k % b->nsenders]];
             if (c->state == C_READY && c->seq < b->maxseq) {
                 if (proto_send_message(b, c, now) == 0) {
                     b->sent++;
-                    b->expected += members[c->group];
+                    b->expected += b->scenario == SC_ECHO ? 1 : b->members[c->group];
                 }
             } else {
                 b->skipped++;
@@ -352,7 +373,6 @@ double bench_send(bench *b)
         int wait = due > now ? (int)((due - now + 999) / 1000) : 0; /* round up: no spinning */
         poll_once(b, wait > 10 ? 10 : wait);
     }
-    free(members);
     return (bench_now_us() - t0) / 1e6;
 }
 

@@ -3,10 +3,13 @@
  *   chatr-bench --mode wps --port 8080 --key-file state/secrets/access_key --clients 1000 \
  *               --group-size 10 --rate 1 --duration 10
  *   chatr-bench --mode sio --port 3000 --clients 1000 ...
+ *   chatr-bench ... --scenario echo --clients 500 --rates 1,2,4,8 --p99-limit 1000
  *
- * Prints one JSON object on stdout: counts (connected, failed, sent, expected, received, lost,
- * duplicated, out_of_order, misrouted, malformed), rates, latency percentiles in ms, and the
- * generator's own CPU time. Exit status 0 when it ran (whatever it measured), 2 on bad usage. */
+ * Prints one JSON object per step on stdout (one step unless --rates gives a ramp): counts
+ * (connected, failed, sent, expected, received, lost, duplicated, out_of_order, misrouted,
+ * malformed), rates, latency percentiles in ms, and the generator's own CPU time. A ramp stops
+ * after the first step that loses anything or passes --p99-limit. Exit status 0 when it ran
+ * (whatever it measured), 2 on bad usage. */
 #include "bench.h"
 
 #include <getopt.h>
@@ -18,6 +21,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <json-c/json.h>
 #include <sodium.h>
 
@@ -25,9 +29,12 @@ static void usage(void)
 {
     fprintf(stderr,
             "usage: chatr-bench --mode wps|sio --port N [--host 127.0.0.1] [--hub bench]\n"
-            "       [--key KEY | --key-file FILE] [--clients N] [--group-size N] [--rate MSG/S]\n"
-            "       [--duration S] [--size BYTES] [--drain S] [--setup-timeout S]\n"
-            "       [--concurrency N] [--prefix P] [--label L] [--strict] [--verbose]\n");
+            "       [--scenario groups|echo|user|ceiling|idle] [--key KEY | --key-file FILE]\n"
+            "       [--clients N] [--group-size N] [--senders N-PER-GROUP]\n"
+            "       [--rate MSG/S | --rates R1,R2,...] [--p99-limit MS] [--duration S]\n"
+            "       [--size BYTES] [--drain S] [--setup-timeout S] [--concurrency N]\n"
+            "       [--publishers N] [--pub-socket PATH] [--prefix P] [--label L] [--strict]\n"
+            "       [--verbose]\n");
     exit(2);
 }
 
@@ -52,12 +59,17 @@ static void parse_args(bench *b, int argc, char **argv)
         {"duration", 1, 0, 'd'}, {"size", 1, 0, 's'},          {"drain", 1, 0, 'D'},
         {"setup-timeout", 1, 0, 'T'}, {"concurrency", 1, 0, 'C'}, {"prefix", 1, 0, 'P'},
         {"label", 1, 0, 'l'},    {"strict", 0, 0, 'S'},        {"verbose", 0, 0, 'v'},
+        {"scenario", 1, 0, 'x'}, {"senders", 1, 0, 'n'},       {"rates", 1, 0, 'R'},
+        {"p99-limit", 1, 0, 'L'}, {"publishers", 1, 0, 'U'},   {"pub-socket", 1, 0, 'X'},
         {0, 0, 0, 0}};
+    static const char *scenarios[] = {"groups", "echo", "user", "ceiling", "idle"};
     static char prefix[32];
     snprintf(prefix, sizeof prefix, "b%d-", (int)getpid());
     *b = (bench){.mode = MODE_WPS, .host = "127.0.0.1", .hub = "bench", .nclients = 10,
                  .gsize = 10, .rate = 1, .duration = 5, .size = 2048, .drain = 3,
-                 .setup_timeout = 60, .concurrency = 64, .prefix = prefix, .label = ""};
+                 .setup_timeout = 60, .concurrency = 64, .prefix = prefix, .label = "",
+                 .scenario = SC_GROUPS, .publishers = 4};
+    int bad = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
@@ -79,17 +91,46 @@ static void parse_args(bench *b, int argc, char **argv)
         case 'l': b->label = optarg; break;
         case 'S': b->strict = 1; break;
         case 'v': b->verbose = 1; break;
+        case 'x':
+            b->scenario = -1;
+            for (int i = 0; i < 5; i++)
+                if (!strcmp(optarg, scenarios[i])) b->scenario = i;
+            bad |= b->scenario < 0;
+            break;
+        case 'n': b->senders = atoi(optarg); break;
+        case 'R':
+            b->nrates = 0;
+            for (char *p = optarg, *q; *p && b->nrates < BENCH_MAX_STEPS; p = *q ? q + 1 : q) {
+                b->rates[b->nrates++] = strtod(p, &q);
+                if (q == p || (*q && *q != ',')) bad = 1;
+                if (q == p) break;
+            }
+            break;
+        case 'L': b->p99_limit = atof(optarg); break;
+        case 'U': b->publishers = atoi(optarg); break;
+        case 'X': b->pub_socket = optarg; break;
         default: usage();
         }
     }
-    if (b->mode < 0 || b->port <= 0 || b->port > 65535) usage();
-    if (b->mode == MODE_WPS && !b->key) usage();
+    if (bad || b->mode < 0 || b->port <= 0 || b->port > 65535) usage();
+    if ((b->mode == MODE_WPS || b->scenario == SC_CEILING) && !b->key) usage();
+    if (b->scenario == SC_CEILING && (b->mode != MODE_WPS || !b->pub_socket)) {
+        fprintf(stderr, "chatr-bench: --scenario ceiling needs --mode wps and --pub-socket\n");
+        exit(2);
+    }
+    if (b->scenario == SC_ECHO || b->scenario == SC_USER || b->scenario == SC_IDLE) b->gsize = 1;
+    if (!b->nrates) b->rates[b->nrates++] = b->rate;
+    if (!b->senders || b->senders > b->gsize) b->senders = b->gsize;
+    for (int i = 0; i < b->nrates; i++) bad |= !(b->rates[i] > 0);
     if (b->nclients < 1 || b->nclients > BENCH_MAX_CLIENTS || b->gsize < 1 ||
-        b->gsize > b->nclients || b->rate <= 0 || b->duration <= 0 ||
+        b->gsize > b->nclients || bad || b->duration <= 0 || b->senders < 1 ||
+        (b->scenario == SC_CEILING && b->gsize > 255) || b->publishers < 1 ||
+        b->publishers > BENCH_MAX_PUBLISHERS || b->p99_limit < 0 ||
         b->duration > BENCH_MAX_DURATION || b->size < 64 || b->size > BENCH_MAX_SIZE ||
         b->concurrency < 1 || strlen(b->prefix) > 24) {
         fprintf(stderr, "chatr-bench: an option is out of range (clients <= %d, size 64..%d, "
-                        "duration <= %d s)\n", BENCH_MAX_CLIENTS, BENCH_MAX_SIZE, BENCH_MAX_DURATION);
+                        "duration <= %d s, rates > 0, ceiling groups <= 255, publishers <= %d)\n",
+                BENCH_MAX_CLIENTS, BENCH_MAX_SIZE, BENCH_MAX_DURATION, BENCH_MAX_PUBLISHERS);
         exit(2);
     }
 }
@@ -123,90 +164,158 @@ static json_object *latency_json(bench *b)
 #define ADD_INT(o, k, v) json_object_object_add(o, k, json_object_new_int64((long long)(v)))
 #define ADD_DBL(o, k, v) json_object_object_add(o, k, json_object_new_double(v))
 
-static void report(bench *b, double setup_s, double send_s)
+static double cpu_now(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+static const char *scenario_name(int s)
+{
+    static const char *names[] = {"groups", "echo", "user", "ceiling", "idle"};
+    return names[s];
+}
+
+typedef struct {
+    int index;
+    double setup_s, send_s, cpu_s;
+    long long dropped; /* before the step */
+} step_info;
+
+/* One step's JSON object; returns 1 when it passed (nothing lost or refused, p99 within limit,
+ * the target rate reached). */
+static int report(bench *b, const step_info *st)
+{
+    long long lost = b->expected - b->received > 0 ? b->expected - b->received : 0;
+    long long dropped = b->dropped - st->dropped;
+    double target = b->scenario == SC_IDLE ? 0 : b->rate * b->nsenders;
+    double in = st->send_s > 0 ? b->sent / st->send_s : 0;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "label", json_object_new_string(b->label));
     json_object_object_add(o, "mode", json_object_new_string(b->mode == MODE_WPS ? "wps" : "sio"));
+    json_object_object_add(o, "scenario", json_object_new_string(scenario_name(b->scenario)));
+    ADD_INT(o, "step", st->index);
     ADD_INT(o, "clients", b->nclients);
     ADD_INT(o, "group_size", b->gsize);
+    ADD_INT(o, "senders", b->nsenders);
     ADD_DBL(o, "rate_per_sender", b->rate);
+    ADD_DBL(o, "target_in_per_s", target);
     ADD_INT(o, "size", b->size);
-    ADD_DBL(o, "setup_s", setup_s);
-    ADD_DBL(o, "handshakes_per_s", setup_s > 0 ? b->ready / setup_s : 0);
-    ADD_DBL(o, "send_s", send_s);
+    ADD_DBL(o, "setup_s", st->setup_s);
+    ADD_DBL(o, "handshakes_per_s", st->setup_s > 0 ? b->ready / st->setup_s : 0);
+    ADD_DBL(o, "send_s", st->send_s);
     ADD_INT(o, "connected", b->connected);
     ADD_INT(o, "ready", b->ready);
     ADD_INT(o, "failed", b->failed);
-    ADD_INT(o, "dropped", b->dropped);
+    ADD_INT(o, "dropped", dropped);
     ADD_INT(o, "sent", b->sent);
     ADD_INT(o, "skipped", b->skipped);
+    ADD_INT(o, "publish_errors", b->pub_errors);
     ADD_INT(o, "expected", b->expected);
     ADD_INT(o, "received", b->received);
-    ADD_INT(o, "lost", b->expected - b->received > 0 ? b->expected - b->received : 0);
+    ADD_INT(o, "lost", lost);
     ADD_INT(o, "duplicated", b->dup);
     ADD_INT(o, "out_of_order", b->reorder);
     ADD_INT(o, "misrouted", b->misrouted);
     ADD_INT(o, "malformed", b->malformed);
     ADD_INT(o, "other_frames", b->other);
-    ADD_DBL(o, "in_per_s", send_s > 0 ? b->sent / send_s : 0);
-    ADD_DBL(o, "out_per_s", send_s > 0 ? b->received / send_s : 0);
+    ADD_DBL(o, "in_per_s", in);
+    ADD_DBL(o, "out_per_s", st->send_s > 0 ? b->received / st->send_s : 0);
     ADD_INT(o, "bytes_in", b->bytes_in);
     ADD_INT(o, "bytes_out", b->bytes_out);
-    json_object_object_add(o, "latency_ms", latency_json(b));
-    ADD_DBL(o, "generator_cpu_s", ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
-                                      (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6);
+    json_object *lat = latency_json(b), *p99v;
+    json_object_object_add(o, "latency_ms", lat);
+    ADD_DBL(o, "generator_cpu_s", st->cpu_s);
     json_object_object_add(o, "first_error", json_object_new_string(b->fail_reason));
+    double p99 = json_object_object_get_ex(lat, "p99", &p99v) ? json_object_get_double(p99v) : 0;
+    int ok = b->ready > 0 && b->failed == 0 && dropped == 0 && lost == 0 && b->dup == 0 &&
+             b->misrouted == 0 && b->malformed == 0 && b->pub_errors == 0 &&
+             (b->p99_limit <= 0 || p99 <= b->p99_limit) && in >= 0.9 * target;
+    json_object_object_add(o, "passed", json_object_new_boolean(ok));
     printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+    fflush(stdout);
     json_object_put(o);
+    return ok;
+}
+
+static void reset_step(bench *b)
+{
+    b->sent = b->skipped = b->expected = b->received = b->dup = b->reorder = 0;
+    b->misrouted = b->malformed = b->other = b->pub_errors = 0;
+    b->bytes_in = b->bytes_out = 0;
+    b->nlat = 0;
+}
+
+static int init_clients(bench *b)
+{
+    double seqs = 0;
+    for (int i = 0; i < b->nrates; i++) seqs += ceil(b->rates[i] * b->duration) + 2;
+    b->maxseq = (uint32_t)seqs;
+    b->pad = malloc((size_t)b->size);
+    b->c = calloc((size_t)b->nclients, sizeof *b->c);
+    b->sender_idx = malloc((size_t)b->nclients * sizeof *b->sender_idx);
+    b->members = calloc((size_t)b->nclients / b->gsize + 1, sizeof *b->members);
+    b->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (!b->pad || !b->c || !b->sender_idx || !b->members || b->epfd < 0) return -1;
+    memset(b->pad, 'x', (size_t)b->size);
+    size_t seen_bytes = ((size_t)b->senders * b->maxseq + 7) / 8;
+    for (int i = 0; i < b->nclients; i++) {
+        client *c = &b->c[i];
+        c->fd = -1;
+        c->idx = i;
+        c->group = i / b->gsize;
+        c->hi = malloc((size_t)b->senders * sizeof *c->hi);
+        c->seen = calloc(seen_bytes, 1);
+        if (!c->hi || !c->seen) return -1;
+        for (int m = 0; m < b->senders; m++) c->hi[m] = -1;
+        if (i % b->gsize < b->senders) b->sender_idx[b->nsenders++] = i;
+    }
+    return 0;
+}
+
+static void free_clients(bench *b)
+{
+    for (int i = 0; i < b->nclients; i++) {
+        if (b->c[i].fd >= 0) close(b->c[i].fd);
+        free(b->c[i].rbuf);
+        free(b->c[i].wbuf);
+        free(b->c[i].hi);
+        free(b->c[i].seen);
+        ws_msg_free(&b->c[i].msg);
+    }
+    free(b->c);
+    free(b->pad);
+    free(b->lat);
+    free(b->sender_idx);
+    free(b->members);
+    close(b->epfd);
 }
 
 int main(int argc, char **argv)
 {
     bench b;
     parse_args(&b, argc, argv);
-    if (sodium_init() < 0) return 1;
-    b.maxseq = (uint32_t)ceil(b.rate * b.duration) + 2;
-    b.pad = malloc((size_t)b.size);
-    b.c = calloc((size_t)b.nclients, sizeof *b.c);
-    b.epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (!b.pad || !b.c || b.epfd < 0) {
+    if (sodium_init() < 0 || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 1;
+    if (init_clients(&b) != 0) {
         perror("chatr-bench");
         return 1;
     }
-    memset(b.pad, 'x', (size_t)b.size);
-    size_t seen_bytes = ((size_t)b.gsize * b.maxseq + 7) / 8;
-    for (int i = 0; i < b.nclients; i++) {
-        client *c = &b.c[i];
-        c->fd = -1;
-        c->idx = i;
-        c->group = i / b.gsize;
-        c->hi = malloc((size_t)b.gsize * sizeof *c->hi);
-        c->seen = calloc(seen_bytes, 1);
-        if (!c->hi || !c->seen) {
-            perror("chatr-bench");
-            return 1;
-        }
-        for (int m = 0; m < b.gsize; m++) c->hi[m] = -1;
+    step_info st = {.setup_s = bench_setup(&b)};
+    fprintf(stderr, "chatr-bench: %lld/%d clients ready in %.2f s\n", b.ready, b.nclients, st.setup_s);
+    for (int i = 0; i < b.nrates; i++) {
+        b.rate = b.rates[i];
+        reset_step(&b);
+        st.index = i;
+        st.dropped = b.dropped;
+        double cpu0 = cpu_now();
+        st.send_s = b.ready ? bench_send(&b) : 0;
+        bench_drain(&b);
+        st.cpu_s = cpu_now() - cpu0 + (i == 0 ? cpu0 : 0); /* the first step carries the setup */
+        if (!report(&b, &st) && b.p99_limit > 0) break;
+        if (i + 1 < b.nrates) fprintf(stderr, "chatr-bench: step %d passed\n", i);
     }
-    double setup_s = bench_setup(&b);
-    fprintf(stderr, "chatr-bench: %lld/%d clients ready in %.2f s\n", b.ready, b.nclients, setup_s);
-    double send_s = b.ready ? bench_send(&b) : 0;
-    bench_drain(&b);
-    report(&b, setup_s, send_s);
-    for (int i = 0; i < b.nclients; i++) {
-        if (b.c[i].fd >= 0) close(b.c[i].fd);
-        free(b.c[i].rbuf);
-        free(b.c[i].wbuf);
-        free(b.c[i].hi);
-        free(b.c[i].seen);
-        ws_msg_free(&b.c[i].msg);
-    }
-    free(b.c);
-    free(b.pad);
-    free(b.lat);
-    close(b.epfd);
+    free_clients(&b);
+    curl_global_cleanup();
     return 0;
 }

@@ -1,9 +1,13 @@
 /* proto.c: the two protocols the generator speaks over WebSocket.
  *   wps: json.webpubsub.azure.v1 (PROTOCOL.md §2): token signed with the access key as the SDK
- *        does (wps_jwt), wait for "connected", joinGroup with ackId 1, sendToGroup.
+ *        does (wps_jwt), wait for "connected", joinGroup with ackId 1 (groups, ceiling),
+ *        sendToGroup (groups) or event "echo" (echo, answered by the hub's event handler).
  *   sio: Engine.IO v4 / Socket.IO v5 over the websocket transport, straight away (no polling):
- *        "0{...}" open, "40" connect, 420["join",g] acked by 430[...], 42["send",...]; "2" → "3".
- * Every message carries data {"bench":[sender,seq,send_us],"pad":"..."}: --size bytes of JSON. */
+ *        "0{...}" open, "40" connect, 421["join",g] acked by 431[true], 42["send",...] or
+ *        42["echo",...]; "2" → "3".
+ * Every message carries data {"bench":[sender,seq,send_us],"pad":"..."}: --size bytes of JSON.
+ * Deliveries: wps "message" from group (groups, ceiling) or from server (echo, user); sio
+ * ["msg",{room,data}] (groups), ["echo",{data}] (echo), ["msg",{data}] (user). */
 #include "bench.h"
 
 #include <stdio.h>
@@ -105,27 +109,41 @@ static json_object *parse_len(const char *text, size_t len)
     return root;
 }
 
-/* --strict: the whole frame parsed with json-c and its envelope checked; returns the group. */
+static int has_group(const bench *b)
+{
+    return b->scenario == SC_GROUPS || b->scenario == SC_CEILING;
+}
+
+static int str_is(json_object *o, const char *key, const char *want)
+{
+    json_object *v;
+    return json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string) &&
+           strcmp(json_object_get_string(v), want) == 0;
+}
+
+/* --strict: the whole frame parsed with json-c and its envelope checked. Returns the group (""
+ * when the scenario has none), NULL when the envelope is wrong. */
 static const char *strict_group(bench *b, json_object *root)
 {
     json_object *o;
     if (b->mode == MODE_WPS) {
-        if (!json_object_object_get_ex(root, "type", &o) ||
-            strcmp(json_object_get_string(o), "message") != 0)
+        if (!str_is(root, "type", "message") || !str_is(root, "from", has_group(b) ? "group" : "server"))
             return NULL;
-        if (!json_object_object_get_ex(root, "from", &o) ||
-            strcmp(json_object_get_string(o), "group") != 0)
-            return NULL;
+        if (!str_is(root, "dataType", "json")) return NULL;
         if (!json_object_object_get_ex(root, "data", &o) || !json_object_is_type(o, json_type_object))
             return NULL;
+        if (!has_group(b)) return "";
         return json_object_object_get_ex(root, "group", &o) ? json_object_get_string(o) : NULL;
     }
     if (!json_object_is_type(root, json_type_array) || json_object_array_length(root) != 2)
         return NULL;
-    if (strcmp(json_object_get_string(json_object_array_get_idx(root, 0)), "msg") != 0) return NULL;
-    return json_object_object_get_ex(json_object_array_get_idx(root, 1), "room", &o)
-               ? json_object_get_string(o)
-               : NULL;
+    const char *ev = json_object_get_string(json_object_array_get_idx(root, 0));
+    json_object *m = json_object_array_get_idx(root, 1);
+    if (!ev || strcmp(ev, b->scenario == SC_ECHO ? "echo" : "msg") != 0) return NULL;
+    if (!json_object_object_get_ex(m, "data", &o) || !json_object_is_type(o, json_type_object))
+        return NULL;
+    if (!has_group(b)) return json_object_object_get_ex(m, "room", &o) ? NULL : "";
+    return json_object_object_get_ex(m, "room", &o) ? json_object_get_string(o) : NULL;
 }
 
 static void on_delivery(bench *b, client *c, const char *text, size_t len, const long long v[3])
@@ -140,6 +158,8 @@ static void on_delivery(bench *b, client *c, const char *text, size_t len, const
     const char *g = root ? strict_group(b, root) : NULL;
     if (!g)
         b->malformed++;
+    else if (!*g)
+        bench_delivery(b, c, v[0], v[1], v[2], NULL, 0);
     else
         bench_delivery(b, c, v[0], v[1], v[2], g, strlen(g));
     json_object_put(root);
@@ -156,6 +176,13 @@ static void wps_on_text(bench *b, client *c, const char *text, size_t len)
     if (!strcmp(type, "system")) {
         const char *ev = json_object_object_get_ex(root, "event", &o) ? json_object_get_string(o) : "";
         if (!strcmp(ev, "connected") && c->state == C_OPEN) {
+            const char *id = json_object_object_get_ex(root, "connectionId", &o) ? json_object_get_string(o) : "";
+            snprintf(c->conn_id, sizeof c->conn_id, "%s", strlen(id) < sizeof c->conn_id ? id : "");
+            if (!proto_needs_join(b)) {
+                client_ready(b, c);
+                json_object_put(root);
+                return;
+            }
             char join[256];
             int n = snprintf(join, sizeof join,
                              "{\"type\":\"joinGroup\",\"group\":\"%sg%d\",\"ackId\":%d}", b->prefix,
@@ -184,6 +211,10 @@ static void sio_on_text(bench *b, client *c, const char *text, size_t len)
     } else if (text[0] == '0' && c->state == C_OPEN) { /* Engine.IO open */
         client_send_text(b, c, "40", 2);
     } else if (len >= 2 && !strncmp(text, "40", 2) && c->state == C_OPEN) { /* namespace joined */
+        if (!proto_needs_join(b)) {
+            client_ready(b, c);
+            return;
+        }
         char join[256];
         int n = snprintf(join, sizeof join, "42%d[\"join\",\"%sg%d\"]", JOIN_ACK_ID, b->prefix,
                          c->group);
@@ -212,27 +243,40 @@ void proto_on_text(bench *b, client *c, const char *text, size_t len)
         sio_on_text(b, c, text, len);
 }
 
+int proto_needs_join(const bench *b)
+{
+    return has_group(b);
+}
+
+int proto_data(bench *b, client *c, uint64_t ts, char *out)
+{
+    int h = sprintf(out, "{" BENCH_MARK "%d,%u,%llu],\"pad\":\"", c->idx, c->seq,
+                    (unsigned long long)ts);
+    int padlen = b->size - h - 2; /* data = head + pad + "\"}" is exactly --size bytes */
+    if (padlen < 0) padlen = 0;
+    memcpy(out + h, b->pad, (size_t)padlen);
+    h += padlen;
+    h += sprintf(out + h, "\"}");
+    c->seq++;
+    return h;
+}
+
 int proto_send_message(bench *b, client *c, uint64_t now)
 {
     char *buf = malloc((size_t)b->size + 512);
     if (!buf) return -1;
-    int n;
-    if (b->mode == MODE_WPS)
+    int n, echo = b->scenario == SC_ECHO;
+    if (b->mode == MODE_WPS && echo)
+        n = sprintf(buf, "{\"type\":\"event\",\"event\":\"echo\",\"dataType\":\"json\",\"data\":");
+    else if (b->mode == MODE_WPS)
         n = sprintf(buf, "{\"type\":\"sendToGroup\",\"group\":\"%sg%d\",\"dataType\":\"json\",\"data\":",
                     b->prefix, c->group);
+    else if (echo)
+        n = sprintf(buf, "42[\"echo\",{\"data\":");
     else
         n = sprintf(buf, "42[\"send\",{\"room\":\"%sg%d\",\"data\":", b->prefix, c->group);
-    char head[96];
-    int h = snprintf(head, sizeof head, "{" BENCH_MARK "%d,%u,%llu],\"pad\":\"", c->idx, c->seq,
-                     (unsigned long long)now);
-    int padlen = b->size - h - 2; /* data = head + pad + "\"}" is exactly --size bytes */
-    if (padlen < 0) padlen = 0;
-    memcpy(buf + n, head, (size_t)h);
-    n += h;
-    memcpy(buf + n, b->pad, (size_t)padlen);
-    n += padlen;
-    n += sprintf(buf + n, b->mode == MODE_WPS ? "\"}}" : "\"}}]");
-    c->seq++;
+    n += proto_data(b, c, now, buf + n);
+    n += sprintf(buf + n, b->mode == MODE_WPS ? "}" : "}]");
     int r = client_send_text(b, c, buf, (size_t)n);
     free(buf);
     return r;
