@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <errno.h>
+#include <stdint.h>
 
 #define MAX_SEGS 8
 #define MAX_EXCLUDED 1024
@@ -255,6 +257,66 @@ static void op_groups_filter(rest *r, int add)
     exec_status(r, q, 200);
 }
 
+/* A non-negative integer query parameter: 0 absent, 1 present (*out), -1 invalid. */
+static int query_id(rest *r, const char *name, long long *out)
+{
+    char buf[32];
+    if (!fn_query(r->req, name, buf, sizeof buf)) return 0;
+    char *end;
+    errno = 0;
+    long long v = strtoll(buf, &end, 10);
+    if (!buf[0] || *end || errno || v < 0) return -1;
+    *out = v;
+    return 1;
+}
+
+/* History extension (DESIGN.md §5): GET .../groups/{group}/messages?before=&after=&limit=, one
+ * page listed newest first: {"value":[envelope...],"more":bool}. Only before (or nothing): the
+ * newest messages below before; with after: the oldest ones above after (walk forward). */
+static void op_messages(rest *r, const char *group)
+{
+    long long before = 0, after = 0, limit = HUB_HISTORY_PAGE;
+    int hb = query_id(r, "before", &before), ha = query_id(r, "after", &after);
+    int hl = query_id(r, "limit", &limit);
+    if (hb < 0 || ha < 0 || hl < 0 || (hl && limit == 0)) {
+        fn_error(r->res, 400, "before, after and limit must be non-negative integers (limit > 0)");
+        return;
+    }
+    if (limit > HUB_HISTORY_PAGE_MAX) limit = HUB_HISTORY_PAGE_MAX;
+    char sb[24], sa[24], sl[24];
+    snprintf(sb, sizeof sb, "%lld", hb ? before : (long long)INT64_MAX);
+    snprintf(sa, sizeof sa, "%lld", ha ? after : 0LL);
+    snprintf(sl, sizeof sl, "%lld", limit + 1); /* one more than asked tells whether there is more */
+    const char *q[] = {r->hub, group, sb, sa, sl, ha ? "t" : "f"};
+    PGresult *res = fn_db_exec(
+        "SELECT coalesce(json_agg(e ORDER BY id DESC), '[]') FROM ("
+        "  SELECT id, json_strip_nulls(json_build_object('type', 'message', 'from', 'group', "
+        "    'fromUserId', from_user, 'group', group_name, 'dataType', data_type, "
+        "    'data', CASE WHEN data_type = 'json' THEN data::json ELSE to_json(data) END, "
+        "    'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) AS e "
+        "  FROM pubsub.messages WHERE hub = $1 AND group_name = $2 AND id < $3::bigint AND id > $4::bigint "
+        "  ORDER BY CASE WHEN $6::boolean THEN id END ASC, id DESC LIMIT $5::int) page",
+        6, q);
+    if (!res) {
+        fn_error(r->res, 500, "database unavailable");
+        return;
+    }
+    json_object *value = json_tokener_parse(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!value || !json_object_is_type(value, json_type_array)) {
+        json_object_put(value);
+        fn_error(r->res, 500, "history not readable");
+        return;
+    }
+    int more = json_object_array_length(value) > (size_t)limit;
+    if (more) /* drop the extra one: the oldest (backwards) or the newest (forwards) */
+        json_object_array_del_idx(value, ha ? 0 : json_object_array_length(value) - 1, 1);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "value", value);
+    json_object_object_add(body, "more", json_object_new_boolean(more));
+    fn_json(r->res, 200, body);
+}
+
 static void op_permission(rest *r, const char *perm, const char *conn)
 {
     if (strcmp(perm, "sendToGroup") != 0 && strcmp(perm, "joinLeaveGroup") != 0) {
@@ -370,7 +432,12 @@ static void route(rest *r)
         } else if (is(r, "POST", 3, 0, 0, ":send")) {
             if (body_payload(r, &p) == 0) {
                 query_all(r, "excluded");
-                send_result(r, hub_send_group(r->hub, s1, &p, NULL, 0, NULL, r->excluded, r->nexcluded));
+                hub_group_msg m = {.hub = r->hub, .group = s1, .p = &p, .excluded = r->excluded,
+                                   .nexcluded = r->nexcluded, .persist = 1};
+                char why[256];
+                enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
+                if (rc == HUB_SEND_REJECTED) fn_error(r->res, 403, "%s", why);
+                else send_result(r, rc == HUB_SENT ? 0 : -1);
                 hub_payload_free(&p);
             }
         } else if (is(r, "GET", 2, 0, 0, 0) && strcmp(r->method, "HEAD") == 0) {
@@ -382,6 +449,12 @@ static void route(rest *r)
                                       "ON c.id = m.conn_id WHERE m.hub = $1 AND m.group_name = $2", r->hub, s1));
         } else if (is(r, "GET", 3, 0, 0, "connections")) {
             op_list_group(r, s1);
+        } else if (is(r, "GET", 3, 0, 0, "messages")) {
+            op_messages(r, s1);
+        } else if (is(r, "DELETE", 3, 0, 0, "messages")) {
+            const char *q[] = {r->hub, s1};
+            exec_status(r, fn_db_exec("DELETE FROM pubsub.messages WHERE hub = $1 AND group_name = $2",
+                                      2, q), 204);
         } else if (is(r, "PUT", 4, 0, 0, "connections")) {
             int rc = hub_db_join(r->hub, s1, s3);
             if (rc == 0) fn_text(r->res, 200, "text/plain", "", 0);

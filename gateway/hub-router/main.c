@@ -192,16 +192,32 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
         violation(res, f, "data does not match dataType %s", hub_dt_name(dt));
         return;
     }
-    if (!allowed(f, "sendToGroup", group)) {
-        hub_payload_free(&p);
-        ack(res, f, "Forbidden", "no permission to send to group %s", group);
-        return;
-    }
-    int no_echo = json_object_object_get_ex(msg, "noEcho", &v) && json_object_get_boolean(v);
-    int rc = hub_send_group(f->c.hub, group, &p, f->c.user, 1, no_echo ? f->conn_id : NULL, NULL, 0);
+    /* "persist": false (our extension): delivered, never stored (typing indicators) */
+    int persist = !(json_object_object_get_ex(msg, "persist", &v) && json_object_is_type(v, json_type_boolean) &&
+                    !json_object_get_boolean(v));
+    hub_group_msg m = {.hub = f->c.hub, .group = group, .p = &p, .from_user = f->c.user,
+                       .conn_id = f->conn_id, .has_ack = f->has_ack, .ack_id = f->ack_id,
+                       .exclude_conn = json_object_object_get_ex(msg, "noEcho", &v) &&
+                                               json_object_get_boolean(v) ? f->conn_id : NULL,
+                       .persist = persist};
+    char why[256];
+    enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
     hub_payload_free(&p);
-    if (rc != 0) ack(res, f, "InternalServerError", "message not delivered");
-    else ack(res, f, NULL, NULL);
+    switch (rc) {
+    case HUB_SENT: ack(res, f, NULL, NULL); break;
+    case HUB_SEND_FORBIDDEN: ack(res, f, "Forbidden", "no permission to send to group %s", group); break;
+    case HUB_SEND_REJECTED:
+        fn_log("connection %s: message to group %s rejected by moderation", f->conn_id, group);
+        ack(res, f, "Forbidden", "%s", why);
+        break;
+    case HUB_SEND_DUPLICATE:
+        ack(res, f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f->ack_id);
+        break;
+    case HUB_SEND_GONE: ack(res, f, "InternalServerError", "the connection is closing"); break;
+    default:
+        fn_log("connection %s: message to group %s failed: %s", f->conn_id, group, why);
+        ack(res, f, "InternalServerError", "%s", why);
+    }
 }
 
 /* The upstream reply to a user event (§3.7): sent to this connection before the ack. */
@@ -363,9 +379,10 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         f.ack_id = json_object_get_uint64(v);
     }
     const char *type = get_str(msg, "type");
+    /* sendToGroup claims its ackId in the same database round trip as the rest (hub_send.c) */
     int acked_op = type && f.has_ack &&
                    (strcmp(type, "joinGroup") == 0 || strcmp(type, "leaveGroup") == 0 ||
-                    strcmp(type, "sendToGroup") == 0 || strcmp(type, "event") == 0);
+                    strcmp(type, "event") == 0);
     if (over_rate) ack(res, &f, "TooManyRequests", "over %d messages per second", HUB_RATE_PER_SEC);
     else if (acked_op && ack_claim(&f) == 0)
         ack(res, &f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f.ack_id);

@@ -39,6 +39,8 @@
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
 #define HUB_LIST_PAGE_MAX 200
+#define HUB_HISTORY_PAGE 50              /* history messages per page by default ... */
+#define HUB_HISTORY_PAGE_MAX 200         /* ... and at most (larger limits are clamped) */
 #define HUB_ACK_WINDOW 1024              /* ackIds remembered per connection (schema/004) */
 #define HUB_ORPHAN_CHECKS 7              /* looks for a socket after its last hook (1 s ... 30 s) */
 #define HUB_ORPHAN_WATCH_MAX 4096        /* connections watched per process (hub_orphan.c) */
@@ -99,8 +101,9 @@ int hub_ctype_dt(const char *ctype, enum hub_dt *dt);
 
 /* Envelopes (malloc'd JSON text). from_user may be NULL. */
 char *hub_env_server(const hub_payload *p, size_t *len);
+/* id > 0: a stored message; its "id" and "time" are added (our history extension). */
 char *hub_env_group(const hub_payload *p, const char *group, const char *from_user, int with_from,
-                    size_t *len);
+                    long long id, const char *time, size_t *len);
 char *hub_env_ack(uint64_t ack_id, const char *err_name, const char *err_msg, size_t *len);
 char *hub_env_connected(const char *user, const char *conn_id, size_t *len);
 char *hub_env_disconnected(const char *reason, size_t *len);
@@ -109,10 +112,32 @@ int hub_utf8_valid(const char *s, size_t len);
 
 /* ---- hub_send.c: delivery to connections, users, groups, the hub ------------------------ */
 
-/* Publishes p to a group's members, each in the shape its socket speaks (JSON envelope with
- * from:group, or the raw bytes). exclude_conn (noEcho) and excluded[] are skipped. */
-int hub_send_group(const char *hub, const char *group, const hub_payload *p, const char *from_user,
-                   int with_from, const char *exclude_conn, char *const *excluded, size_t nexcluded);
+/* One group message, from a client socket (sendToGroup) or the REST API. The hub's settings
+ * decide whether it is moderated (p is masked in place) and stored (history); a stored message
+ * is in pubsub.messages before anyone receives it, and its envelope carries "id" and "time". */
+typedef struct hub_group_msg {
+    const char *hub;          /* normalised */
+    const char *group;
+    hub_payload *p;
+    const char *from_user;    /* the envelope's fromUserId (client sends); NULL: the server */
+    const char *conn_id;      /* sending connection: permission and ackId checks; NULL: REST */
+    int has_ack;
+    uint64_t ack_id;
+    const char *exclude_conn; /* noEcho */
+    char *const *excluded;    /* REST excluded connection ids */
+    size_t nexcluded;
+    int persist;              /* 0: never stored (the sender's "persist": false) */
+} hub_group_msg;
+enum hub_send_rc {
+    HUB_SENT = 0,
+    HUB_SEND_FORBIDDEN,  /* no sendToGroup permission for the group */
+    HUB_SEND_DUPLICATE,  /* ackId already processed */
+    HUB_SEND_GONE,       /* the sending connection no longer exists */
+    HUB_SEND_REJECTED,   /* moderation rejected it (reason in why) */
+    HUB_SEND_FAILED,     /* database or nchan failure */
+};
+/* Sends m; on HUB_SENT *id/time tell the stored id (0 when not stored). why gets a reason. */
+enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen);
 /* REST sends (from:server). */
 int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded);
 int hub_send_user(const char *hub, const char *user, const hub_payload *p);
@@ -128,6 +153,9 @@ const hub_settings *hub_settings_get(const char *hub);
 const char *hub_settings_handler(const hub_settings *s, const char *hub, const char *event,
                                  int system, char *out, size_t outlen);
 int hub_settings_origin_ok(const hub_settings *s, const char *origin);
+/* "history": true — group messages are stored (schema/005_history.sql). */
+int hub_settings_history(const hub_settings *s);
+
 
 /* ---- hub_nchan.c: publishing through nginx's internal server ----------------------------- */
 

@@ -2,6 +2,7 @@
  * socket in its own shape (JSON envelope or raw bytes), one multi-channel publish per 255. */
 #include "hub.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,11 @@ static int excluded_has(char *const *excluded, size_t n, const char *id)
     return 0;
 }
 
-/* Publishes to the connections listed in r (column 0 id, column 1 protocol). */
-static int publish_rows(PGresult *r, const char *json_body, size_t json_len, const hub_payload *p,
-                        const char *exclude_conn, char *const *excluded, size_t nexcluded)
+/* Publishes to the connections listed in r (column col id, column col + 1 protocol; rows with a
+ * NULL id are skipped). */
+static int publish_rows(PGresult *r, int col, const char *json_body, size_t json_len,
+                        const hub_payload *p, const char *exclude_conn, char *const *excluded,
+                        size_t nexcluded)
 {
     size_t n = (size_t)PQntuples(r), nj = 0, ns = 0;
     char (*chans)[HUB_MAX_CHANNEL] = malloc((n ? n : 1) * sizeof *chans);
@@ -22,11 +25,12 @@ static int publish_rows(PGresult *r, const char *json_body, size_t json_len, con
     int rc = 0;
     if (!chans || !js || !ss) rc = -1;
     for (size_t i = 0; !rc && i < n; i++) {
-        const char *id = PQgetvalue(r, (int)i, 0);
+        if (PQgetisnull(r, (int)i, col)) continue;
+        const char *id = PQgetvalue(r, (int)i, col);
         if ((exclude_conn && strcmp(exclude_conn, id) == 0) || excluded_has(excluded, nexcluded, id))
             continue;
         hub_chan_conn(id, chans[i]);
-        if (PQgetvalue(r, (int)i, 1)[0]) js[nj++] = chans[i];
+        if (PQgetvalue(r, (int)i, col + 1)[0]) js[nj++] = chans[i];
         else ss[ns++] = chans[i];
     }
     if (!rc && nj && hub_publish(js, nj, json_body, json_len, "application/json") != 0) rc = -1;
@@ -37,20 +41,79 @@ static int publish_rows(PGresult *r, const char *json_body, size_t json_len, con
     return rc;
 }
 
-int hub_send_group(const char *hub, const char *group, const hub_payload *p, const char *from_user,
-                   int with_from, const char *exclude_conn, char *const *excluded, size_t nexcluded)
+/* The payload as stored: JSON text, the text, or base64 (what the envelope's data holds). */
+static const char *stored_data(const hub_payload *p)
 {
-    const char *q[] = {hub, group};
-    PGresult *r = fn_db_exec("SELECT c.id, c.protocol FROM pubsub.group_members m "
-                             "JOIN pubsub.connections c ON c.id = m.conn_id "
-                             "WHERE m.hub = $1 AND m.group_name = $2", 2, q);
-    if (!r) return -1;
+    if (p->dt == HUB_DT_JSON)
+        return json_object_to_json_string_ext(p->data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_get_string(p->data);
+}
+
+static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
+{
+    char slot[16], ack[24];
+    snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
+    snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
+    int acked = m->conn_id && m->has_ack;
+    const char *q[] = {m->conn_id, m->hub, m->group, allowed ? "t" : "f", acked ? slot : NULL,
+                       acked ? ack : NULL, store ? "t" : "f", m->from_user,
+                       hub_dt_name(m->p->dt), store ? stored_data(m->p) : ""};
+    return fn_db_exec("SELECT status, msg_id, msg_time, member, protocol "
+                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, q);
+}
+
+static void ack_forget(const hub_group_msg *m)
+{
+    if (!m->conn_id || !m->has_ack) return;
+    char slot[16], ack[24];
+    snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
+    snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
+    const char *q[] = {m->conn_id, slot, ack};
+    PQclear(fn_db_exec("DELETE FROM pubsub.acks WHERE conn_id = $1 AND slot = $2 AND ack_id = $3",
+                       3, q));
+}
+
+enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen)
+{
+    why[0] = '\0';
+    int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
+    PGresult *r = group_send_db(m, 0, store);
+    int status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    if (status == 4) { /* wildcard roles: evaluate them here, then once more with the answer */
+        json_object *roles = json_tokener_parse(PQgetvalue(r, 0, 3));
+        int ok = roles && hub_roles_allow(roles, "sendToGroup", m->group);
+        json_object_put(roles);
+        PQclear(r);
+        r = NULL;
+        status = 1;
+        if (ok) {
+            r = group_send_db(m, 1, store);
+            status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+        }
+    }
+    enum hub_send_rc rc = status == 0 ? HUB_SENT : status == 1 ? HUB_SEND_FORBIDDEN
+                        : status == 2 ? HUB_SEND_DUPLICATE : status == 3 ? HUB_SEND_GONE
+                                                                         : HUB_SEND_FAILED;
+    if (rc == HUB_SEND_FAILED) snprintf(why, whylen, "the message could not be stored or routed");
+    if (rc != HUB_SENT) {
+        PQclear(r);
+        return rc;
+    }
+    long long id = PQgetisnull(r, 0, 1) ? 0 : atoll(PQgetvalue(r, 0, 1));
     size_t len;
-    char *env = hub_env_group(p, group, from_user, with_from, &len);
-    int rc = env ? publish_rows(r, env, len, p, exclude_conn, excluded, nexcluded) : -1;
+    char *env = hub_env_group(m->p, m->group, m->from_user, m->from_user != NULL, id,
+                              PQgetvalue(r, 0, 2), &len);
+    int prc = env ? publish_rows(r, 3, env, len, m->p, m->exclude_conn, m->excluded, m->nexcluded) : -1;
     free(env);
     PQclear(r);
-    return rc;
+    if (prc != 0) {
+        /* Not delivered. A stored message stays (catch-up finds it) and so does its ackId claim,
+         * so a retry is answered Duplicate (success to the SDKs) instead of storing it twice. */
+        if (id == 0) ack_forget(m);
+        snprintf(why, whylen, "the message was not delivered");
+        return HUB_SEND_FAILED;
+    }
+    return HUB_SENT;
 }
 
 int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded)
@@ -68,7 +131,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
     } else {
         const char *q[] = {hub};
         PGresult *r = fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
-        rc = r ? publish_rows(r, env, len, p, NULL, excluded, nexcluded) : -1;
+        rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded) : -1;
         PQclear(r);
     }
     free(env);
@@ -96,7 +159,7 @@ int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);
-    int rc = env ? publish_rows(r, env, len, p, NULL, NULL, 0) : -1;
+    int rc = env ? publish_rows(r, 0, env, len, p, NULL, NULL, 0) : -1;
     free(env);
     PQclear(r);
     return rc;

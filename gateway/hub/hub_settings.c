@@ -155,3 +155,10 @@ int hub_settings_origin_ok(const hub_settings *s, const char *origin)
     }
     return 0;
 }
+
+int hub_settings_history(const hub_settings *s)
+{
+    json_object *v;
+    return s && s->obj && json_object_object_get_ex(s->obj, "history", &v) &&
+           json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}

@@ -346,15 +346,18 @@ char *hub_env_server(const hub_payload *p, size_t *len)
 }
 
 char *hub_env_group(const hub_payload *p, const char *group, const char *from_user, int with_from,
-                    size_t *len)
+                    long long id, const char *time, size_t *len)
 {
     json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("message"));
     json_object_object_add(o, "from", json_object_new_string("group"));
-    json_object_object_add(o, "fromUserId", with_from && from_user ? json_object_new_string(from_user) : NULL);
+    if (with_from && from_user) /* no sender (REST, anonymous): no key, as history lists it */
+        json_object_object_add(o, "fromUserId", json_object_new_string(from_user));
     json_object_object_add(o, "group", json_object_new_string(group));
     json_object_object_add(o, "dataType", json_object_new_string(hub_dt_name(p->dt)));
     json_object_object_add(o, "data", json_object_get(p->data));
+    if (id > 0) json_object_object_add(o, "id", json_object_new_int64(id));
+    if (id > 0 && time) json_object_object_add(o, "time", json_object_new_string(time));
     return finish(o, len);
 }
 
