@@ -21,11 +21,14 @@
  *    "$5", "A55", "1,455.50", "mp3" never match, "h3ll0" and "5h1t" do.
  * 5. Repeated letters. A candidate and a listed word are compared through their collapsed forms
  *    (runs of one letter -> that letter once, with the run lengths kept). They match when the
- *    collapsed forms are equal AND every run in the candidate is at least as long as the
- *    corresponding run of the listed word: "heeello" (h1 e3 l2 o1) matches "hello" (h1 e1 l2 o1);
- *    "helo" (l1 < l2) does not, nor does "as" match "ass". A repeated letter never creates or
- *    removes a run, so a stretched word can only match a word with the same letters in the same
- *    order.
+ *    collapsed forms are equal AND every run of the candidate is exactly as long as the listed
+ *    word's run, or longer by a stretch no English spelling makes: to 3 or more letters, or a
+ *    letter doubled that English (almost) never doubles (a h i j k q u v w x y). So "heeello"
+ *    (h1 e3 l2 o1) and "heeelllo" match "hello" (h1 e1 l2 o1), "shiit" and "fuuck" match, but
+ *    "helo" (l1 < l2) does not, "as" does not match "ass", and "assess" (a1 s2 e1 s2) does not
+ *    match "asses" (a1 s2 e1 s1): doubling s, e, o, l, t ... makes other real words. A repeated
+ *    letter never creates or removes a run, so a stretched word can only match a word with the
+ *    same letters in the same order.
  * 6. Whole words only. A candidate is the whole token (less edge symbols), so "class", "assess",
  *    "Scunthorpe", "cocktail", "therapist" or "hello" never match "ass", "cunt", "cock",
  *    "rapist" or "hell"; in an e-mail address the '@' joins both sides into one token; in a URL
@@ -152,22 +155,29 @@ static const char latin_ext_a_base[] = "aaaaaaccccccccddddeeeeeeeeeegggggggghhhh
 _Static_assert(sizeof latin1_base == 65, "latin1_base covers C0-FF");
 _Static_assert(sizeof latin_ext_a_base == 129, "latin_ext_a_base covers 100-17F");
 
-/* Cyrillic and Greek letters that look like Latin ones. */
-static const struct {
-    uint16_t cp;
-    char to;
-} script_alike[] = {
-    {0x391, 'a'}, {0x392, 'b'}, {0x395, 'e'}, {0x396, 'z'}, {0x397, 'h'}, {0x399, 'i'},
-    {0x39A, 'k'}, {0x39C, 'm'}, {0x39D, 'n'}, {0x39F, 'o'}, {0x3A1, 'p'}, {0x3A4, 't'},
-    {0x3A5, 'y'}, {0x3A7, 'x'}, {0x3B1, 'a'}, {0x3B5, 'e'}, {0x3B9, 'i'}, {0x3BA, 'k'},
-    {0x3BD, 'v'}, {0x3BF, 'o'}, {0x3C1, 'p'}, {0x3C4, 't'}, {0x3C5, 'u'}, {0x3C7, 'x'},
-    {0x401, 'e'}, {0x405, 's'}, {0x406, 'i'}, {0x407, 'i'}, {0x408, 'j'}, {0x410, 'a'},
-    {0x412, 'b'}, {0x415, 'e'}, {0x41A, 'k'}, {0x41C, 'm'}, {0x41D, 'h'}, {0x41E, 'o'},
-    {0x420, 'p'}, {0x421, 'c'}, {0x422, 't'}, {0x423, 'y'}, {0x425, 'x'}, {0x430, 'a'},
-    {0x432, 'b'}, {0x435, 'e'}, {0x43A, 'k'}, {0x43C, 'm'}, {0x43D, 'h'}, {0x43E, 'o'},
-    {0x440, 'p'}, {0x441, 'c'}, {0x442, 't'}, {0x443, 'y'}, {0x445, 'x'}, {0x451, 'e'},
-    {0x455, 's'}, {0x456, 'i'}, {0x457, 'i'}, {0x458, 'j'},
-};
+/* Greek and Cyrillic letters (U+0370-045F) that look like Latin ones; 0 = none. */
+#define SCRIPT_BASE 0x370
+static const char script_alike[0x460 - SCRIPT_BASE] = {
+    [0x391 - SCRIPT_BASE] = 'a', [0x392 - SCRIPT_BASE] = 'b', [0x395 - SCRIPT_BASE] = 'e',
+    [0x396 - SCRIPT_BASE] = 'z', [0x397 - SCRIPT_BASE] = 'h', [0x399 - SCRIPT_BASE] = 'i',
+    [0x39A - SCRIPT_BASE] = 'k', [0x39C - SCRIPT_BASE] = 'm', [0x39D - SCRIPT_BASE] = 'n',
+    [0x39F - SCRIPT_BASE] = 'o', [0x3A1 - SCRIPT_BASE] = 'p', [0x3A4 - SCRIPT_BASE] = 't',
+    [0x3A5 - SCRIPT_BASE] = 'y', [0x3A7 - SCRIPT_BASE] = 'x', [0x3B1 - SCRIPT_BASE] = 'a',
+    [0x3B5 - SCRIPT_BASE] = 'e', [0x3B9 - SCRIPT_BASE] = 'i', [0x3BA - SCRIPT_BASE] = 'k',
+    [0x3BD - SCRIPT_BASE] = 'v', [0x3BF - SCRIPT_BASE] = 'o', [0x3C1 - SCRIPT_BASE] = 'p',
+    [0x3C4 - SCRIPT_BASE] = 't', [0x3C5 - SCRIPT_BASE] = 'u', [0x3C7 - SCRIPT_BASE] = 'x',
+    [0x401 - SCRIPT_BASE] = 'e', [0x405 - SCRIPT_BASE] = 's', [0x406 - SCRIPT_BASE] = 'i',
+    [0x407 - SCRIPT_BASE] = 'i', [0x408 - SCRIPT_BASE] = 'j', [0x410 - SCRIPT_BASE] = 'a',
+    [0x412 - SCRIPT_BASE] = 'b', [0x415 - SCRIPT_BASE] = 'e', [0x41A - SCRIPT_BASE] = 'k',
+    [0x41C - SCRIPT_BASE] = 'm', [0x41D - SCRIPT_BASE] = 'h', [0x41E - SCRIPT_BASE] = 'o',
+    [0x420 - SCRIPT_BASE] = 'p', [0x421 - SCRIPT_BASE] = 'c', [0x422 - SCRIPT_BASE] = 't',
+    [0x423 - SCRIPT_BASE] = 'y', [0x425 - SCRIPT_BASE] = 'x', [0x430 - SCRIPT_BASE] = 'a',
+    [0x432 - SCRIPT_BASE] = 'b', [0x435 - SCRIPT_BASE] = 'e', [0x43A - SCRIPT_BASE] = 'k',
+    [0x43C - SCRIPT_BASE] = 'm', [0x43D - SCRIPT_BASE] = 'h', [0x43E - SCRIPT_BASE] = 'o',
+    [0x440 - SCRIPT_BASE] = 'p', [0x441 - SCRIPT_BASE] = 'c', [0x442 - SCRIPT_BASE] = 't',
+    [0x443 - SCRIPT_BASE] = 'y', [0x445 - SCRIPT_BASE] = 'x', [0x451 - SCRIPT_BASE] = 'e',
+    [0x455 - SCRIPT_BASE] = 's', [0x456 - SCRIPT_BASE] = 'i', [0x457 - SCRIPT_BASE] = 'i',
+    [0x458 - SCRIPT_BASE] = 'j'};
 
 /* Lowercase / base letter of a non-ASCII letter. */
 static uint32_t fold_letter(uint32_t c)
@@ -181,8 +191,8 @@ static uint32_t fold_letter(uint32_t c)
         return b != '.' ? (uint32_t)b : c | 1;
     }
     if (c >= 0x370 && c <= 0x4FF) {
-        for (size_t i = 0; i < sizeof script_alike / sizeof script_alike[0]; i++)
-            if (script_alike[i].cp == c) return (unsigned char)script_alike[i].to;
+        if (c < 0x460 && script_alike[c - SCRIPT_BASE])
+            return (unsigned char)script_alike[c - SCRIPT_BASE];
         if (c >= 0x410 && c <= 0x42F) return c + 0x20;
         if (c >= 0x400 && c <= 0x40F) return c + 0x50;
         if (c >= 0x391 && c <= 0x3AB && c != 0x3A2) return c + 0x20;
@@ -220,7 +230,21 @@ static int key_equal(const mod_word *w, const uint32_t *key, size_t n)
     return w->keylen == n && memcmp(w->key, key, n * sizeof *key) == 0;
 }
 
-/* The listed word whose key is key[0..n) and whose runs cnt[] are at least as long, or NULL. */
+/* Letters English rarely writes doubled: a double of one of them is a stretch (rule 5). */
+#define RARE_DOUBLES                                                                               \
+    (1u << ('a' - 'a') | 1u << ('h' - 'a') | 1u << ('i' - 'a') | 1u << ('j' - 'a') |               \
+     1u << ('k' - 'a') | 1u << ('q' - 'a') | 1u << ('u' - 'a') | 1u << ('v' - 'a') |               \
+     1u << ('w' - 'a') | 1u << ('x' - 'a') | 1u << ('y' - 'a'))
+
+/* Whether a run of n letters in a text stands for a run of m in a listed word (rule 5). */
+static int run_ok(uint32_t letter, uint32_t n, uint32_t m)
+{
+    if (n == m || (n > m && n >= 3)) return 1;
+    return n == 2 && m == 1 && letter >= 'a' && letter <= 'z' &&
+           (RARE_DOUBLES >> (letter - 'a') & 1);
+}
+
+/* The listed word whose key is key[0..n) and whose runs cnt[] match its runs, or NULL. */
 static const mod_word *set_find(const mod_filter *f, const uint32_t *key, const uint32_t *cnt,
                                 size_t n)
 {
@@ -231,7 +255,7 @@ static const mod_word *set_find(const mod_filter *f, const uint32_t *key, const 
         if (!key_equal(&f->words[head], key, n)) continue;
         for (int32_t w = head; w >= 0; w = f->words[w].next) {
             size_t k = 0;
-            while (k < n && cnt[k] >= f->words[w].min[k])
+            while (k < n && run_ok(key[k], cnt[k], f->words[w].min[k]))
                 k++;
             if (k == n) return &f->words[w];
         }
