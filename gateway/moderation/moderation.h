@@ -3,7 +3,8 @@
  * message. Matching is per whole word, case-insensitive, and sees through look-alike characters
  * (h3ll0, Cyrillic е), repeated letters (heeello) and invisible characters, without flagging
  * innocent words that merely contain a listed word (class, Scunthorpe). The rules are written up
- * at the top of moderation.c. Scanning is O(text length) and never allocates. */
+ * at the top of moderation.c. Scanning is O(text length) and never allocates; a loaded filter is
+ * read-only, so threads may share one. */
 #ifndef CHATR_MODERATION_H
 #define CHATR_MODERATION_H
 
