@@ -155,7 +155,17 @@ const char *hub_settings_handler(const hub_settings *s, const char *hub, const c
 int hub_settings_origin_ok(const hub_settings *s, const char *origin);
 /* "history": true — group messages are stored (schema/005_history.sql). */
 int hub_settings_history(const hub_settings *s);
+/* "moderation": {"wordList": <path relative to hubs.json>, "action": "mask" | "reject"}: the
+ * hub's word filter (loaded once per process), or NULL when the hub has none. */
+struct mod_filter;
+const struct mod_filter *hub_settings_filter(const char *hub, int *reject);
 
+/* ---- hub_moderate.c: the hub's word filter (gateway/moderation) ------------------------- */
+
+/* Filters a group message payload with the hub's word list: text and every string of JSON data
+ * (binary is not text and passes). Action mask: matches become '*' in place (data and raw).
+ * Returns 0 (clean or masked) or -1 (action reject and something matched: reason in why). */
+int hub_moderate(const char *hub, hub_payload *p, char *why, size_t whylen);
 
 /* ---- hub_nchan.c: publishing through nginx's internal server ----------------------------- */
 

@@ -76,6 +76,7 @@ static void ack_forget(const hub_group_msg *m)
 enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen)
 {
     why[0] = '\0';
+    if (hub_moderate(m->hub, m->p, why, whylen) != 0) return HUB_SEND_REJECTED;
     int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
     PGresult *r = group_send_db(m, 0, store);
     int status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;

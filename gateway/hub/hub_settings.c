@@ -1,6 +1,7 @@
 /* hub_settings.c: per-hub settings from gateway/hubs.json (CHATR_HUB_SETTINGS): event handlers
  * (url template, system events, user event pattern) and allowed browser origins. */
 #include "hub.h"
+#include "moderation.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -161,4 +162,48 @@ int hub_settings_history(const hub_settings *s)
     json_object *v;
     return s && s->obj && json_object_object_get_ex(s->obj, "history", &v) &&
            json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
+}
+
+/* Word filters, loaded on first use per hub (and per process). */
+#define FILTERS_MAX 32
+static struct {
+    char hub[HUB_MAX_HUB_NAME + 1];
+    mod_filter *f;
+    int reject;
+} filters[FILTERS_MAX];
+static int nfilters;
+
+const struct mod_filter *hub_settings_filter(const char *hub, int *reject)
+{
+    for (int i = 0; i < nfilters; i++)
+        if (strcasecmp(filters[i].hub, hub) == 0) {
+            *reject = filters[i].reject;
+            return filters[i].f;
+        }
+    const hub_settings *s = hub_settings_get(hub);
+    json_object *m, *v;
+    mod_filter *f = NULL;
+    int rej = 0;
+    if (s && s->obj && json_object_object_get_ex(s->obj, "moderation", &m) &&
+        json_object_object_get_ex(m, "wordList", &v) && json_object_is_type(v, json_type_string)) {
+        /* relative paths are relative to the settings file's directory */
+        char path[4096], err[256] = "";
+        const char *list = json_object_get_string(v), *file = getenv("CHATR_HUB_SETTINGS");
+        const char *slash = file ? strrchr(file, '/') : NULL;
+        if (list[0] == '/' || !slash) snprintf(path, sizeof path, "%s", list);
+        else snprintf(path, sizeof path, "%.*s/%s", (int)(slash - file), file, list);
+        rej = json_object_object_get_ex(m, "action", &v) &&
+              strcmp(json_object_get_string(v), "reject") == 0;
+        f = mod_load(path, err, sizeof err);
+        if (!f) fn_log("hub %s: moderation word list %s not loaded: %s", hub, path, err);
+        else fn_log("hub %s: moderation with %zu words, action %s", hub, mod_count(f), rej ? "reject" : "mask");
+    }
+    if (nfilters < FILTERS_MAX) {
+        snprintf(filters[nfilters].hub, sizeof filters[nfilters].hub, "%s", hub);
+        filters[nfilters].f = f;
+        filters[nfilters].reject = rej;
+        nfilters++;
+    }
+    *reject = rej;
+    return f;
 }
