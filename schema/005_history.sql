@@ -30,9 +30,13 @@ CREATE INDEX messages_group ON pubsub.messages (hub, group_name, id);
 --             does not evaluate: member holds its roles as a JSON array; the caller decides and
 --             calls again with p_allowed = true.
 -- The advisory lock on (hub, group) makes ids of one group commit in id order (see above).
+-- p_durable false: the commit does not wait for the WAL flush (synchronous_commit off for this
+-- transaction only): a stored message survives a PostgreSQL or process restart, and an
+-- operating-system crash loses at most the last fraction of a second (DESIGN.md §7).
 CREATE FUNCTION pubsub.group_send(p_conn text, p_hub text, p_group text, p_allowed boolean,
                                   p_ack_slot integer, p_ack_id numeric, p_store boolean,
-                                  p_from text, p_data_type text, p_data text)
+                                  p_from text, p_data_type text, p_data text,
+                                  p_durable boolean DEFAULT true)
 RETURNS TABLE (status integer, msg_id bigint, msg_time text, member text, protocol text)
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -69,6 +73,9 @@ BEGIN
     END IF;
     status := 0;
     IF p_store THEN
+        IF NOT p_durable THEN
+            PERFORM set_config('synchronous_commit', 'off', true);
+        END IF;
         PERFORM pg_advisory_xact_lock(hashtextextended(p_hub || '/' || p_group, 5));
         INSERT INTO pubsub.messages (hub, group_name, from_user, data_type, data, created_at)
             VALUES (p_hub, p_group, p_from, p_data_type, p_data, clock_timestamp())

@@ -49,6 +49,17 @@ static const char *stored_data(const hub_payload *p)
     return json_object_get_string(p->data);
 }
 
+/* CHATR_HISTORY_DURABLE=1: history commits wait for the WAL flush (default: they do not). */
+static int hub_history_durable(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        const char *e = getenv("CHATR_HISTORY_DURABLE");
+        v = e && strcmp(e, "1") == 0;
+    }
+    return v;
+}
+
 static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
 {
     char slot[16], ack[24];
@@ -57,9 +68,10 @@ static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
     int acked = m->conn_id && m->has_ack;
     const char *q[] = {m->conn_id, m->hub, m->group, allowed ? "t" : "f", acked ? slot : NULL,
                        acked ? ack : NULL, store ? "t" : "f", m->from_user,
-                       hub_dt_name(m->p->dt), store ? stored_data(m->p) : ""};
+                       hub_dt_name(m->p->dt), store ? stored_data(m->p) : "",
+                       hub_history_durable() ? "t" : "f"};
     return fn_db_exec("SELECT status, msg_id, msg_time, member, protocol "
-                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", 10, q);
+                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, q);
 }
 
 static void ack_forget(const hub_group_msg *m)
