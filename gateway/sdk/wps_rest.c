@@ -251,8 +251,8 @@ int wps_rest_group_messages(wps_client *c, const char *group, long long before, 
     snprintf(b, sizeof b, "%lld", before);
     snprintf(a, sizeof a, "%lld", after);
     snprintf(l, sizeof l, "%d", limit);
-    const wps_query q[] = {{"before", before > 0 ? b : NULL},
-                           {"after", after > 0 ? a : NULL},
+    const wps_query q[] = {{"before", before >= 0 ? b : NULL},
+                           {"after", after >= 0 ? a : NULL},
                            {"limit", limit > 0 ? l : NULL}};
     if (out) *out = NULL;
     int st = call(c, "GET", WPS_PATH_GROUP_MESSAGES, group, NULL, q, 3, NULL);

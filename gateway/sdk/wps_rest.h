@@ -87,9 +87,10 @@ int wps_rest_list_group_connections(wps_client *c, const char *group, int max_pa
 
 /* Group message history, the hub's extension (not in Azure Web PubSub). GET one page (200) of
  * {"value":[<envelope with "id" and "time">, ...],"more":bool}, newest first: the limit newest
- * messages with id < before, or with after > 0 the limit oldest with id > after (and < before).
- * before, after, limit <= 0 are left out (the hub's defaults). On 200, *out (if out) is the
- * parsed body; with out NULL the body stays unparsed in wps_client_response. DELETE: 204. */
+ * messages with id < before, or with after >= 0 the limit oldest with id > after (and < before).
+ * before, after < 0 and limit <= 0 are left out (after = 0 is "from the first message"). On 200,
+ * *out (if out) is the parsed body; with out NULL the body stays unparsed in
+ * wps_client_response. DELETE: 204. */
 int wps_rest_group_messages(wps_client *c, const char *group, long long before, long long after,
                             int limit, json_object **out);
 int wps_rest_group_delete_messages(wps_client *c, const char *group);

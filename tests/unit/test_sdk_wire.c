@@ -222,11 +222,11 @@ UNIT_TEST(wire_history_requests_over_unix_socket)
     json_object *page = NULL, *v;
     size_t len = 0;
 
-    CHECK(wps_rest_group_messages(c, "room 1", 100, 0, 20, &page) == 200);
+    CHECK(wps_rest_group_messages(c, "room 1", 100, -1, 20, &page) == 200);
     CHECK(page && json_object_object_get_ex(page, "value", &v) && json_object_array_length(v) == 1);
     CHECK(page && json_object_object_get_ex(page, "more", &v) && json_object_get_boolean(v));
     json_object_put(page);
-    CHECK(wps_rest_group_messages(c, "g", 0, 5, 0, &page) == -1); /* 200 that is not an object */
+    CHECK(wps_rest_group_messages(c, "g", -1, 0, 0, &page) == -1); /* 200 that is not an object */
     CHECK(page == NULL);
     CHECK(wps_rest_group_messages(c, "g", -1, -1, -1, NULL) == 200); /* raw body kept */
     CHECK_STR(wps_client_response(c, &len), HIST);
@@ -242,7 +242,7 @@ UNIT_TEST(wire_history_requests_over_unix_socket)
     CHECK(bearer_for(s.reqs[0], "http://localhost:8080/api/hubs/chat/groups/room%201/messages"
                                 "?api-version=2024-12-01&before=100&limit=20"));
     CHECK(!strncmp(s.reqs[1],
-                   "GET /api/hubs/chat/groups/g/messages?api-version=2024-12-01&after=5 ", 68));
+                   "GET /api/hubs/chat/groups/g/messages?api-version=2024-12-01&after=0 ", 68));
     CHECK(!strncmp(s.reqs[2], "GET /api/hubs/chat/groups/g/messages?api-version=2024-12-01 ", 60));
     CHECK(
         !strncmp(s.reqs[3], "DELETE /api/hubs/chat/groups/g/messages?api-version=2024-12-01 ", 63));
