@@ -9,7 +9,7 @@
 /* ---- input checks ---------------------------------------------------------------------- */
 
 /* Valid UTF-8 without control characters, 1..max characters. */
-static int valid_text(const char *s, size_t max_chars)
+int valid_text(const char *s, size_t max_chars)
 {
     size_t chars = 0;
     const unsigned char *p = (const unsigned char *)s;
@@ -46,7 +46,7 @@ static const char *text_body(ev_ctx *ev)
     return b;
 }
 
-static const char *field(json_object *o, const char *name)
+const char *field(json_object *o, const char *name)
 {
     json_object *v;
     if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string)) return NULL;
@@ -195,7 +195,7 @@ int ev_create_chat(ev_ctx *ev)
 }
 
 /* The user's name, for notices; NULL if unknown. */
-static char *user_name(const char *user, char *buf, size_t len)
+char *user_name(const char *user, char *buf, size_t len)
 {
     const char *p[1] = {user};
     PGresult *r = fn_db_exec("SELECT name FROM chatr.users WHERE id = $1", 1, p);
@@ -280,7 +280,7 @@ int ev_leave_chat(ev_ctx *ev)
 }
 
 /* Copies at most max_chars UTF-8 characters of src (valid UTF-8) into dst. */
-static void utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
+void utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
 {
     size_t i = 0, chars = 0;
     while (src[i] && chars < max_chars) {
@@ -370,6 +370,7 @@ int ev_delete_chat(ev_ctx *ev)
     if (!r) return db_fail(ev);
     PQclear(r);
     hub_dissolve(chat);
+    hub_delete_history(chat); /* after the group is empty, so nothing new is stored */
     hub_send_all(chat_event("chatDeleted", json_object_new_string(chat)));
     ok(ev);
     return 0;

@@ -56,6 +56,7 @@ int ev_leave_chat(ev_ctx *ev);
 int ev_create_private_chat(ev_ctx *ev);
 int ev_delete_chat(ev_ctx *ev);
 int ev_idle(ev_ctx *ev);
+int ev_chat_command(ev_ctx *ev); /* bot.c */
 
 static const struct {
     const char *name;
@@ -71,7 +72,22 @@ static const struct {
     {"deleteChat", ev_delete_chat},
     {"userEnterIdle", ev_idle},
     {"userExitIdle", ev_idle},
+    {"chatCommand", ev_chat_command},
 };
+
+/* User event `echo` (benchmarks, any hub): the same body and Content-Type back, which the hub
+ * sends to the caller before the ack. No database work; the body limit is function.json's. */
+static int echo(fn_req *req, fn_res *res)
+{
+    static const char *const types[] = {"application/json", "text/plain"};
+    const char *ct = fn_header(req, "Content-Type"), *reply = "application/octet-stream";
+    for (size_t i = 0; ct && i < sizeof types / sizeof types[0]; i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == '\0' || ct[n] == ';')) reply = types[i];
+    }
+    fn_text(res, 200, reply, req->body, req->body_len);
+    return 0;
+}
 
 static int event_handler(fn_req *req, fn_res *res)
 {
@@ -87,6 +103,9 @@ static int event_handler(fn_req *req, fn_res *res)
         fn_error(res, 401, "bad or missing ce-signature");
         return 0;
     }
+    const char *name = fn_header(req, "ce-eventName"), *type = fn_header(req, "ce-type");
+    if (name && type && strcmp(name, "echo") == 0 && strcmp(type, "azure.webpubsub.user.echo") == 0)
+        return echo(req, res);
     const char *hub = fn_header(req, "ce-hub");
     const char *want = getenv("WEBPUBSUB_HUB");
     if (!hub || strcasecmp(hub, want && *want ? want : "chat") != 0) {

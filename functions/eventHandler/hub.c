@@ -55,6 +55,19 @@ int hub_send_connection(const char *conn, json_object *msg)
     return rc;
 }
 
+int hub_send_group(const char *group, json_object *msg)
+{
+    wps_body b = wps_body_json(msg);
+    int rc = expect(wps_rest_send_to_group(client, group, &b, NULL, 0), 202, "send", group);
+    json_object_put(msg);
+    return rc;
+}
+
+int hub_delete_history(const char *group)
+{
+    return expect(wps_rest_group_delete_messages(client, group), 204, "delete history", group);
+}
+
 int hub_group_notice(const char *group, const char *text)
 {
     /* A JSON string, as the original's group(id).sendToAll("...") sends it. */
