@@ -1,12 +1,112 @@
 /* chats: GET /api/chats, the chats a user can see
  * ({"chats": {"<chatId>": {"id","name","members":{"<userId>":{"userId","userName"}},"owner"}}}).
- * Private chats are listed only to their members. */
+ * Private chats are listed only to their members.
+ * GET /api/chats/{id}/messages?before=&after=&limit=: a page of the chat's history, for its
+ * members only, as the hub's history REST extension answers it (ISSUE6-CONTRACT.md):
+ * {"value":[<envelope>, ...],"more":bool}, newest first. */
 #include "fn.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include "wps_rest.h"
+
+#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id */
+#define HISTORY_LIMIT_MAX 200  /* messages in one page (the hub clamps there too) */
+#define MESSAGE_ID_DIGITS 18   /* a bigint id, below 10^18 */
+
+static wps_client *client; /* per-process handle, like the database connection */
+
+static int hub_init(fn_res *res)
+{
+    if (client) return 0;
+    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
+    const char *hub = getenv("WEBPUBSUB_HUB");
+    char err[256] = "";
+    client = cs ? wps_client_new(cs, hub && *hub ? hub : "chat", err, sizeof err) : NULL;
+    if (client) return 0;
+    fn_log("web pubsub client: %s", cs ? err : "WEBPUBSUB_CONNECTION_STRING is not set");
+    fn_error(res, 500, "Web PubSub is not configured");
+    return -1;
+}
+
+/* Query parameter name as a non-negative integer into *out (-1 when absent or empty); 0, or -1
+ * with a 400 answer. */
+static int query_number(fn_req *req, fn_res *res, const char *name, long long *out)
+{
+    char buf[MESSAGE_ID_DIGITS + 2];
+    size_t qlen = req->query ? strlen(req->query) : 0;
+    *out = -1;
+    if (!fn_query(req, name, buf, sizeof buf)) {
+        /* Absent, or longer than any id: look again with room for the whole query. */
+        char *all = malloc(qlen + 1);
+        int present = all && fn_query(req, name, all, qlen + 1) != NULL;
+        free(all);
+        if (!present) return 0;
+        buf[0] = 'x';
+        buf[1] = '\0';
+    }
+    size_t n = strlen(buf);
+    if (n == 0) return 0;
+    if (n > MESSAGE_ID_DIGITS || strspn(buf, "0123456789") != n) {
+        fn_error(res, 400, "%s must be a non-negative integer", name);
+        return -1;
+    }
+    *out = strtoll(buf, NULL, 10);
+    return 0;
+}
+
+/* 0 when the caller is a member of chat; -1 with 404 (no such chat), 403 or 500 answered. */
+static int check_member(fn_res *res, const char *chat, const char *me)
+{
+    if (strlen(chat) > CHAT_ID_STORED_MAX) {
+        fn_error(res, 404, "no such chat");
+        return -1;
+    }
+    const char *params[2] = {chat, me};
+    PGresult *r = fn_db_exec("SELECT EXISTS (SELECT 1 FROM chatr.members m "
+                             "  WHERE m.chat_id = c.id AND m.user_id = $2) "
+                             "FROM chatr.chats c WHERE c.id = $1",
+                             2, params);
+    int rc = -1;
+    if (!r) fn_error(res, 500, "database unavailable");
+    else if (PQntuples(r) == 0) fn_error(res, 404, "no such chat");
+    else if (PQgetvalue(r, 0, 0)[0] != 't')
+        fn_error(res, 403, "only the chat's members can read its messages");
+    else rc = 0;
+    PQclear(r);
+    return rc;
+}
+
+static int messages(fn_req *req, fn_res *res, const char *chat)
+{
+    long long before, after, limit;
+    if (query_number(req, res, "before", &before) || query_number(req, res, "after", &after) ||
+        query_number(req, res, "limit", &limit))
+        return 0;
+    if (limit == 0) {
+        fn_error(res, 400, "limit must be 1 or more");
+        return 0;
+    }
+    if (limit > HISTORY_LIMIT_MAX) limit = HISTORY_LIMIT_MAX;
+    if (check_member(res, chat, req->principal->user_id) || hub_init(res)) return 0;
+    int st = wps_rest_group_messages(client, chat, before, after, (int)limit, NULL);
+    size_t len = 0;
+    const char *body = wps_client_response(client, &len);
+    if (st == 200) {
+        fn_text(res, 200, "application/json; charset=utf-8", body, len);
+    } else if (st == 400) {
+        fn_error(res, 400, "bad paging parameters: %.200s", body);
+    } else {
+        if (st < 0) fn_log("history %s: %s", chat, wps_client_error(client));
+        else fn_log("history %s: hub status %d", chat, st);
+        fn_error(res, 502, "the chat's history is unavailable");
+    }
+    return 0;
+}
 
 static int chats(fn_req *req, fn_res *res)
 {
+    if (fn_route(req, "id")) return messages(req, res, fn_route(req, "id"));
     const char *me = req->principal ? req->principal->user_id : "";
     const char *params[1] = {me};
     /* One query: visible chats with their members (LEFT JOIN keeps empty chats). */
