@@ -16,7 +16,8 @@ const queues = new Map(); // chatId -> the promise of the last load (loads of a 
 // The chat's history status, shown by the chat view: newest page loaded, oldest message held,
 // a load running, the endpoint failing.
 function status(chatId) {
-  return (state.history[chatId] ||= { loaded: false, start: false, loading: false, unavailable: false });
+  if (!state.history[chatId]) state.history[chatId] = { loaded: false, start: false, loading: false, unavailable: false };
+  return state.history[chatId]; // the reactive proxy (what `||=` would give back is the plain object)
 }
 
 // Runs fn after the chat's earlier loads; skipped when the chat was closed meanwhile.

@@ -91,7 +91,8 @@ export function activate(chatId) {
 export function addEntry(chatId, entry, { countUnread = true } = {}) {
   const tab = findTab(chatId);
   if (!tab) return false;
-  const list = (state.messages[chatId] ||= []);
+  if (!state.messages[chatId]) state.messages[chatId] = [];
+  const list = state.messages[chatId]; // read back: the reactive proxy
   const id = Number.isSafeInteger(entry.id) ? entry.id : null;
   let at = list.length;
   if (id !== null) {

@@ -23,7 +23,8 @@ export function stoppedTyping(chatId, send) {
 }
 
 export function setTyping(chatId, userId, on) {
-  const map = (state.typing[chatId] ||= {});
+  if (!state.typing[chatId]) state.typing[chatId] = {};
+  const map = state.typing[chatId]; // read back: the reactive proxy
   if (on) map[userId] = Date.now() + SHOW_MS;
   else delete map[userId];
 }

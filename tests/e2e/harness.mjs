@@ -2,6 +2,7 @@
 // dir), Debian's Chromium driven by playwright-core (from frontend/node_modules), guest
 // sign-in through the login page, and failure artifacts under test-output/e2e/.
 import { spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -64,6 +65,20 @@ export class Emulator {
     this.started = false;
     if (process.env.CHATR_E2E_KEEP_STATE) return;
     fs.rmSync(this.state, { recursive: true, force: true });
+  }
+
+  // A call to the hub's REST API, signed with the instance's access key as the service SDKs
+  // sign it (an HS256 JWT whose aud is the URL).
+  async hubRest(method, pathname, body) {
+    const key = fs.readFileSync(path.join(this.state, 'secrets', 'access_key'), 'utf8').trim();
+    const url = this.url + pathname;
+    const now = Math.floor(Date.now() / 1000);
+    const b64 = (x) => Buffer.from(typeof x === 'string' ? x : JSON.stringify(x)).toString('base64url');
+    const unsigned = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ iat: now, exp: now + 3600, aud: url })}`;
+    const sig = crypto.createHmac('sha256', key).update(unsigned).digest('base64url');
+    const headers = { authorization: `Bearer ${unsigned}.${sig}` };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    return fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   }
 
   // The gateway alone (nginx) stops and starts again: every WebSocket drops, state stays.
