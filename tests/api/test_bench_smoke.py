@@ -1,6 +1,7 @@
 """The benchmark's smoke run (issue 7): a few WebSocket clients of the load generator
 (tests/bench, chatr-bench) for two seconds through the real hub, in each of its scenarios
-(small groups, one big group, REST send-to-user, the nchan ceiling). Asserts that every message
+(small groups, one big group, event echo through the event handler, REST send-to-user, the
+nchan ceiling). Asserts that every message
 reached every receiver exactly once and in order, never how fast."""
 import json
 import os
@@ -62,6 +63,13 @@ def test_big_group_reaches_every_member_from_each_sender(generator, chatr):
 def test_rest_send_to_user_reaches_each_user_in_order(generator, chatr):
     res = run(generator, chatr, "--key", chatr.access_key, "--scenario", "user", "--clients", "10",
               "--publishers", "2", "--rate", "5", "--duration", "2", "--drain", "10", "--strict")
+    assert res["ready"] == 10, res
+    assert_all_delivered_in_order(res, 1)
+
+
+def test_echo_events_come_back_through_the_event_handler_in_order(generator, chatr):
+    res = run(generator, chatr, "--key", chatr.access_key, "--scenario", "echo", "--clients", "10",
+              "--rate", "5", "--duration", "2", "--drain", "10", "--strict")
     assert res["ready"] == 10, res
     assert_all_delivered_in_order(res, 1)
 

@@ -60,6 +60,7 @@ typedef struct {
     long long connected, failed, ready, inflight, dropped; /* dropped: died after ready */
     long long sent, skipped, expected, received, dup, reorder, misrouted, malformed, other;
     long long pub_errors; /* publisher requests that failed (the messages count as lost) */
+    long long pub_us, pub_us_max; /* time spent in publisher requests: sum, longest */
     long long bytes_in, bytes_out;
     uint32_t *lat;
     size_t nlat, latcap;

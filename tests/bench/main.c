@@ -212,6 +212,11 @@ static int report(bench *b, const step_info *st)
     ADD_INT(o, "sent", b->sent);
     ADD_INT(o, "skipped", b->skipped);
     ADD_INT(o, "publish_errors", b->pub_errors);
+    if (b->scenario == SC_USER || b->scenario == SC_CEILING) { /* one request per message */
+        ADD_DBL(o, "publish_mean_ms", b->sent ? b->pub_us / 1000.0 / b->sent : 0);
+        ADD_DBL(o, "publish_max_ms", b->pub_us_max / 1000.0);
+        ADD_INT(o, "publishers", b->publishers);
+    }
     ADD_INT(o, "expected", b->expected);
     ADD_INT(o, "received", b->received);
     ADD_INT(o, "lost", lost);
@@ -242,7 +247,7 @@ static int report(bench *b, const step_info *st)
 static void reset_step(bench *b)
 {
     b->sent = b->skipped = b->expected = b->received = b->dup = b->reorder = 0;
-    b->misrouted = b->malformed = b->other = b->pub_errors = 0;
+    b->misrouted = b->malformed = b->other = b->pub_errors = b->pub_us = b->pub_us_max = 0;
     b->bytes_in = b->bytes_out = 0;
     b->nlat = 0;
 }
@@ -313,7 +318,7 @@ int main(int argc, char **argv)
         bench_drain(&b);
         st.cpu_s = cpu_now() - cpu0 + (i == 0 ? cpu0 : 0); /* the first step carries the setup */
         if (!report(&b, &st) && b.p99_limit > 0) break;
-        if (i + 1 < b.nrates) fprintf(stderr, "chatr-bench: step %d passed\n", i);
+        if (i + 1 < b.nrates) fprintf(stderr, "chatr-bench: step %d done\n", i);
     }
     free_clients(&b);
     curl_global_cleanup();

@@ -163,7 +163,14 @@ static void *pub_main(void *arg)
             __atomic_add_fetch(&b->skipped, 1, __ATOMIC_RELAXED);
             continue;
         }
+        uint64_t t1 = bench_now_us();
         long long n = b->scenario == SC_CEILING ? publish_ceiling(t, s, due) : publish_user(t, s, due);
+        long long us = (long long)(bench_now_us() - t1);
+        __atomic_add_fetch(&b->pub_us, us, __ATOMIC_RELAXED);
+        long long max = __atomic_load_n(&b->pub_us_max, __ATOMIC_RELAXED);
+        while (us > max && !__atomic_compare_exchange_n(&b->pub_us_max, &max, us, 0,
+                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+        }
         __atomic_add_fetch(&b->sent, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&b->expected, n, __ATOMIC_RELAXED);
     }
