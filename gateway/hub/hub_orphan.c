@@ -11,17 +11,28 @@
  * and again at the times in check_at (when the socket lived in another nginx worker than the
  * channel's owner, nchan releases its subscription there seconds late).
  * Once it has none, the connection is removed as the `closed` hook would (hub_gone.c; the
- * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all). */
+ * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all).
+ *
+ * A busy socket's hooks land on every process of the pools, and each of them would look for it
+ * (one request to nchan per check: for a sender at 1 message/s, as many checks as frames). So the
+ * processes of one node share the time of every connection's latest hook in a mapped file
+ * (hookmap below): a process whose watch is due skips the check when a later hook ran anywhere,
+ * because the process that ran it watches the connection now. Only the last one checks. */
 #include "hub.h"
 
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 typedef struct watch {
     char id[HUB_MAX_CONN_ID + 1]; /* "" = free slot */
     int64_t due;                  /* monotonic ms */
+    int64_t hook_at;              /* when this process saw the hook */
     int tries;                    /* checks done since the last hook */
 } watch;
 
@@ -46,6 +57,78 @@ static size_t slot_of(const char *id)
     for (const char *p = id; *p; p++)
         h = (h ^ (unsigned char)*p) * 1099511628211ULL;
     return (size_t)(h % HUB_ORPHAN_WATCH_MAX);
+}
+
+/* ---- hookmap: the latest hook of each connection, node-wide ------------------------------
+ * A direct-mapped table in a shared file: slot = hash % HOOKMAP_SLOTS holds (hash, time). Two
+ * connections on one slot overwrite each other; a lookup that finds another hash (or a torn
+ * read) answers "unknown", and unknown means check, so a collision costs a request, never a
+ * missed orphan. CLOCK_MONOTONIC is the same clock in every process of the machine. */
+#define HOOKMAP_SLOTS 65536
+typedef struct hookslot {
+    volatile uint64_t hash;
+    volatile int64_t at;
+} hookslot;
+static hookslot *hookmap;
+static int hookmap_tried;
+
+static uint64_t id_hash(const char *id)
+{
+    uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+    for (const char *p = id; *p; p++)
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    return h | 1; /* 0 = empty */
+}
+
+static hookslot *hookmap_get(void)
+{
+    if (hookmap || hookmap_tried) return hookmap;
+    hookmap_tried = 1;
+    /* next to nginx's internal socket: the node's run directory */
+    const char *sock = getenv("CHATR_NGINX_SOCKET");
+    const char *slash = sock ? strrchr(sock, '/') : NULL;
+    if (!slash) return NULL;
+    char path[4096];
+    snprintf(path, sizeof path, "%.*s/hub-hooks.map", (int)(slash - sock), sock);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    size_t size = HOOKMAP_SLOTS * sizeof(hookslot);
+    if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+        fn_log("hook map %s: cannot open; every watch is checked", path);
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) return NULL;
+    hookmap = m;
+    return hookmap;
+}
+
+static void hookmap_set(const char *id, int64_t at)
+{
+    hookslot *m = hookmap_get();
+    if (!m) return;
+    uint64_t h = id_hash(id);
+    hookslot *s = &m[h % HOOKMAP_SLOTS];
+    s->hash = 0; /* readers see "unknown" while the pair changes */
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    s->at = at;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    s->hash = h;
+}
+
+/* 1 when a hook later than at ran for id in some process of this node. */
+static int hookmap_later(const char *id, int64_t at)
+{
+    hookslot *m = hookmap_get();
+    if (!m) return 0;
+    uint64_t h = id_hash(id);
+    hookslot *s = &m[h % HOOKMAP_SLOTS];
+    if (s->hash != h) return 0;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    int64_t t = s->at;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    return s->hash == h && t > at;
 }
 
 /* Frees slot i and moves later members of its cluster up (no tombstones). */
@@ -83,7 +166,7 @@ static int check(const char *conn_id)
     return 1;
 }
 
-static void put(const char *conn_id, int tries, int64_t due);
+static void put(const char *conn_id, int tries, int64_t due, int64_t hook_at);
 
 void hub_orphan_tick(void)
 {
@@ -98,21 +181,23 @@ void hub_orphan_tick(void)
         }
         char id[HUB_MAX_CONN_ID + 1];
         int tries = table[i].tries + 1;
+        int64_t hook_at = table[i].hook_at;
         memcpy(id, table[i].id, sizeof id);
         unwatch_slot(i);
         if (table[i].id[0]) i--; /* an entry moved into slot i: look at it again */
+        if (hookmap_later(id, hook_at)) continue; /* the process of the later hook watches it */
         /* Still counted: alive, or nchan has not caught up yet (another worker's subscription
          * is released a few seconds late). Ask again later, less and less often. */
         if (!check(id) && tries < HUB_ORPHAN_CHECKS) {
             int64_t later = now + (check_at[tries] - check_at[tries - 1]) * 1000;
-            put(id, tries, later);
+            put(id, tries, later, hook_at);
             if (later < next) next = later;
         }
     }
     earliest = next;
 }
 
-static void put(const char *conn_id, int tries, int64_t due)
+static void put(const char *conn_id, int tries, int64_t due, int64_t hook_at)
 {
     size_t n = strlen(conn_id);
     size_t i = slot_of(conn_id);
@@ -123,6 +208,7 @@ static void put(const char *conn_id, int tries, int64_t due)
         used++;
     }
     table[i].due = due;
+    table[i].hook_at = hook_at;
     table[i].tries = tries;
     if (due < earliest) earliest = due;
 }
@@ -138,7 +224,9 @@ void hub_orphan_watch(const char *conn_id)
             return;
         }
     }
-    put(conn_id, 0, now_ms() + check_at[0] * 1000);
+    int64_t now = now_ms();
+    hookmap_set(conn_id, now);
+    put(conn_id, 0, now + check_at[0] * 1000, now);
 }
 
 long hub_orphan_next_ms(void)
