@@ -49,9 +49,11 @@ export async function startPrivateChat(userId) {
 export async function sendMessage(chatId, text) {
   text = text.slice(0, MESSAGE_MAX);
   if (!text.trim()) return false;
-  stoppedTypingIn(chatId, false);
+  const command = text.startsWith('/') && !text.startsWith('//');
+  // A message clears the sender's typing indicator where it arrives; a command must say so.
+  stoppedTypingIn(chatId, command);
+  if (command) return runCommand(chatId, text.trim());
   if (text.startsWith('//')) text = text.slice(1);
-  else if (text.startsWith('/')) return runCommand(chatId, text.trim());
   try {
     await send(frames.chatMessage(chatId, state.me, text));
     return true;

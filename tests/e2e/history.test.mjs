@@ -166,6 +166,14 @@ describe('Chat history, catch-up and the bot in the browser', { concurrency: fal
     assert.match(await byText(alice, 'early 1').locator('time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
   });
 
+  step('a listed word arrives masked, live and from history', ['history'], async () => {
+    await send(alice, 'what a crap plan');
+    await byText(bob, 'what a **** plan').waitFor();
+    await bob.page.reload();
+    await byText(bob, 'what a **** plan').waitFor();
+    assert.equal(await byText(bob, /crap/).count(), 0);
+  });
+
   step('scrolling up loads older pages and keeps the view in place', ['history'], async () => {
     await sendMany(bob, 'bulk', 60);
     await byText(alice, 'bulk 60').waitFor();
