@@ -11,7 +11,8 @@
 #include "wps_rest.h"
 
 #define CHAT_ID_STORED_MAX 300 /* chatr.chats.id */
-#define HISTORY_LIMIT_MAX 200  /* messages in one page (the hub clamps there too) */
+#define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
+#define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
 #define MESSAGE_ID_DIGITS 18   /* a bigint id, below 10^18 */
 
 static wps_client *client; /* per-process handle, like the database connection */
@@ -87,9 +88,15 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
         fn_error(res, 400, "limit must be 1 or more");
         return 0;
     }
+    if (limit < 0) limit = HISTORY_LIMIT_DEFAULT;
     if (limit > HISTORY_LIMIT_MAX) limit = HISTORY_LIMIT_MAX;
     if (check_member(res, chat, req->principal->user_id) || hub_init(res)) return 0;
-    int st = wps_rest_group_messages(client, chat, before, after, (int)limit, NULL);
+    /* A page larger than the SDK keeps (WPS_CLIENT_MAX_RESPONSE; messages may be up to 1 MiB
+     * each) is asked again with half the limit: fewer messages, and "more" says so. */
+    int st;
+    while ((st = wps_rest_group_messages(client, chat, before, after, (int)limit, NULL)) < 0 &&
+           limit > 1 && strstr(wps_client_error(client), "response over"))
+        limit = (limit + 1) / 2;
     size_t len = 0;
     const char *body = wps_client_response(client, &len);
     if (st == 200) {

@@ -131,6 +131,18 @@ def test_paging_backwards_and_forwards(chatr, people, needs_history):
     assert texts(page(alice, cid, before="", limit=1000))[:5] == texts(everything)[:5]
 
 
+def test_a_page_too_big_for_one_answer_comes_back_shorter_with_more(chatr, people, needs_history):
+    alice = people("Alice")
+    cid = alice.create_chat()
+    # Three stored messages of 600 KB each: no page of two fits the SDK's 1 MiB answer.
+    chatr.sql("INSERT INTO pubsub.messages (hub, group_name, data_type, data) "
+              "SELECT 'chat', :'p1', 'text', repeat('x', 600000) || n FROM generate_series(1, 3) n", cid)
+    body = page(alice, cid, limit=3)
+    assert texts(body) == ["x" * 600000 + "3"] and body["more"] is True
+    body = page(alice, cid, before=body["value"][0]["id"])
+    assert texts(body) == ["x" * 600000 + "2"] and body["more"] is True
+
+
 def test_history_is_deleted_with_the_chat(chatr, people, needs_history):
     alice, bob = people("Alice"), people("Bob")
     cid = alice.create_chat()
