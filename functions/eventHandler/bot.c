@@ -33,8 +33,7 @@ typedef struct {
     int is_private;
 } bot_cmd;
 
-/* ---- replies ----------------------------------------------------------------------------------
- */
+/* ---- replies --------------------------------------------------------------------------------- */
 
 /* The data of a bot line: {"message","fromUserId":"chatr-bot","fromUserName":"Chatr Bot","bot"}. */
 static json_object *bot_data(const char *text)
@@ -93,8 +92,7 @@ static const char *quote(const char *s, char *buf, size_t len)
     return buf;
 }
 
-/* ---- commands ---------------------------------------------------------------------------------
- */
+/* ---- commands -------------------------------------------------------------------------------- */
 
 static int cmd_help(bot_cmd *c)
 {
@@ -216,8 +214,7 @@ static const struct {
     {"help", cmd_help}, {"who", cmd_who}, {"me", cmd_me}, {"roll", cmd_roll}, {"topic", cmd_topic},
 };
 
-/* ---- the event --------------------------------------------------------------------------------
- */
+/* ---- the event ------------------------------------------------------------------------------- */
 
 /* Loads the caller's standing in the chat into c; 0, or -1 with the answer set (404, 403, 500). */
 static int load_member(bot_cmd *c)
