@@ -87,7 +87,23 @@ static int closed(fn_res *res, hub_after *after, const char *conn_id)
     return 0;
 }
 
+static void after_sweep(void *unused)
+{
+    (void)unused;
+    hub_db_sweep_notify();
+}
+
+static int dispatch(fn_req *req, fn_res *res, hub_after *after);
+
+/* Connections a sweep cleared get their `disconnected` after a response (nginx is up then). */
 static int handle(fn_req *req, fn_res *res, hub_after *after)
+{
+    int rc = dispatch(req, res, after);
+    if (!after->fn && hub_db_sweep_pending()) after->fn = after_sweep;
+    return rc;
+}
+
+static int dispatch(fn_req *req, fn_res *res, hub_after *after)
 {
     const char *event = fn_param(req, "HUB_EVENT");
     const char *conn_id = fn_param(req, "REQUEST_ID");

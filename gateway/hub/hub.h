@@ -250,8 +250,12 @@ char *hub_token_sign(json_object *claims);
 
 /* ---- hub_db.c ---------------------------------------------------------------------------- */
 
-/* Clears connections of this node that no live nginx backs (other epoch); fires nothing. */
+/* Clears connections of this node that no live nginx backs (other epoch). Their `disconnected`
+ * notifications wait for hub_db_sweep_notify (nginx, the way to the event handler, may not be up
+ * yet; the DELETE ... RETURNING gives each row to one process, so each fires once). */
 void hub_db_sweep(void);
+int hub_db_sweep_pending(void);
+void hub_db_sweep_notify(void);
 /* Roles of a connection (new ref) or NULL if it does not exist. */
 json_object *hub_db_roles(const char *conn_id);
 int hub_db_join(const char *hub, const char *group, const char *conn_id); /* 0, -1, 1 = limit */

@@ -149,3 +149,42 @@ def test_close_while_user_event_in_flight_still_disconnects(chatr):
     assert len(UPSTREAM.events("disconnected", c.conn_id, timeout=LATE)) == 1
     assert UPSTREAM.events("disconnected", c.conn_id, timeout=2) == []
     assert chatr.sql("SELECT count(*) FROM pubsub.connections WHERE id = :'p1'", c.conn_id) == [["0"]]
+
+
+def test_connections_of_a_killed_gateway_are_cleared_with_disconnected_once(chatr):
+    """nginx dies hard (no `closed` hook runs) and the hub programs restart (their orphan watch
+    lists are gone): the node's sweep at the next start clears the rows and fires one
+    `disconnected` per connection, so presence upstream does not stay online forever."""
+    import os
+    import signal
+    import subprocess
+    clients = [Client(chatr, hub=HUB, user=f"w-crash-{i}") for i in range(5)]
+    ids = {c.conn_id for c in clients}
+    assert len(UPSTREAM.events("connected", None, count=5, timeout=30)) >= 5
+    for unit in ("hub-events", "hub-router"):
+        assert chatr.deploy(unit, "stop").returncode == 0
+    with open(os.path.join(chatr.state, "run", "nginx.pid")) as f:
+        master = int(f.read().strip())
+    workers = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout.split()
+    for pid in [master, *map(int, workers)]:
+        os.kill(pid, signal.SIGKILL)
+    for c in clients:
+        c.close()
+    os.unlink(os.path.join(chatr.state, "run", "nginx-internal.sock"))  # as infra/emulator does
+    nginx = os.path.join(chatr.state, "nginx")
+    r = subprocess.run(["nginx", "-p", nginx, "-c", os.path.join(nginx, "nginx.conf"),
+                        "-e", os.path.join(chatr.state, "logs", "nginx-error.log")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    for unit in ("hub-events", "hub-router"):
+        assert chatr.deploy(unit, "start").returncode == 0
+    fresh = Client(chatr, hub=HUB, user="w-crash-after")  # the first hook of the new epoch sweeps
+    got = {}
+    for cid in ids:
+        for _, h, body in UPSTREAM.events("disconnected", cid, timeout=LATE):
+            got.setdefault(cid, []).append(json.loads(body)["reason"])
+    assert sorted(got) == sorted(ids)
+    assert all(len(v) == 1 and "restarted" in v[0] for v in got.values()), got
+    assert chatr.sql(f"SELECT count(*) FROM pubsub.connections WHERE hub = '{HUB}' "
+                     f"AND user_id LIKE 'w-crash-%' AND user_id <> 'w-crash-after'") == [["0"]]
+    fresh.close()
