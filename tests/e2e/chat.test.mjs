@@ -247,6 +247,10 @@ describe('Chatr in the browser', { concurrency: false }, () => {
   step('signing out leads to the login page', async () => {
     await bob.page.locator('[data-testid=sign-out]').click();
     await bob.page.waitForURL(/\/login\.html/);
+    // Back to the app's page: it is not shown from the cache (no-cache), the login page is.
+    await bob.page.goBack();
+    await bob.page.waitForURL(/\/login\.html/);
+    await bob.page.locator('form[action="/.auth/login/guest"]').waitFor();
     // Not asserted yet: Alice seeing Bob go offline. A socket closed within about a second of
     // opening (as Bob's reloads above do) stays registered in pubsub.connections, so the hub
     // keeps Bob online; restore `await userItem(alice, 'Bob').waitFor({ state: 'detached' })`
