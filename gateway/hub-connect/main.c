@@ -201,6 +201,57 @@ static int count_user_conns(const char *hub, const char *user)
     return n;
 }
 
+/* Tells nginx what the socket subscribes to and which connection its hooks act as. */
+static int answer(fn_res *res, const hub_ctx *ctx, const char *channels, const char *conn)
+{
+    size_t before = res->nheaders;
+    fn_set_header(res, "X-Hub-Channels", "%s", channels);
+    fn_set_header(res, "X-Hub-Protocol", "%s", ctx->protocol);
+    fn_set_header(res, "X-Hub-Conn", "%s", conn);
+    char *enc = hub_ctx_encode(ctx);
+    if (enc) fn_set_header(res, "X-Hub-Ctx", "%s", enc);
+    free(enc);
+    if (res->nheaders < before + 4) {
+        fn_error(res, 500, "connection context too large");
+        return 0;
+    }
+    fn_text(res, 200, "text/plain", "", 0);
+    return 0;
+}
+
+/* Recovery of a reliable connection (PROTOCOL.md §2.7): ?awps_connection_id=&awps_reconnection_token=
+ * (the SDK keeps the old access_token too; it is not looked at). The socket takes the logical
+ * connection over: it subscribes to its own channel, its hooks act as the connection. A recovery
+ * that cannot be done is still upgraded, then closed with 1008 (hub_rel_refuse): the SDK stops
+ * recovering only on 1008 and would retry anything else for 30 s. */
+static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const char *socket)
+{
+    const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
+    char token[HUB_MAX_TOKEN + 1];
+    const char *why = NULL;
+    if (!offered(offers, HUB_PROTO_RELIABLE))
+        why = "Only json.reliable.webpubsub.azure.v1 connections can be recovered.";
+    else if (strlen(id) > HUB_MAX_CONN_ID || !fn_query(req, "awps_reconnection_token", token, sizeof token) ||
+             !hub_rel_token_ok(token, id))
+        why = "Invalid reconnection token.";
+    else if (hub_rel_lookup(id, ctx->hub, ctx) != 0)
+        why = "The connection cannot be recovered: it is unknown, ended or expired.";
+    snprintf(ctx->protocol, sizeof ctx->protocol, "%s",
+             offered(offers, HUB_PROTO_RELIABLE) ? HUB_PROTO_RELIABLE
+             : offered(offers, HUB_PROTO_JSON) ? HUB_PROTO_JSON : "");
+    ctx->roles = json_object_new_array();
+    ctx->groups = json_object_new_array();
+    char own[HUB_MAX_CHANNEL];
+    hub_chan_conn(socket, own);
+    if (why) {
+        fn_log("recovery of %.64s refused: %s", id, why);
+        fn_set_header(res, "X-Hub-Refused", "%s", why);
+    }
+    int rc = answer(res, ctx, own, why ? socket : id);
+    hub_ctx_free(ctx);
+    return rc;
+}
+
 static int handshake(fn_req *req, fn_res *res, hub_after *after)
 {
     (void)after;
@@ -222,6 +273,9 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         deny(res, 403, why);
         return 0;
     }
+    char rec_id[HUB_MAX_TOKEN + 1];
+    if (fn_query(req, "awps_connection_id", rec_id, sizeof rec_id))
+        return recover(req, res, &ctx, rec_id, conn_id);
     char token[HUB_MAX_TOKEN + 1];
     const char *auth = fn_header(req, "Authorization");
     if (!fn_query(req, "access_token", token, sizeof token)) {
@@ -284,22 +338,17 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         return 0;
     }
     int json = hub_ctx_json(&ctx);
-    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL];
+    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL], chans[3 * HUB_MAX_CHANNEL];
     hub_chan_all(ctx.hub, json, all);
     hub_chan_conn(conn_id, own);
     if (ctx.user) hub_chan_user(ctx.hub, ctx.user, json, user);
-    fn_set_header(res, "X-Hub-Channels", "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
-    fn_set_header(res, "X-Hub-Protocol", "%s", ctx.protocol);
-    char *enc = hub_ctx_encode(&ctx);
-    if (enc) fn_set_header(res, "X-Hub-Ctx", "%s", enc);
-    free(enc);
+    if (hub_proto_reliable(ctx.protocol)) /* every data message comes sequenced, to its own channel */
+        snprintf(chans, sizeof chans, "%s", own);
+    else
+        snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
+    int rc = answer(res, &ctx, chans, conn_id);
     hub_ctx_free(&ctx);
-    if (res->nheaders < 3) {
-        fn_error(res, 500, "connection context too large");
-        return 0;
-    }
-    fn_text(res, 200, "text/plain", "", 0);
-    return 0;
+    return rc;
 }
 
 int main(void)

@@ -20,42 +20,85 @@ static void sweep_if_needed(void)
     swept_epoch = e;
 }
 
+/* Registers a new connection and its token groups. A reliable one also gets its row in
+ * pubsub.reliable and its `connected` frame (with the reconnectionToken) in one transaction, so
+ * no sender sees it before that frame is out. */
+static int register_conn(const hub_ctx *ctx, const char *conn_id)
+{
+    int reliable = hub_proto_reliable(ctx->protocol);
+    char epoch[32];
+    snprintf(epoch, sizeof epoch, "%ld", swept_epoch);
+    const char *roles = json_object_to_json_string_ext(ctx->roles, JSON_C_TO_STRING_PLAIN);
+    const char *groups = json_object_to_json_string_ext(ctx->groups, JSON_C_TO_STRING_PLAIN);
+    const char *p[] = {conn_id, ctx->hub, ctx->user, ctx->protocol, roles, ctx->state,
+                       hub_node_id(), epoch, groups};
+    if (reliable) PQclear(fn_db_exec("BEGIN", 0, NULL));
+    PGresult *r = fn_db_exec(
+        "WITH c AS (INSERT INTO pubsub.connections (id, hub, user_id, protocol, roles, state, node, epoch) "
+        "  VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8) "
+        "  ON CONFLICT (id) DO NOTHING RETURNING id), "
+        "rel AS (INSERT INTO pubsub.reliable (conn_id, socket) "
+        "  SELECT id, id FROM c WHERE $4 = '" HUB_PROTO_RELIABLE "') "
+        "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
+        "  SELECT DISTINCT $2, g, c.id FROM c, json_array_elements_text($9::json) AS g "
+        "  ON CONFLICT DO NOTHING",
+        9, p);
+    if (!r) {
+        if (reliable) PQclear(fn_db_exec("ROLLBACK", 0, NULL));
+        return -1;
+    }
+    PQclear(r);
+    if (hub_ctx_json(ctx)) {
+        size_t len;
+        char own[HUB_MAX_CHANNEL];
+        char *frame = reliable ? hub_rel_connected_frame(ctx->user, conn_id, &len)
+                               : hub_env_connected(ctx->user, conn_id, &len);
+        hub_chan_conn(conn_id, own);
+        if (!frame || hub_publish1(own, frame, len, "application/json") != 0)
+            fn_log("connected frame for %s not sent", conn_id);
+        free(frame);
+    }
+    if (reliable) {
+        PGresult *c = fn_db_exec("COMMIT", 0, NULL);
+        if (!c) return -1;
+        PQclear(c);
+    }
+    return 0;
+}
+
 static int opened(fn_req *req, fn_res *res, const char *conn_id)
 {
+    const char *socket = fn_param(req, "HUB_SOCKET"), *refused = fn_param(req, "HUB_REFUSED");
+    if (!socket || !*socket) socket = conn_id;
+    if (refused && *refused) { /* a recovery hub-connect refused: close it with 1008 */
+        fn_log("recovery refused for socket %s: %s", socket, refused);
+        hub_rel_refuse(socket, refused);
+        fn_no_content(res);
+        return 0;
+    }
     hub_ctx ctx;
     if (hub_ctx_decode(fn_param(req, "HUB_CTX"), &ctx) != 0) {
         fn_error(res, 400, "no connection context");
         return 0;
     }
     sweep_if_needed();
-    char epoch[32];
-    snprintf(epoch, sizeof epoch, "%ld", swept_epoch);
-    const char *roles = json_object_to_json_string_ext(ctx.roles, JSON_C_TO_STRING_PLAIN);
-    const char *groups = json_object_to_json_string_ext(ctx.groups, JSON_C_TO_STRING_PLAIN);
-    const char *p[] = {conn_id, ctx.hub, ctx.user, ctx.protocol, roles, ctx.state,
-                       hub_node_id(), epoch, groups};
-    PGresult *r = fn_db_exec(
-        "WITH c AS (INSERT INTO pubsub.connections (id, hub, user_id, protocol, roles, state, node, epoch) "
-        "  VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8) "
-        "  ON CONFLICT (id) DO NOTHING RETURNING id) "
-        "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
-        "  SELECT DISTINCT $2, g, c.id FROM c, json_array_elements_text($9::json) AS g "
-        "  ON CONFLICT DO NOTHING",
-        9, p);
-    if (!r) {
+    if (strcmp(socket, conn_id) != 0) { /* recovery of reliable connection conn_id */
+        char epoch[32];
+        snprintf(epoch, sizeof epoch, "%ld", swept_epoch);
+        if (hub_rel_takeover(conn_id, socket, hub_node_id(), epoch) != 0) {
+            /* ended since the handshake: close the socket; its next recovery is refused */
+            char own[HUB_MAX_CHANNEL];
+            hub_chan_conn(socket, own);
+            hub_delete_channel(own);
+        }
+        hub_ctx_free(&ctx);
+        fn_no_content(res); /* no `connected` webhook: the connection is not new */
+        return 0;
+    }
+    if (register_conn(&ctx, conn_id) != 0) {
         hub_ctx_free(&ctx);
         fn_error(res, 500, "cannot register connection");
         return 0;
-    }
-    PQclear(r);
-    if (hub_ctx_json(&ctx)) {
-        size_t len;
-        char own[HUB_MAX_CHANNEL];
-        char *frame = hub_env_connected(ctx.user, conn_id, &len);
-        hub_chan_conn(conn_id, own);
-        if (!frame || hub_publish1(own, frame, len, "application/json") != 0)
-            fn_log("connected frame for %s not sent", conn_id);
-        free(frame);
     }
     /* The `connected` notification before the hook answers: nchan runs a socket's hooks one at
      * a time, so the handler sees `connected` before any event or `disconnected` of it. (A close
@@ -72,8 +115,24 @@ static void after_gone(void *g)
     hub_gone_notify(g);
 }
 
-static int closed(fn_res *res, hub_after *after, const char *conn_id)
+static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_id)
 {
+    const char *refused = fn_param(req, "HUB_REFUSED"), *socket = fn_param(req, "HUB_SOCKET");
+    if (refused && *refused) { /* a refused recovery registered nothing */
+        fn_no_content(res);
+        return 0;
+    }
+    hub_ctx ctx;
+    int reliable = hub_ctx_decode(fn_param(req, "HUB_CTX"), &ctx) == 0 && hub_proto_reliable(ctx.protocol);
+    hub_ctx_free(&ctx);
+    if (reliable) { /* kept for recovery unless the hub closed it for good */
+        int kept = hub_rel_drop(conn_id, socket && *socket ? socket : conn_id);
+        if (kept != 0) {
+            if (kept < 0) fn_error(res, 500, "cannot update connection");
+            else fn_no_content(res);
+            return 0;
+        }
+    }
     hub_gone *g;
     if (hub_conn_remove(conn_id, &g) != 0) {
         fn_error(res, 500, "cannot remove connection");
@@ -112,7 +171,7 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after)
         return 0;
     }
     if (strcmp(event, "opened") == 0) return opened(req, res, conn_id);
-    if (strcmp(event, "closed") == 0) return closed(res, after, conn_id);
+    if (strcmp(event, "closed") == 0) return closed(req, res, after, conn_id);
     fn_error(res, 400, "unknown hook %s", event);
     return 0;
 }
@@ -120,6 +179,9 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after)
 static void start(void)
 {
     sweep_if_needed();
+    /* reliable connections whose retention ran out end here (hub_reliable.c) */
+    long every = hub_rel_retention_ms() / 4;
+    hub_loop_idle(hub_rel_expire, every < HUB_RELIABLE_EXPIRE_EVERY_MS ? every : HUB_RELIABLE_EXPIRE_EVERY_MS);
 }
 
 int main(void)

@@ -2,7 +2,8 @@
  * Speaks json.webpubsub.azure.v1 (PROTOCOL.md §2): joinGroup, leaveGroup, sendToGroup, event,
  * ping, sequenceAck; simple clients' frames become `message` events. nchan publishes our 200
  * body to the socket's own channel (acks, pongs) and drops a 204 (DESIGN.md §6.8); anything
- * else would close the socket, so this program answers 200 or 204 only. */
+ * else closes the socket with 1008, so this program answers 200 or 204 only, except to a
+ * refused recovery (hub_reliable.c), which it closes that way on purpose. */
 #include "hub.h"
 
 #include <inttypes.h>
@@ -235,7 +236,9 @@ static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
     if (hub_ctx_json(&f->c)) {
         size_t len;
         char *env = hub_env_server(&p, &len);
-        rc = env ? hub_publish1(own, env, len, "application/json") : -1;
+        if (!env) rc = -1;
+        else if (hub_proto_reliable(f->c.protocol)) rc = hub_rel_send(&f->conn_id, 1, env, len);
+        else rc = hub_publish1(own, env, len, "application/json");
         free(env);
     } else {
         rc = hub_publish1(own, p.raw, p.raw_len, hub_payload_ctype(&p));
@@ -311,6 +314,25 @@ static void user_event(fn_res *res, const frame_ctx *f, json_object *msg)
     }
 }
 
+/* sequenceAck (reliable subprotocol): everything up to sequenceId is acknowledged. Ignored on
+ * other subprotocols. */
+static void sequence_ack(fn_res *res, const frame_ctx *f, json_object *msg)
+{
+    json_object *v;
+    if (!hub_proto_reliable(f->c.protocol)) {
+        fn_no_content(res);
+        return;
+    }
+    if (!json_object_object_get_ex(msg, "sequenceId", &v) || !json_object_is_type(v, json_type_int) ||
+        json_object_get_int64(v) < 0) {
+        violation(res, f, "sequenceAck needs an unsigned integer sequenceId%s", NULL);
+        return;
+    }
+    if (hub_rel_ack(f->conn_id, json_object_get_uint64(v)) != 0)
+        fn_log("connection %s: sequenceAck not recorded", f->conn_id);
+    fn_no_content(res);
+}
+
 /* A simple client's frame: the `message` event with the raw bytes. */
 static void simple_frame(fn_res *res, const frame_ctx *f, const fn_req *req)
 {
@@ -330,6 +352,11 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
 {
     (void)after;
     frame_ctx f = {0};
+    const char *refused = fn_param(req, "HUB_REFUSED");
+    if (refused && *refused) { /* a refused recovery: any frame closes it with 1008 (§6.8) */
+        fn_error(res, 403, "recovery refused");
+        return 0;
+    }
     f.conn_id = fn_param(req, "REQUEST_ID");
     if (!f.conn_id || strlen(f.conn_id) > HUB_MAX_CONN_ID || hub_ctx_decode(fn_param(req, "HUB_CTX"), &f.c) != 0) {
         fn_log("frame without connection context");
@@ -388,7 +415,7 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         ack(res, &f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f.ack_id);
     else if (!type) violation(res, &f, "the frame has no type%s", NULL);
     else if (strcmp(type, "ping") == 0) reply(res, strdup("{\"type\":\"pong\"}"), 15);
-    else if (strcmp(type, "sequenceAck") == 0) fn_no_content(res);
+    else if (strcmp(type, "sequenceAck") == 0) sequence_ack(res, &f, msg);
     else if (strcmp(type, "joinGroup") == 0) join_leave(res, &f, msg, 1);
     else if (strcmp(type, "leaveGroup") == 0) join_leave(res, &f, msg, 0);
     else if (strcmp(type, "sendToGroup") == 0) send_to_group(res, &f, msg);

@@ -7,13 +7,20 @@
  * different broadcast/user channels, because they receive different bytes for one message:
  *   a<k>.<hubkey>            broadcast, k = j (JSON subprotocol) or s (simple)
  *   u<k>.<hubkey>.<userkey>  all connections of one user
- *   c.<connectionId>         one connection (nginx's $request_id)
- * hubkey/userkey are short hashes, so names never carry the channel-list delimiter. */
+ *   c.<socketId>             one socket (nginx's $request_id)
+ * hubkey/userkey are short hashes, so names never carry the channel-list delimiter.
+ *
+ * Reliable sockets (json.reliable.webpubsub.azure.v1, hub_reliable.c) subscribe to their own
+ * channel only: every data message to them is sequenced and stored, then published there. A
+ * connection id is the $request_id of the socket that opened it; a recovering socket takes the
+ * logical connection over, so the hooks get REQUEST_ID = the connection id (X-Hub-Conn of the
+ * handshake) and HUB_SOCKET = the socket's own $request_id (its channel c.<socket>). */
 #ifndef CHATR_HUB_H
 #define CHATR_HUB_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <json-c/json.h>
 
 #include "fn.h"
@@ -44,6 +51,14 @@
 #define HUB_ACK_WINDOW 1024              /* ackIds remembered per connection (schema/004) */
 #define HUB_ORPHAN_CHECKS 7              /* looks for a socket after its last hook (1 s ... 30 s) */
 #define HUB_ORPHAN_WATCH_MAX 4096        /* connections watched per process (hub_orphan.c) */
+
+/* Reliable subprotocol (PROTOCOL.md §2.7, schema/006_reliable.sql). */
+#define HUB_RELIABLE_MAX_MSGS 1000               /* unacknowledged messages per connection ... */
+#define HUB_RELIABLE_MAX_BYTES (16 * 1024 * 1024) /* ... and bytes; over either: closed for good */
+#define HUB_RELIABLE_RETENTION_MS 30000 /* a dropped connection waits this long for recovery
+                                         * (CHATR_RELIABLE_RETENTION_MS overrides, for tests) */
+#define HUB_RELIABLE_TOKEN_TTL (7 * 24 * 3600)   /* reconnectionToken lifetime, seconds */
+#define HUB_RELIABLE_EXPIRE_EVERY_MS 1000        /* retention expiry runs at least this often */
 
 #define HUB_PROTO_JSON "json.webpubsub.azure.v1"
 #define HUB_PROTO_RELIABLE "json.reliable.webpubsub.azure.v1"
@@ -142,6 +157,44 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
 int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded);
 int hub_send_user(const char *hub, const char *user, const hub_payload *p);
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p);
+
+/* ---- hub_reliable.c: json.reliable.webpubsub.azure.v1 (PROTOCOL.md §2.7) ------------------ */
+
+static inline int hub_proto_reliable(const char *protocol)
+{
+    return protocol && strcmp(protocol, HUB_PROTO_RELIABLE) == 0;
+}
+long hub_rel_retention_ms(void);
+/* The reconnectionToken of a connection: HS256 JWT, aud = conn_id (malloc'd, NULL on failure). */
+char *hub_rel_token(const char *conn_id);
+int hub_rel_token_ok(const char *token, const char *conn_id); /* 1 valid for conn_id */
+/* The `connected` system frame of a reliable connection (with a new reconnectionToken). */
+char *hub_rel_connected_frame(const char *user, const char *conn_id, size_t *len);
+/* Handshake of a recovery: 0 when conn_id is a live or retained reliable connection of hub
+ * (ctx->user/state filled from it), -1 when it cannot be recovered. */
+int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx);
+/* `opened` of a recovering socket: takes the connection over (row lock held), sends `connected`
+ * then every unacknowledged message in order to c.<socket>. 0, or -1 when it cannot. */
+int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch);
+/* `opened` of a refused recovery: the `disconnected` frame, then a data message with sequenceId
+ * 0 (every client drops it, and @azure/web-pubsub-client answers it with a sequenceAck, which
+ * hub-router refuses: nchan closes the socket with 1008). */
+void hub_rel_refuse(const char *socket, const char *reason);
+/* Sends one data envelope (JSON text without sequenceId) to reliable connections: next
+ * sequenceId, stored, published to the socket holding each one. 0 or -1. */
+int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t len);
+/* The same to every reliable connection of a hub (user NULL) or of one user of it. */
+int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, size_t nexcluded,
+                     const char *env, size_t len);
+int hub_rel_ack(const char *conn_id, uint64_t seq); /* sequenceAck: forget ids <= seq */
+/* The socket `socket` of reliable connection conn_id closed. 1: the connection is kept (retention
+ * starts, or another socket holds it), 0: it ends (closing for good): remove it, -1: error. */
+int hub_rel_drop(const char *conn_id, const char *socket);
+/* Orphan check (hub_orphan.c) of a connection whose first socket's channel has no subscriber:
+ * 1 settled, 0 a later socket still holds it, -1 not a kept reliable connection (remove it). */
+int hub_rel_orphan(const char *conn_id);
+/* Ends reliable connections whose retention ran out: removed, `disconnected` fired once. */
+void hub_rel_expire(void);
 
 /* ---- hub_settings.c: gateway/hubs.json --------------------------------------------------- */
 
@@ -269,5 +322,7 @@ typedef struct hub_after {
 } hub_after;
 typedef int (*hub_handler)(fn_req *req, fn_res *res, hub_after *after);
 int hub_run(const char *name, hub_handler handler, void (*on_start)(void));
+/* fn runs every every_ms between requests (and when idle); call before or from on_start. */
+void hub_loop_idle(void (*fn)(void), long every_ms);
 
 #endif

@@ -1,20 +1,33 @@
 /* hub_close.c: server-side close of one connection: the `disconnected` system frame (JSON
  * clients), the reason kept for the `disconnected` webhook, then the socket's channel deleted,
- * which makes nchan close the WebSocket. */
+ * which makes nchan close the WebSocket. A reliable connection is closed for good (close_reason
+ * set: no retention, no recovery); one that is away (no socket) ends here and now. */
 #include "hub.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 int hub_close_connection(const char *conn_id, const char *protocol, const char *reason)
 {
     const char *p[] = {conn_id, reason};
-    PGresult *r = fn_db_exec("UPDATE pubsub.connections SET close_reason = $2 WHERE id = $1 "
-                             "RETURNING protocol", 2, p);
+    PGresult *r = fn_db_exec("UPDATE pubsub.connections c SET close_reason = $2 WHERE id = $1 "
+                             "RETURNING protocol, "
+                             "  (SELECT r.socket FROM pubsub.reliable r WHERE r.conn_id = c.id)",
+                             2, p);
     int found = r && PQntuples(r) == 1;
     int json = found ? PQgetvalue(r, 0, 0)[0] != '\0' : (protocol && *protocol);
+    int reliable = found && hub_proto_reliable(PQgetvalue(r, 0, 0));
+    char socket[HUB_MAX_CONN_ID + 1];
+    snprintf(socket, sizeof socket, "%s", reliable ? PQgetvalue(r, 0, 1) : conn_id);
     PQclear(r);
+    if (reliable && !socket[0]) { /* away: nothing to close, the connection ends now */
+        hub_gone *g;
+        if (hub_conn_remove(conn_id, &g) != 0) return -1;
+        hub_gone_notify(g);
+        return 0;
+    }
     char own[HUB_MAX_CHANNEL];
-    hub_chan_conn(conn_id, own);
+    hub_chan_conn(socket, own);
     if (json) {
         size_t len;
         char *frame = hub_env_disconnected(reason, &len);

@@ -49,10 +49,46 @@ static void write_response(FCGX_Request *r, const fn_req *req, const fn_res *res
         FCGX_PutStr(res->body, (int)res->body_len, r->out);
 }
 
-/* Waits until the listening socket has a connection or the next orphan check is due. */
+/* hub_loop_idle: one callback a program runs every every_ms, between requests. */
+static void (*idle_fn)(void);
+static long idle_every_ms;
+static long long idle_due;
+
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void hub_loop_idle(void (*fn)(void), long every_ms)
+{
+    idle_fn = fn;
+    idle_every_ms = every_ms > 0 ? every_ms : 1000;
+    idle_due = mono_ms() + idle_every_ms;
+}
+
+static void idle_run(void)
+{
+    if (!idle_fn || mono_ms() < idle_due) return;
+    idle_fn();
+    idle_due = mono_ms() + idle_every_ms;
+}
+
+/* ms until the idle callback is due (-1: none). */
+static long idle_next_ms(void)
+{
+    if (!idle_fn) return -1;
+    long long d = idle_due - mono_ms();
+    return d < 0 ? 0 : (long)d;
+}
+
+/* Waits until the listening socket has a connection, the next orphan check or the idle
+ * callback is due. */
 static int wait_for_work(void)
 {
-    long ms = hub_orphan_next_ms();
+    long ms = hub_orphan_next_ms(), idle = idle_next_ms();
+    if (idle >= 0 && (ms < 0 || idle < ms)) ms = idle;
     struct pollfd p = {.fd = FCGI_LISTENSOCK_FILENO, .events = POLLIN};
     int n = poll(&p, 1, ms < 0 ? -1 : ms > INT_MAX ? INT_MAX : (int)ms);
     return n != 0; /* ready, or EINTR (SIGTERM): let the accept path decide */
@@ -85,6 +121,7 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
     while (!stopping) {
         if (r.ipcFd < 0 && !wait_for_work()) {
             hub_orphan_tick();
+            idle_run();
             continue;
         }
         int arc = FCGX_Accept_r(&r);
@@ -128,6 +165,7 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         free(res.body);
         if (watch) hub_orphan_watch(rid);
         hub_orphan_tick();
+        idle_run();
         in_request = 0;
     }
     fn_log("stopped");

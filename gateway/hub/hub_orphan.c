@@ -159,6 +159,9 @@ static int socket_gone(const char *conn_id)
 static int check(const char *conn_id)
 {
     if (!socket_gone(conn_id)) return 0;
+    /* A reliable connection outlives its socket (retention), and a later socket may hold it. */
+    int rel = hub_rel_orphan(conn_id);
+    if (rel >= 0) return rel;
     hub_gone *g;
     if (hub_conn_remove(conn_id, &g) != 0 || !g) return 1;
     fn_log("connection %s: socket gone without a closed hook; removed", conn_id);

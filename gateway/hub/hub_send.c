@@ -14,30 +14,39 @@ static int excluded_has(char *const *excluded, size_t n, const char *id)
 }
 
 /* Publishes to the connections listed in r (column col id, column col + 1 protocol; rows with a
- * NULL id are skipped). */
+ * NULL id are skipped): JSON sockets get json_body and simple ones the raw bytes, one
+ * multi-channel publish per 255; reliable connections get json_body sequenced, one by one
+ * (hub_reliable.c). */
 static int publish_rows(PGresult *r, int col, const char *json_body, size_t json_len,
                         const hub_payload *p, const char *exclude_conn, char *const *excluded,
                         size_t nexcluded)
 {
-    size_t n = (size_t)PQntuples(r), nj = 0, ns = 0;
+    size_t n = (size_t)PQntuples(r), nj = 0, ns = 0, nr = 0;
     char (*chans)[HUB_MAX_CHANNEL] = malloc((n ? n : 1) * sizeof *chans);
     const char **js = malloc((n ? n : 1) * sizeof *js), **ss = malloc((n ? n : 1) * sizeof *ss);
+    const char **rs = malloc((n ? n : 1) * sizeof *rs);
     int rc = 0;
-    if (!chans || !js || !ss) rc = -1;
+    if (!chans || !js || !ss || !rs) rc = -1;
     for (size_t i = 0; !rc && i < n; i++) {
         if (PQgetisnull(r, (int)i, col)) continue;
-        const char *id = PQgetvalue(r, (int)i, col);
+        const char *id = PQgetvalue(r, (int)i, col), *proto = PQgetvalue(r, (int)i, col + 1);
         if ((exclude_conn && strcmp(exclude_conn, id) == 0) || excluded_has(excluded, nexcluded, id))
             continue;
+        if (hub_proto_reliable(proto)) {
+            rs[nr++] = id;
+            continue;
+        }
         hub_chan_conn(id, chans[i]);
-        if (PQgetvalue(r, (int)i, col + 1)[0]) js[nj++] = chans[i];
+        if (proto[0]) js[nj++] = chans[i];
         else ss[ns++] = chans[i];
     }
     if (!rc && nj && hub_publish(js, nj, json_body, json_len, "application/json") != 0) rc = -1;
     if (!rc && ns && hub_publish(ss, ns, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+    if (!rc && nr && hub_rel_send(rs, nr, json_body, json_len) != 0) rc = -1;
     free(chans);
     free(js);
     free(ss);
+    free(rs);
     return rc;
 }
 
@@ -141,6 +150,8 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         hub_chan_all(hub, 0, as);
         if (hub_publish_live(aj, env, len, "application/json") != 0) rc = -1;
         if (hub_publish_live(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+        /* reliable sockets are not on the broadcast channel */
+        if (hub_rel_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
     } else {
         const char *q[] = {hub};
         PGresult *r = fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
@@ -161,6 +172,7 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     hub_chan_user(hub, user, 0, us);
     int rc = hub_publish_live(uj, env, len, "application/json");
     if (hub_publish_live(us, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+    if (hub_rel_send_hub(hub, user, NULL, 0, env, len) != 0) rc = -1; /* not on user channels */
     free(env);
     return rc;
 }

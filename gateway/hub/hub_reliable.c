@@ -1,0 +1,358 @@
+/* hub_reliable.c: the reliable subprotocol json.reliable.webpubsub.azure.v1 (PROTOCOL.md §2.7,
+ * schema/006_reliable.sql).
+ *
+ * A reliable connection is logical: it outlives its socket for HUB_RELIABLE_RETENTION_MS and a
+ * new socket may take it over (recovery). Its sockets subscribe to their own channel only, so
+ * every data message to it passes through hub_rel_send: next sequenceId and the message stored
+ * (pubsub.reliable_push), published to the socket holding the connection, all while the
+ * connection's pubsub.reliable row is locked by this process's open transaction. Two senders
+ * therefore never publish sequenceId 11 before 10 (the client drops any id at or below the
+ * highest it has seen: out of order means lost), and a recovery, which takes the same lock to
+ * replay what is unacknowledged, cannot interleave with a sender: no gap, no reorder.
+ *
+ * nchan cannot tell the `closed` hook the close code of a socket, so every close of a reliable
+ * socket keeps the connection for the retention time (a clean 1000 close too); only a close by
+ * the hub (REST close, capacity, protocol violation: close_reason set) ends it at once. */
+#include "hub.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+long hub_rel_retention_ms(void)
+{
+    static long v = -1;
+    if (v < 0) {
+        const char *e = getenv("CHATR_RELIABLE_RETENTION_MS");
+        char *end;
+        long n = e && *e ? strtol(e, &end, 10) : -1;
+        v = n > 0 && *end == '\0' ? n : HUB_RELIABLE_RETENTION_MS;
+    }
+    return v;
+}
+
+static void retention_param(char *buf, size_t len)
+{
+    snprintf(buf, len, "%ld", hub_rel_retention_ms());
+}
+
+static int exec_ok(const char *sql)
+{
+    PGresult *r = fn_db_exec(sql, 0, NULL);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* ---- tokens and frames ------------------------------------------------------------------ */
+
+char *hub_rel_token(const char *conn_id)
+{
+    long long now = (long long)time(NULL);
+    json_object *c = wps_jwt_claims_new(conn_id, NULL, NULL, 0, NULL, 0, now,
+                                        now + HUB_RELIABLE_TOKEN_TTL);
+    char *t = c ? hub_token_sign(c) : NULL;
+    json_object_put(c);
+    return t;
+}
+
+int hub_rel_token_ok(const char *token, const char *conn_id)
+{
+    const char *aud[] = {conn_id};
+    wps_jwt_expect ex = {.aud = aud, .naud = 1};
+    wps_jwt_claims cl;
+    if (wps_jwt_verify(hub_access_key(), token, &ex, &cl, NULL, 0) != 0) return 0;
+    wps_jwt_claims_free(&cl);
+    return 1;
+}
+
+char *hub_rel_connected_frame(const char *user, const char *conn_id, size_t *len)
+{
+    char *token = hub_rel_token(conn_id);
+    if (!token) return NULL;
+    json_object *o = json_object_new_object();
+    json_object_object_add(o, "type", json_object_new_string("system"));
+    json_object_object_add(o, "event", json_object_new_string("connected"));
+    json_object_object_add(o, "userId", user ? json_object_new_string(user) : NULL);
+    json_object_object_add(o, "connectionId", json_object_new_string(conn_id));
+    json_object_object_add(o, "reconnectionToken", json_object_new_string(token));
+    free(token);
+    size_t n;
+    const char *s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN, &n);
+    char *out = strndup(s, n);
+    *len = out ? n : 0;
+    json_object_put(o);
+    return out;
+}
+
+/* Publishes {"sequenceId":seq, + the rest of env (which starts with '{') to c.<socket>. */
+static int publish_seq(const char *socket, long long seq, const char *env, size_t len)
+{
+    char head[48], chan[HUB_MAX_CHANNEL];
+    int hl = snprintf(head, sizeof head, "{\"sequenceId\":%lld%s", seq, len > 2 ? "," : "");
+    char *body = malloc((size_t)hl + len);
+    if (!body) return -1;
+    memcpy(body, head, (size_t)hl);
+    memcpy(body + hl, env + 1, len - 1);
+    hub_chan_conn(socket, chan);
+    int rc = hub_publish1(chan, body, (size_t)hl + len - 1, "application/json");
+    free(body);
+    return rc;
+}
+
+/* ---- sending ---------------------------------------------------------------------------- */
+
+int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t len)
+{
+    if (n == 0) return 0;
+    if (!env || len < 2 || env[0] != '{' || strlen(env) != len) return -1;
+    json_object *ids = json_object_new_array_ext((int)n);
+    for (size_t i = 0; i < n; i++)
+        json_object_array_add(ids, json_object_new_string(conn_ids[i]));
+    char maxc[16], maxb[24];
+    snprintf(maxc, sizeof maxc, "%d", HUB_RELIABLE_MAX_MSGS);
+    snprintf(maxb, sizeof maxb, "%lld", (long long)HUB_RELIABLE_MAX_BYTES);
+    const char *p[] = {json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN), env, maxc, maxb};
+    if (exec_ok("BEGIN") != 0) {
+        json_object_put(ids);
+        return -1;
+    }
+    PGresult *r = fn_db_exec("SELECT conn_id, seq, socket, over "
+                             "FROM pubsub.reliable_push($1::json, $2, $3::int, $4::bigint)",
+                             4, p);
+    json_object_put(ids);
+    if (!r) {
+        exec_ok("ROLLBACK");
+        return -1;
+    }
+    /* Published while the rows stay locked (until COMMIT): see the comment at the top. */
+    int rc = 0, nover = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        if (PQgetvalue(r, i, 3)[0] == 't') {
+            nover++;
+            continue;
+        }
+        if (PQgetisnull(r, i, 2)) continue; /* away: stored, replayed on recovery */
+        if (publish_seq(PQgetvalue(r, i, 2), atoll(PQgetvalue(r, i, 1)), env, len) != 0)
+            fn_log("reliable %s: message %s stored, not published", PQgetvalue(r, i, 0),
+                   PQgetvalue(r, i, 1));
+    }
+    if (exec_ok("COMMIT") != 0) rc = -1;
+    for (int i = 0; nover && i < PQntuples(r); i++) {
+        if (PQgetvalue(r, i, 3)[0] != 't') continue;
+        const char *id = PQgetvalue(r, i, 0);
+        fn_log("reliable %s: over %d unacknowledged messages or %d bytes: closing", id,
+               HUB_RELIABLE_MAX_MSGS, HUB_RELIABLE_MAX_BYTES);
+        hub_close_connection(id, HUB_PROTO_RELIABLE,
+                             "Too many unacknowledged messages: the connection is closed.");
+    }
+    PQclear(r);
+    return rc;
+}
+
+int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, size_t nexcluded,
+                     const char *env, size_t len)
+{
+    const char *p[] = {hub, HUB_PROTO_RELIABLE, user};
+    PGresult *r = fn_db_exec(user ? "SELECT id FROM pubsub.connections "
+                                    "WHERE hub = $1 AND protocol = $2 AND user_id = $3"
+                                  : "SELECT id FROM pubsub.connections WHERE hub = $1 AND protocol = $2",
+                             user ? 3 : 2, p);
+    if (!r) return -1;
+    size_t n = (size_t)PQntuples(r), k = 0;
+    if (n == 0) {
+        PQclear(r);
+        return 0;
+    }
+    const char **ids = malloc(n * sizeof *ids);
+    int rc = -1;
+    if (ids) {
+        for (size_t i = 0; i < n; i++) {
+            const char *id = PQgetvalue(r, (int)i, 0);
+            int skip = 0;
+            for (size_t j = 0; j < nexcluded && !skip; j++) skip = strcmp(excluded[j], id) == 0;
+            if (!skip) ids[k++] = id;
+        }
+        rc = hub_rel_send(ids, k, env, len);
+    }
+    free(ids);
+    PQclear(r);
+    return rc;
+}
+
+int hub_rel_ack(const char *conn_id, uint64_t seq)
+{
+    char s[24];
+    snprintf(s, sizeof s, "%" PRIu64, seq > INT64_MAX ? (uint64_t)INT64_MAX : seq);
+    const char *p[] = {conn_id, s};
+    PGresult *r = fn_db_exec(
+        "WITH d AS (DELETE FROM pubsub.reliable_messages WHERE conn_id = $1 AND seq <= $2::bigint "
+        "           RETURNING octet_length(body) AS n) "
+        "UPDATE pubsub.reliable SET unacked = unacked - (SELECT count(*) FROM d), "
+        "  unacked_bytes = unacked_bytes - (SELECT coalesce(sum(n), 0) FROM d) "
+        "WHERE conn_id = $1 AND EXISTS (SELECT 1 FROM d)",
+        2, p);
+    PQclear(r);
+    return r ? 0 : -1;
+}
+
+/* ---- sockets come and go ---------------------------------------------------------------- */
+
+int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
+{
+    char ret[24];
+    retention_param(ret, sizeof ret);
+    const char *p[] = {conn_id, hub, ret};
+    PGresult *r = fn_db_exec(
+        "SELECT c.user_id, c.state FROM pubsub.connections c "
+        "JOIN pubsub.reliable r ON r.conn_id = c.id "
+        "WHERE c.id = $1 AND c.hub = $2 AND c.close_reason IS NULL "
+        "  AND (r.socket IS NOT NULL OR r.dropped_at > now() - $3::bigint * interval '1 ms')",
+        3, p);
+    int found = r && PQntuples(r) == 1;
+    if (found) {
+        free(ctx->user);
+        free(ctx->state);
+        ctx->user = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
+        ctx->state = PQgetisnull(r, 0, 1) ? NULL : strdup(PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    return found ? 0 : -1;
+}
+
+int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch)
+{
+    char ret[24];
+    retention_param(ret, sizeof ret);
+    const char *p[] = {conn_id, ret};
+    if (exec_ok("BEGIN") != 0) return -1;
+    PGresult *r = fn_db_exec(
+        "SELECT r.socket, c.user_id FROM pubsub.reliable r "
+        "JOIN pubsub.connections c ON c.id = r.conn_id "
+        "WHERE r.conn_id = $1 AND c.close_reason IS NULL "
+        "  AND (r.socket IS NOT NULL OR r.dropped_at > now() - $2::bigint * interval '1 ms') "
+        "FOR NO KEY UPDATE OF r",
+        2, p);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        exec_ok("ROLLBACK");
+        return -1;
+    }
+    char old[HUB_MAX_CONN_ID + 1], user[HUB_MAX_USER_ID + 1];
+    snprintf(old, sizeof old, "%s", PQgetvalue(r, 0, 0));
+    int anonymous = PQgetisnull(r, 0, 1);
+    snprintf(user, sizeof user, "%s", PQgetvalue(r, 0, 1));
+    PQclear(r);
+    const char *q[] = {conn_id, socket, node, epoch};
+    r = fn_db_exec("WITH c AS (UPDATE pubsub.connections SET node = $3, epoch = $4::bigint "
+                   "           WHERE id = $1) "
+                   "UPDATE pubsub.reliable SET socket = $2, dropped_at = NULL WHERE conn_id = $1",
+                   4, q);
+    PQclear(r);
+    const char *s[] = {conn_id};
+    PGresult *m = r ? fn_db_exec("SELECT seq, body FROM pubsub.reliable_messages "
+                                 "WHERE conn_id = $1 ORDER BY seq", 1, s)
+                    : NULL;
+    if (!m) {
+        exec_ok("ROLLBACK");
+        return -1;
+    }
+    char chan[HUB_MAX_CHANNEL];
+    hub_chan_conn(socket, chan);
+    size_t len;
+    char *frame = hub_rel_connected_frame(anonymous ? NULL : user, conn_id, &len);
+    int rc = frame ? hub_publish1(chan, frame, len, "application/json") : -1;
+    free(frame);
+    for (int i = 0; rc == 0 && i < PQntuples(m); i++)
+        rc = publish_seq(socket, atoll(PQgetvalue(m, i, 0)), PQgetvalue(m, i, 1),
+                         (size_t)PQgetlength(m, i, 1));
+    int n = PQntuples(m);
+    PQclear(m);
+    if (rc != 0) { /* the socket does not get everything: it must not hold the connection */
+        exec_ok("ROLLBACK");
+        return -1;
+    }
+    if (exec_ok("COMMIT") != 0) return -1;
+    fn_log("reliable %s recovered by socket %s (%d messages replayed)", conn_id, socket, n);
+    if (old[0] && strcmp(old, socket) != 0) { /* a half-open socket still held it: close it */
+        hub_chan_conn(old, chan);
+        hub_delete_channel(chan);
+    }
+    return 0;
+}
+
+void hub_rel_refuse(const char *socket, const char *reason)
+{
+    char chan[HUB_MAX_CHANNEL];
+    hub_chan_conn(socket, chan);
+    size_t len;
+    char *frame = hub_env_disconnected(reason, &len);
+    if (frame) hub_publish1(chan, frame, len, "application/json");
+    free(frame);
+    static const char probe[] =
+        "{\"sequenceId\":0,\"type\":\"message\",\"from\":\"server\",\"dataType\":\"text\",\"data\":\"\"}";
+    hub_publish1(chan, probe, sizeof probe - 1, "application/json");
+}
+
+int hub_rel_drop(const char *conn_id, const char *socket)
+{
+    const char *p[] = {conn_id, socket};
+    PGresult *r = fn_db_exec(
+        "WITH k AS (SELECT c.close_reason IS NOT NULL AS closing FROM pubsub.connections c "
+        "           JOIN pubsub.reliable r ON r.conn_id = c.id WHERE c.id = $1), "
+        "u AS (UPDATE pubsub.reliable r SET socket = NULL, dropped_at = now() FROM k "
+        "      WHERE r.conn_id = $1 AND r.socket = $2 AND NOT k.closing RETURNING 1) "
+        "SELECT k.closing, (SELECT count(*) FROM u) FROM k",
+        2, p);
+    if (!r) return -1;
+    int kept = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 'f';
+    if (kept && atoi(PQgetvalue(r, 0, 1)) == 1)
+        fn_log("reliable %s: socket %s gone, kept for %ld ms", conn_id, socket,
+               hub_rel_retention_ms());
+    PQclear(r);
+    return kept;
+}
+
+int hub_rel_orphan(const char *conn_id)
+{
+    const char *p[] = {conn_id};
+    PGresult *r = fn_db_exec("SELECT socket FROM pubsub.reliable WHERE conn_id = $1", 1, p);
+    if (!r || PQntuples(r) != 1) {
+        PQclear(r);
+        return -1;
+    }
+    char socket[HUB_MAX_CONN_ID + 1];
+    int away = PQgetisnull(r, 0, 0);
+    snprintf(socket, sizeof socket, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (away) return 1; /* retention runs (hub_rel_expire) */
+    if (strcmp(socket, conn_id) != 0) { /* a later socket holds it: is that one there? */
+        char chan[HUB_MAX_CHANNEL];
+        hub_chan_conn(socket, chan);
+        if (hub_channel_subscribers(chan) != 0) return 0;
+    }
+    int kept = hub_rel_drop(conn_id, socket);
+    return kept == 1 ? 1 : kept == 0 ? -1 : 0;
+}
+
+void hub_rel_expire(void)
+{
+    char ret[24];
+    retention_param(ret, sizeof ret);
+    const char *p[] = {ret};
+    PGresult *r = fn_db_exec(
+        "DELETE FROM pubsub.connections c USING pubsub.reliable r "
+        "WHERE r.conn_id = c.id AND r.socket IS NULL "
+        "  AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
+        "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
+        1, p);
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        fn_log("reliable %s: not recovered within %s ms; ended", PQgetvalue(r, i, 0), ret);
+        hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0),
+                   PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
+                   PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4), "disconnected",
+                   "The connection ended: the client did not reconnect in time.");
+    }
+    PQclear(r);
+}
