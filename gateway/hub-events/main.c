@@ -176,12 +176,20 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after)
     return 0;
 }
 
+/* Between requests: reliable connections whose retention ran out end (hub_reliable.c), and a
+ * sweep's `disconnected` notifications go out once nginx answers, even if no request comes to
+ * this process. */
+static void idle(void)
+{
+    hub_rel_expire();
+    if (hub_db_sweep_pending() && hub_channel_subscribers("c.-") >= 0) hub_db_sweep_notify();
+}
+
 static void start(void)
 {
     sweep_if_needed();
-    /* reliable connections whose retention ran out end here (hub_reliable.c) */
     long every = hub_rel_retention_ms() / 4;
-    hub_loop_idle(hub_rel_expire, every < HUB_RELIABLE_EXPIRE_EVERY_MS ? every : HUB_RELIABLE_EXPIRE_EVERY_MS);
+    hub_loop_idle(idle, every < HUB_RELIABLE_EXPIRE_EVERY_MS ? every : HUB_RELIABLE_EXPIRE_EVERY_MS);
 }
 
 int main(void)

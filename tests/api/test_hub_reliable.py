@@ -343,3 +343,82 @@ def test_a4_concurrent_senders_keep_sequence_ids_strictly_increasing(chatr):
     r.close()
     for c in senders:
         c.close()
+
+
+SDK_SCRIPT = r"""
+const { WebPubSubClient, WebPubSubJsonProtocol } = require(process.env.SDK);
+function waitFor(pred, ms, what) {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const iv = setInterval(() => {
+      if (pred()) { clearInterval(iv); resolve(); }
+      else if (Date.now() - t0 > ms) { clearInterval(iv); reject(new Error('timeout: ' + what)); }
+    }, 20);
+  });
+}
+(async () => {
+  const out = {connected: [], disconnected: [], got: []};
+  const c = new WebPubSubClient(process.env.URL_R);  // the default: the reliable subprotocol
+  c.on('connected', (e) => out.connected.push(e.connectionId));
+  c.on('disconnected', (e) => out.disconnected.push(e.message ? e.message.message : null));
+  c.on('group-message', (e) => out.got.push([e.message.sequenceId, e.message.data]));
+  await c.start();
+  await waitFor(() => out.connected.length === 1, 5000, 'connected');
+  await c.joinGroup('sdk-g');
+  const s = new WebPubSubClient(process.env.URL_S, {protocol: WebPubSubJsonProtocol()});
+  await s.start();
+  for (let i = 1; i <= 3; i++) await s.sendToGroup('sdk-g', 'm' + i, 'text');
+  await waitFor(() => out.got.length === 3, 5000, 'the first three');
+  c._wsClient._socket.terminate();  // a network loss: no close frame
+  for (let i = 4; i <= 6; i++) await s.sendToGroup('sdk-g', 'm' + i, 'text');
+  await waitFor(() => out.got.length === 6, 20000, 'the three sent while away');
+  await s.sendToGroup('sdk-g', 'm7', 'text');
+  await waitFor(() => out.got.length === 7, 5000, 'one more');
+  out.recovered = out.disconnected.length === 0;
+  // a recovery the hub refuses (bad token): close 1008, so a new connection at once
+  c._reconnectionToken = 'not-a-token';
+  const t0 = Date.now();
+  c._wsClient._socket.terminate();
+  await waitFor(() => out.connected.length === 2, 25000, 'a new connection');
+  out.newConnectionMs = Date.now() - t0;
+  await s.sendToGroup('sdk-g', 'm8', 'text');  // rejoined automatically (autoRejoinGroups)
+  await waitFor(() => out.got.length === 8, 5000, 'after the new connection');
+  await c.stop();
+  await s.stop();
+  console.log(JSON.stringify(out));
+  process.exit(0);
+})().catch((e) => { console.log(JSON.stringify({error: String(e)})); process.exit(1); });
+"""
+
+
+def sdk_dir():
+    """@azure/web-pubsub-client 1.0.4: CHATR_WPS_CLIENT_DIR, or frontend/node_modules."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for d in (os.environ.get("CHATR_WPS_CLIENT_DIR", ""),
+              os.path.join(root, "frontend", "node_modules", "@azure", "web-pubsub-client")):
+        if d and os.path.exists(os.path.join(d, "package.json")):
+            return d
+    return None
+
+
+def test_a4_the_real_sdk_recovers_and_gives_up_on_1008(chatr, tmp_path):
+    import shutil
+    import subprocess
+    import pytest
+    d = sdk_dir()
+    if not d or not shutil.which("node"):
+        pytest.skip("@azure/web-pubsub-client is not installed (set CHATR_WPS_CLIENT_DIR)")
+    base = chatr.url.replace("http", "ws", 1) + f"/client/hubs/{HUB}?access_token="
+    script = tmp_path / "sdk.js"
+    script.write_text(SDK_SCRIPT)
+    env = dict(os.environ, SDK=d, URL_R=base + client_token(chatr, HUB, "r-sdk", roles=ROLES),
+               URL_S=base + client_token(chatr, HUB, "r-sdk-sender", roles=ROLES))
+    r = subprocess.run(["node", str(script)], env=env, capture_output=True, text=True, timeout=120)
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "error" not in out, (out, r.stderr[-2000:])
+    assert out["got"] == [[i, f"m{i}"] for i in range(1, 8)] + [[1, "m8"]]
+    assert out["recovered"]  # no `disconnected` event: the same connection went on
+    assert out["connected"][0] != out["connected"][1]
+    assert out["disconnected"] == ["Invalid reconnection token."]
+    assert out["newConnectionMs"] < 10000  # not the 30 s of retries anything but 1008 causes
+    print(f"SDK: new connection {out['newConnectionMs']} ms after a refused recovery")
