@@ -15,6 +15,15 @@ ROUTE_PARAM = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\??\}")
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 
+def nchan_shm():
+    """nchan's shared memory (messages in flight, channels, IPC between workers):
+    CHATR_NCHAN_SHM, an nginx size such as 512M. Pages are touched only when used."""
+    v = os.environ.get("CHATR_NCHAN_SHM", "512M")
+    if not re.fullmatch(r"[1-9][0-9]{0,5}[kKmMgG]?", v):
+        raise SystemExit(f"CHATR_NCHAN_SHM={v!r}: expected a size such as 512M")
+    return v
+
+
 def substitute(text, values, where):
     def repl(m):
         if m.group(1) not in values:
@@ -84,7 +93,11 @@ def render(root, env, is_root):
         # Workers run as the user who started the emulator (root on CI), so they can read the
         # checkout and reach the FastCGI sockets wherever the checkout lives.
         "USER": "user root root;" if is_root else "",
-        "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "auto"),
+        # One worker by default: nchan hands every message between workers through shared memory
+        # and pipes, and on 2 cores one worker moved twice the group messages of two at a
+        # fraction of the latency (tests/bench, README "Performance").
+        "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
+        "NCHAN_SHM": nchan_shm(),
     }
     for d in ("http.d", "server.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)

@@ -222,9 +222,14 @@ int hub_moderate(const char *hub, hub_payload *p, char *why, size_t whylen);
 
 /* ---- hub_nchan.c: publishing through nginx's internal server ----------------------------- */
 
-/* Publishes body to every channel (batches of 255). Returns 0 or -1. */
+/* Publishes body to every channel (batches of 255), stored like every message on a connection
+ * channel: nchan 1.3.6 loses a stored message published after a live one on the same channel
+ * (measured: the ack after a live group message never arrived), and the socket's own replies
+ * are stored. Returns 0 or -1. */
 int hub_publish(const char *const *channels, size_t n, const char *body, size_t len,
                 const char *ctype);
+/* Publishes to one channel and keeps the message (16 deep, 30 s): a socket's own frames from its
+ * hooks (the `connected` frame is published before nchan has registered the socket). */
 int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype);
 /* For the shared hub/user channels: not stored, so later sockets never see it. */
 int hub_publish_live(const char *channel, const char *body, size_t len, const char *ctype);
