@@ -4,7 +4,7 @@ on free ports, runs the scenarios with chatr-bench against both, prints one tabl
 raw results as JSON (every command line, step and load average) under the state directory.
 Stops everything it started. Loopback only; every step is bounded in count and time.
 
-    tests/bench/run.py [--quick] [--hub bench] [--history-hub chat] [--only ours|peer]
+    tests/bench/run.py [--quick] [--hub bench] [--history-hub benchhistory] [--only ours|peer]
                        [--scenarios light,groups,history,big,echo,user,conns,ceiling]
                        [--state DIR]
 
@@ -526,8 +526,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small steps, a few minutes (iteration)")
     ap.add_argument("--hub", default="bench", help="our hub for every scenario (default bench)")
-    ap.add_argument("--history-hub", default="chat",
-                    help="our hub with group history for the 'history on' rows (default chat)")
+    ap.add_argument("--history-hub", default="benchhistory",
+                    help="our hub with group history for the 'history on' rows (default benchhistory: hub bench plus history)")
     ap.add_argument("--scenarios", default=",".join(SCENARIOS),
                     help="comma-separated subset of " + ",".join(SCENARIOS))
     ap.add_argument("--only", choices=["ours", "peer"])
