@@ -290,10 +290,14 @@ static void op_messages(rest *r, const char *group)
     const char *q[] = {r->hub, group, sb, sa, sl, ha ? "t" : "f"};
     PGresult *res = fn_db_exec(
         "SELECT coalesce(json_agg(e ORDER BY id DESC), '[]') FROM ("
-        "  SELECT id, json_strip_nulls(json_build_object('type', 'message', 'from', 'group', "
-        "    'fromUserId', from_user, 'group', group_name, 'dataType', data_type, "
-        "    'data', CASE WHEN data_type = 'json' THEN data::json ELSE to_json(data) END, "
-        "    'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) AS e "
+        "  SELECT id, CASE WHEN from_user IS NULL THEN "
+        "    json_build_object('type', 'message', 'from', 'group', 'group', group_name, "
+        "      'dataType', data_type, 'data', CASE WHEN data_type = 'json' THEN data::json ELSE to_json(data) END, "
+        "      'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
+        "  ELSE json_build_object('type', 'message', 'from', 'group', 'fromUserId', from_user, 'group', group_name, "
+        "      'dataType', data_type, 'data', CASE WHEN data_type = 'json' THEN data::json ELSE to_json(data) END, "
+        "      'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
+        "  END AS e "
         "  FROM pubsub.messages WHERE hub = $1 AND group_name = $2 AND id < $3::bigint AND id > $4::bigint "
         "  ORDER BY CASE WHEN $6::boolean THEN id END ASC, id DESC LIMIT $5::int) page",
         6, q);
@@ -301,7 +305,11 @@ static void op_messages(rest *r, const char *group)
         fn_error(r->res, 500, "database unavailable");
         return;
     }
-    json_object *value = json_tokener_parse(PQgetvalue(res, 0, 0));
+    /* The page nests each message's data three levels deeper than its frame did: parse with
+     * room for data as deep as a frame may carry (json-c's default depth is 32). */
+    json_tokener *tok = json_tokener_new_ex(HUB_JSON_DEPTH + 8);
+    json_object *value = tok ? json_tokener_parse_ex(tok, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0) + 1) : NULL;
+    if (tok) json_tokener_free(tok);
     PQclear(res);
     if (!value || !json_object_is_type(value, json_type_array)) {
         json_object_put(value);

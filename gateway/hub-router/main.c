@@ -385,7 +385,7 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         simple_frame(res, &f, req);
         goto out;
     }
-    json_tokener *tok = json_tokener_new_ex(64);
+    json_tokener *tok = json_tokener_new_ex(HUB_JSON_DEPTH);
     json_object *msg = json_tokener_parse_ex(tok, req->body, (int)req->body_len);
     int parsed = json_tokener_get_error(tok) == json_tokener_success &&
                  (size_t)json_tokener_get_parse_end(tok) == req->body_len;

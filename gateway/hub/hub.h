@@ -60,6 +60,8 @@
 #define HUB_RELIABLE_TOKEN_TTL (7 * 24 * 3600)   /* reconnectionToken lifetime, seconds */
 #define HUB_RELIABLE_EXPIRE_EVERY_MS 1000        /* retention expiry runs at least this often */
 
+#define HUB_JSON_DEPTH 64                /* nesting of a frame's JSON (json-c's default is 32) */
+
 #define HUB_PROTO_JSON "json.webpubsub.azure.v1"
 #define HUB_PROTO_RELIABLE "json.reliable.webpubsub.azure.v1"
 

@@ -270,7 +270,7 @@ int hub_payload_from_bytes(hub_payload *p, enum hub_dt dt, const char *bytes, si
     p->raw[len] = '\0';
     p->raw_len = len;
     if (dt == HUB_DT_JSON) {
-        json_tokener *tok = json_tokener_new();
+        json_tokener *tok = json_tokener_new_ex(HUB_JSON_DEPTH);
         p->data = json_tokener_parse_ex(tok, bytes, (int)len);
         int ok = json_tokener_get_error(tok) == json_tokener_success &&
                  (size_t)json_tokener_get_parse_end(tok) == len;

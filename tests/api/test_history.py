@@ -229,3 +229,26 @@ def test_failed_store_is_an_error_ack_and_nothing_is_delivered(chatr):
     assert page(chatr, g)[0] == ["lost?"]
     a.close()
     b.close()
+
+
+def test_history_keeps_nulls_and_deep_data_exactly_as_delivered(chatr):
+    g = group()
+    a, b = joined(chatr, g, "h-null-a"), joined(chatr, g, "h-null-b")
+    deep = "leaf"
+    for _ in range(40):  # deeper than json-c's default parsing depth once inside a history page
+        deep = [deep]
+    data = {"n": None, "list": [1, None, {"x": None}], "deep": deep}
+    assert send(a, g, data, 2)["success"]
+    got = b.recv()
+    assert got["data"] == data
+    body = rest(chatr, "GET", f"/api/hubs/chat/groups/{g}/messages").json()
+    assert body["value"] == [got]  # nulls inside data kept, deep data readable
+    # a REST (server) message has no fromUserId at all, in history too
+    r = rest(chatr, "POST", f"/api/hubs/chat/groups/{g}/:send", body='{"k":null}', ctype="application/json")
+    assert r.status_code == 202
+    live = b.recv()
+    assert "fromUserId" not in live and live["data"] == {"k": None}
+    body = rest(chatr, "GET", f"/api/hubs/chat/groups/{g}/messages").json()
+    assert body["value"][0] == live
+    a.close()
+    b.close()
