@@ -59,6 +59,7 @@
                                          * (CHATR_RELIABLE_RETENTION_MS overrides, for tests) */
 #define HUB_RELIABLE_TOKEN_TTL (7 * 24 * 3600)   /* reconnectionToken lifetime, seconds */
 #define HUB_RELIABLE_EXPIRE_EVERY_MS 1000        /* retention expiry runs at least this often */
+#define HUB_RELIABLE_REFUSED_CLOSE_MS 10000      /* a refused recovery that sends nothing closes */
 
 #define HUB_JSON_DEPTH 64                /* nesting of a frame's JSON (json-c's default is 32) */
 
@@ -180,7 +181,8 @@ int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx);
 int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch);
 /* `opened` of a refused recovery: the `disconnected` frame, then a data message with sequenceId
  * 0 (every client drops it, and @azure/web-pubsub-client answers it with a sequenceAck, which
- * hub-router refuses: nchan closes the socket with 1008). */
+ * hub-router refuses: nchan closes the socket with 1008). Runs in hub-events, whose idle
+ * hub_rel_expire closes the socket later if it never sends a frame. */
 void hub_rel_refuse(const char *socket, const char *reason);
 /* Sends one data envelope (JSON text without sequenceId) to reliable connections: next
  * sequenceId, stored, published to the socket holding each one. 0 or -1. */
@@ -195,7 +197,8 @@ int hub_rel_drop(const char *conn_id, const char *socket);
 /* Orphan check (hub_orphan.c) of a connection whose first socket's channel has no subscriber:
  * 1 settled, 0 a later socket still holds it, -1 not a kept reliable connection (remove it). */
 int hub_rel_orphan(const char *conn_id);
-/* Ends reliable connections whose retention ran out: removed, `disconnected` fired once. */
+/* Ends reliable connections whose retention ran out: removed, `disconnected` fired once. Also
+ * closes this process's refused recoveries that sent nothing (HUB_RELIABLE_REFUSED_CLOSE_MS). */
 void hub_rel_expire(void);
 
 /* ---- hub_settings.c: gateway/hubs.json --------------------------------------------------- */

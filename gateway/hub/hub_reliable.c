@@ -282,8 +282,43 @@ int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, 
     return 0;
 }
 
+/* Refused sockets of this process that have not closed yet: a client that never sends a frame
+ * (the SDK does, within a second) is closed after HUB_RELIABLE_REFUSED_CLOSE_MS (at most the
+ * retention) by deleting its channel (close 1000) in hub_rel_expire. A fixed ring: when full,
+ * the oldest is forgotten (it is a fallback; the client may keep that socket). */
+#define REFUSED_RING 256
+static struct refused {
+    char socket[HUB_MAX_CONN_ID + 1];
+    long long due; /* monotonic ms; 0 = free */
+} refused[REFUSED_RING];
+static size_t refused_next;
+
+static long long mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void refused_close_due(void)
+{
+    long long now = mono_ms();
+    for (size_t i = 0; i < REFUSED_RING; i++) {
+        if (!refused[i].due || refused[i].due > now) continue;
+        char chan[HUB_MAX_CHANNEL];
+        hub_chan_conn(refused[i].socket, chan);
+        hub_delete_channel(chan); /* 404 (already closed) is fine */
+        refused[i].due = 0;
+    }
+}
+
 void hub_rel_refuse(const char *socket, const char *reason)
 {
+    long wait = hub_rel_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS ? hub_rel_retention_ms()
+                                                                        : HUB_RELIABLE_REFUSED_CLOSE_MS;
+    struct refused *slot = &refused[refused_next++ % REFUSED_RING];
+    snprintf(slot->socket, sizeof slot->socket, "%s", socket);
+    slot->due = mono_ms() + wait;
     char chan[HUB_MAX_CHANNEL];
     hub_chan_conn(socket, chan);
     size_t len;
@@ -338,6 +373,7 @@ int hub_rel_orphan(const char *conn_id)
 
 void hub_rel_expire(void)
 {
+    refused_close_due();
     char ret[24];
     retention_param(ret, sizeof ret);
     const char *p[] = {ret};

@@ -232,6 +232,11 @@ def test_a4_recovery_refused_with_1008(chatr):
         assert s.recv()["event"] == "disconnected"
         s.send({"type": "ping"})
         assert close_code(s) == 1008, (conn_id, proto)
+    # a client that sends nothing is closed anyway, after the retention at most (10 s)
+    s = recover(chatr, "0" * 32, token)
+    opened = time.time()
+    assert close_code(s, timeout=RETENTION + 5) in (1000, 1001)
+    assert time.time() - opened >= min(RETENTION, 10) - 0.5
     # none of these touched the connection: it still works
     send_conn(chatr, r.conn_id, "fine")
     assert data(r)["sequenceId"] == 1
