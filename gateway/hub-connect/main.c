@@ -2,7 +2,9 @@
  * Checks the origin and the access token, runs the hub's blocking `connect` webhook, then
  * tells nginx (response headers, read with auth_request_set) which channels the socket
  * subscribes to, which subprotocol to echo, and the connection context for the hooks.
- * Registers nothing: hub-events does that when the socket is open. PROTOCOL.md §1, §3.4. */
+ * Registers nothing: hub-events does that when the socket is open. A recovery of a reliable
+ * connection (?awps_connection_id=&awps_reconnection_token=, §2.7) is checked here instead of
+ * the access token and skips the `connect` webhook. PROTOCOL.md §1, §3.4. */
 #include "hub.h"
 
 #include <stdio.h>

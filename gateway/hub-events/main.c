@@ -2,7 +2,11 @@
  * nchan_unsubscribe_request hooks). Opened: register the connection and its token groups,
  * send the `connected` system frame (JSON clients), fire the `connected` webhook. Closed: remove
  * the connection (and with it its memberships) and fire `disconnected` exactly once.
- * PROTOCOL.md §1.6, §3.5, §3.6. */
+ * Reliable connections (hub_reliable.c, PROTOCOL.md §2.7): closed keeps one for the retention
+ * time unless the hub closed it for good; opened of a recovering socket takes it over and
+ * replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
+ * `disconnected` frame. Between requests (hub_loop_idle): retention expiry, and the `disconnected`
+ * notifications of a node sweep. PROTOCOL.md §1.6, §3.5, §3.6. */
 #include "hub.h"
 
 #include <stdio.h>

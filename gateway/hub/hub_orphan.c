@@ -11,7 +11,9 @@
  * and again at the times in check_at (when the socket lived in another nginx worker than the
  * channel's owner, nchan releases its subscription there seconds late).
  * Once it has none, the connection is removed as the `closed` hook would (hub_gone.c; the
- * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all).
+ * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all); a reliable
+ * connection is kept for recovery instead, and looked for on the socket that holds it now
+ * (hub_rel_orphan).
  *
  * A busy socket's hooks land on every process of the pools, and each of them would look for it
  * (one request to nchan per check: for a sender at 1 message/s, as many checks as frames). So the

@@ -50,8 +50,8 @@ static int exec_ok(const char *sql)
 char *hub_rel_token(const char *conn_id)
 {
     long long now = (long long)time(NULL);
-    json_object *c = wps_jwt_claims_new(conn_id, NULL, NULL, 0, NULL, 0, now,
-                                        now + HUB_RELIABLE_TOKEN_TTL);
+    json_object *c =
+        wps_jwt_claims_new(conn_id, NULL, NULL, 0, NULL, 0, now, now + HUB_RELIABLE_TOKEN_TTL);
     char *t = c ? hub_token_sign(c) : NULL;
     json_object_put(c);
     return t;
@@ -113,7 +113,8 @@ int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t 
     char maxc[16], maxb[24];
     snprintf(maxc, sizeof maxc, "%d", HUB_RELIABLE_MAX_MSGS);
     snprintf(maxb, sizeof maxb, "%lld", (long long)HUB_RELIABLE_MAX_BYTES);
-    const char *p[] = {json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN), env, maxc, maxb};
+    const char *p[] = {json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN), env, maxc,
+                       maxb};
     if (exec_ok("BEGIN") != 0) {
         json_object_put(ids);
         return -1;
@@ -155,10 +156,11 @@ int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, s
                      const char *env, size_t len)
 {
     const char *p[] = {hub, HUB_PROTO_RELIABLE, user};
-    PGresult *r = fn_db_exec(user ? "SELECT id FROM pubsub.connections "
-                                    "WHERE hub = $1 AND protocol = $2 AND user_id = $3"
-                                  : "SELECT id FROM pubsub.connections WHERE hub = $1 AND protocol = $2",
-                             user ? 3 : 2, p);
+    PGresult *r =
+        fn_db_exec(user ? "SELECT id FROM pubsub.connections "
+                          "WHERE hub = $1 AND protocol = $2 AND user_id = $3"
+                        : "SELECT id FROM pubsub.connections WHERE hub = $1 AND protocol = $2",
+                   user ? 3 : 2, p);
     if (!r) return -1;
     size_t n = (size_t)PQntuples(r), k = 0;
     if (n == 0) {
@@ -171,7 +173,8 @@ int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, s
         for (size_t i = 0; i < n; i++) {
             const char *id = PQgetvalue(r, (int)i, 0);
             int skip = 0;
-            for (size_t j = 0; j < nexcluded && !skip; j++) skip = strcmp(excluded[j], id) == 0;
+            for (size_t j = 0; j < nexcluded && !skip; j++)
+                skip = strcmp(excluded[j], id) == 0;
             if (!skip) ids[k++] = id;
         }
         rc = hub_rel_send(ids, k, env, len);
@@ -252,7 +255,8 @@ int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, 
     PQclear(r);
     const char *s[] = {conn_id};
     PGresult *m = r ? fn_db_exec("SELECT seq, body FROM pubsub.reliable_messages "
-                                 "WHERE conn_id = $1 ORDER BY seq", 1, s)
+                                 "WHERE conn_id = $1 ORDER BY seq",
+                                 1, s)
                     : NULL;
     if (!m) {
         exec_ok("ROLLBACK");
@@ -314,8 +318,9 @@ static void refused_close_due(void)
 
 void hub_rel_refuse(const char *socket, const char *reason)
 {
-    long wait = hub_rel_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS ? hub_rel_retention_ms()
-                                                                        : HUB_RELIABLE_REFUSED_CLOSE_MS;
+    long wait = hub_rel_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS
+                    ? hub_rel_retention_ms()
+                    : HUB_RELIABLE_REFUSED_CLOSE_MS;
     struct refused *slot = &refused[refused_next++ % REFUSED_RING];
     snprintf(slot->socket, sizeof slot->socket, "%s", socket);
     slot->due = mono_ms() + wait;
@@ -325,8 +330,8 @@ void hub_rel_refuse(const char *socket, const char *reason)
     char *frame = hub_env_disconnected(reason, &len);
     if (frame) hub_publish1(chan, frame, len, "application/json");
     free(frame);
-    static const char probe[] =
-        "{\"sequenceId\":0,\"type\":\"message\",\"from\":\"server\",\"dataType\":\"text\",\"data\":\"\"}";
+    static const char probe[] = "{\"sequenceId\":0,\"type\":\"message\",\"from\":\"server\","
+                                "\"dataType\":\"text\",\"data\":\"\"}";
     hub_publish1(chan, probe, sizeof probe - 1, "application/json");
 }
 
@@ -361,7 +366,7 @@ int hub_rel_orphan(const char *conn_id)
     int away = PQgetisnull(r, 0, 0);
     snprintf(socket, sizeof socket, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (away) return 1; /* retention runs (hub_rel_expire) */
+    if (away) return 1;                 /* retention runs (hub_rel_expire) */
     if (strcmp(socket, conn_id) != 0) { /* a later socket holds it: is that one there? */
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(socket, chan);
@@ -377,12 +382,11 @@ void hub_rel_expire(void)
     char ret[24];
     retention_param(ret, sizeof ret);
     const char *p[] = {ret};
-    PGresult *r = fn_db_exec(
-        "DELETE FROM pubsub.connections c USING pubsub.reliable r "
-        "WHERE r.conn_id = c.id AND r.socket IS NULL "
-        "  AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
-        "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
-        1, p);
+    PGresult *r = fn_db_exec("DELETE FROM pubsub.connections c USING pubsub.reliable r "
+                             "WHERE r.conn_id = c.id AND r.socket IS NULL "
+                             "  AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
+                             "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
+                             1, p);
     for (int i = 0; r && i < PQntuples(r); i++) {
         fn_log("reliable %s: not recovered within %s ms; ended", PQgetvalue(r, i, 0), ret);
         hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0),
