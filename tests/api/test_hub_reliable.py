@@ -427,3 +427,38 @@ def test_a4_the_real_sdk_recovers_and_gives_up_on_1008(chatr, tmp_path):
     assert out["disconnected"] == ["Invalid reconnection token."]
     assert out["newConnectionMs"] < 10000  # not the 30 s of retries anything but 1008 causes
     print(f"SDK: new connection {out['newConnectionMs']} ms after a refused recovery")
+
+
+def slow_ok(headers, body):
+    time.sleep(0.5)
+    return 200, {}, b""
+
+
+def test_a4_socket_lost_during_a_hook_is_kept_then_recovered_or_ended(chatr):
+    """nchan drops the `closed` hook of a socket that closes while one of its hooks is in flight;
+    the orphan watch (hub_orphan.c) notices. For a reliable connection that starts the retention
+    instead of ending it, and a recovery meanwhile, even one that comes before the hub noticed
+    the drop, takes the connection over."""
+    UPSTREAM.rules["rslow"] = slow_ok
+    a = rclient(chatr, "r-orphan-a")
+    a.send({"type": "event", "event": "rslow", "ackId": 1, "dataType": "text", "data": "x"})
+    UPSTREAM.events("rslow", a.conn_id)  # the frame hook now waits on the handler
+    kill(a)
+    s = recover(chatr, a.conn_id, a.connected["reconnectionToken"])
+    assert s.recv()["event"] == "connected"
+    send_conn(chatr, a.conn_id, "still here")
+    assert data(s)["sequenceId"] == 1
+    # the orphan watch looks at the socket holding the connection now: nothing ends
+    assert UPSTREAM.events("disconnected", a.conn_id, timeout=6 + RETENTION) == []
+    send_conn(chatr, a.conn_id, "still here")
+    assert data(s)["sequenceId"] == 2
+    s.close()
+
+    b = rclient(chatr, "r-orphan-b")
+    b.send({"type": "event", "event": "rslow", "ackId": 1, "dataType": "text", "data": "x"})
+    UPSTREAM.events("rslow", b.conn_id)
+    kill(b)
+    [(_, h, body)] = UPSTREAM.events("disconnected", b.conn_id, timeout=40 + RETENTION)
+    assert UPSTREAM.events("disconnected", b.conn_id, timeout=2) == []  # exactly once
+    assert chatr.sql("SELECT count(*) FROM pubsub.connections WHERE id = :'p1'", b.conn_id) == [["0"]]
+    del UPSTREAM.rules["rslow"]
