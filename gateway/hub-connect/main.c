@@ -231,9 +231,12 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
     char token[HUB_MAX_TOKEN + 1];
     const char *why = NULL;
+    size_t idlen = strlen(id);
+    int id_ok = idlen >= 1 && idlen <= HUB_MAX_CONN_ID && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
+                                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == idlen;
     if (!offered(offers, HUB_PROTO_RELIABLE))
         why = "Only json.reliable.webpubsub.azure.v1 connections can be recovered.";
-    else if (strlen(id) > HUB_MAX_CONN_ID || !fn_query(req, "awps_reconnection_token", token, sizeof token) ||
+    else if (!id_ok || !fn_query(req, "awps_reconnection_token", token, sizeof token) ||
              !hub_rel_token_ok(token, id))
         why = "Invalid reconnection token.";
     else if (hub_rel_lookup(id, ctx->hub, ctx) != 0)
@@ -246,7 +249,7 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     char own[HUB_MAX_CHANNEL];
     hub_chan_conn(socket, own);
     if (why) {
-        fn_log("recovery of %.64s refused: %s", id, why);
+        fn_log("recovery of %s refused: %s", id_ok ? id : "(invalid id)", why);
         fn_set_header(res, "X-Hub-Refused", "%s", why);
     }
     int rc = answer(res, ctx, own, why ? socket : id);

@@ -224,6 +224,7 @@ def test_a4_recovery_refused_with_1008(chatr):
         (r.conn_id, other, RELIABLE),            # a token of another connection
         (r.conn_id, token + "x", RELIABLE),      # a bad signature
         ("0" * 32, token, RELIABLE),             # unknown id
+        ("bad%0Aid", token, RELIABLE),           # not an id at all
         (r.conn_id, token, PROTO),               # not the reliable subprotocol
     ]
     for conn_id, tok, proto in cases:
