@@ -56,6 +56,17 @@ def kill(c):
     c.ws.sock.close()
 
 
+def wait_away(chatr, conn_id, timeout=10):
+    """Until the hub has seen the socket go (the connection is kept, no socket holds it)."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if chatr.sql("SELECT count(*) FROM pubsub.reliable WHERE conn_id = :'p1' AND socket IS NULL",
+                     conn_id) == [["1"]]:
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{conn_id} still held by a socket")
+
+
 def recv_text(c, timeout=10):
     c.ws.settimeout(timeout)
     return c.ws.recv()
@@ -172,7 +183,7 @@ def test_a4_group_messages_sent_while_away_arrive_once_in_order(chatr):
     sender.send({"type": "sendToGroup", "group": "rg-away", "dataType": "text", "data": "before"})
     assert data(r)["sequenceId"] == 1
     kill(r)
-    time.sleep(0.3)  # the `closed` hook has run
+    wait_away(chatr, r.conn_id)
     for i in range(10):
         _, ack = sender.request({"type": "sendToGroup", "group": "rg-away", "ackId": i + 1,
                                  "dataType": "json", "data": {"n": i}})
@@ -307,7 +318,7 @@ def test_a4_rest_close_ends_it_for_good(chatr):
     assert close_code(s) == 1008
     # closed while away: it ends at once, not after the retention
     kill(r2)
-    time.sleep(0.3)
+    wait_away(chatr, r2.conn_id)
     assert rest(chatr, "DELETE", f"{H}/connections/{r2.conn_id}", params={"reason": "gone"}).status_code == 204
     [(_, h, body)] = UPSTREAM.events("disconnected", r2.conn_id, timeout=RETENTION / 2)
     assert json.loads(body) == {"reason": "gone"}
