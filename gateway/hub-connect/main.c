@@ -351,6 +351,28 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         snprintf(chans, sizeof chans, "%s", own);
     else
         snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
+    if (json && !hub_proto_reliable(ctx.protocol)) {
+        /* A plain JSON socket is registered and its `connected` frame put into its own (new)
+         * channel now, before the upgrade: the socket subscribes with `first_message oldest`
+         * (hub_socket.conf), so that frame comes first, ahead of any broadcast published
+         * meanwhile, and whoever the client tells its connection id finds it registered. From
+         * the `opened` hook, a broadcast could overtake the frame (the socket is on the hub
+         * channel by then). The `connected` webhook still fires from that hook. If the upgrade
+         * never completes, the orphan watch removes the row. A reliable socket's frame (with
+         * its reconnectionToken) is sent by hub-events with the connection's row. */
+        size_t len;
+        char *frame = NULL;
+        int ok = hub_db_register(&ctx, conn_id, hub_node_epoch()) == 0 &&
+                 (frame = hub_env_connected(ctx.user, conn_id, &len)) != NULL &&
+                 hub_publish1(own, frame, len, "application/json") == 0;
+        free(frame);
+        if (!ok) {
+            hub_ctx_free(&ctx);
+            deny(res, 500, "connection not registered");
+            return 0;
+        }
+        hub_orphan_watch(conn_id);
+    }
     int rc = answer(res, &ctx, chans, conn_id);
     hub_ctx_free(&ctx);
     return rc;

@@ -52,11 +52,10 @@ static int register_conn(const hub_ctx *ctx, const char *conn_id)
         return -1;
     }
     PQclear(r);
-    if (hub_ctx_json(ctx)) {
+    if (reliable) { /* (a plain JSON socket was registered and greeted by hub-connect) */
         size_t len;
         char own[HUB_MAX_CHANNEL];
-        char *frame = reliable ? hub_rel_connected_frame(ctx->user, conn_id, &len)
-                               : hub_env_connected(ctx->user, conn_id, &len);
+        char *frame = hub_rel_connected_frame(ctx->user, conn_id, &len);
         hub_chan_conn(conn_id, own);
         if (!frame || hub_publish1(own, frame, len, "application/json") != 0)
             fn_log("connected frame for %s not sent", conn_id);

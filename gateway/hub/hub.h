@@ -317,6 +317,9 @@ char *hub_token_sign(json_object *claims);
  * notifications wait for hub_db_sweep_notify (nginx, the way to the event handler, may not be up
  * yet; the DELETE ... RETURNING gives each row to one process, so each fires once). */
 void hub_db_sweep(void);
+/* Registers a connection that is not reliable and its token groups (nothing if it exists).
+ * epoch: this node's nginx (hub_node_epoch). Returns 0 or -1. */
+int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch);
 int hub_db_sweep_pending(void);
 void hub_db_sweep_notify(void);
 /* Roles of a connection (new ref) or NULL if it does not exist. */

@@ -28,6 +28,27 @@ void hub_db_sweep(void)
     swept = r;
 }
 
+int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch)
+{
+    char ep[32];
+    snprintf(ep, sizeof ep, "%ld", epoch);
+    const char *roles = json_object_to_json_string_ext(ctx->roles, JSON_C_TO_STRING_PLAIN);
+    const char *groups = json_object_to_json_string_ext(ctx->groups, JSON_C_TO_STRING_PLAIN);
+    const char *p[] = {conn_id, ctx->hub, ctx->user, ctx->protocol, roles, ctx->state,
+                       hub_node_id(), ep, groups};
+    PGresult *r = fn_db_exec(
+        "WITH c AS (INSERT INTO pubsub.connections (id, hub, user_id, protocol, roles, state, node, epoch) "
+        "  VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8) "
+        "  ON CONFLICT (id) DO NOTHING RETURNING id) "
+        "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
+        "  SELECT DISTINCT $2, g, c.id FROM c, json_array_elements_text($9::json) AS g "
+        "  ON CONFLICT DO NOTHING",
+        9, p);
+    if (!r) return -1;
+    PQclear(r);
+    return 0;
+}
+
 int hub_db_sweep_pending(void)
 {
     return swept != NULL;

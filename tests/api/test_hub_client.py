@@ -37,6 +37,29 @@ def test_a1_subprotocol_echoed_and_connected_first(chatr):
     c.close()
 
 
+def test_a1_connected_comes_first_even_during_broadcasts(chatr):
+    """A broadcast published while a socket opens must not reach it before `connected` (the SDK
+    only starts, and Chatr only learns its user, from that frame)."""
+    import threading
+    stop = threading.Event()
+
+    def broadcast():
+        while not stop.is_set():
+            rest(chatr, "POST", "/api/hubs/chat/:send", body='{"noise":1}', ctype="application/json")
+
+    threads = [threading.Thread(target=broadcast, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(40):
+            c = Client(chatr, user=f"u-first-{i}")  # asserts the first frame is `connected`
+            c.close()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+
+
 def test_handshake_bearer_header_accepted(chatr):
     tok = client_token(chatr, user="u-bearer")
     ws = websocket.create_connection(ws_url(chatr), timeout=10, subprotocols=[PROTO],
