@@ -2,9 +2,9 @@
  * Checks the origin and the access token, runs the hub's blocking `connect` webhook, then
  * tells nginx (response headers, read with auth_request_set) which channels the socket
  * subscribes to, which subprotocol to echo, and the connection context for the hooks.
- * Registers nothing: hub-events does that when the socket is open. A recovery of a reliable
- * connection (?awps_connection_id=&awps_reconnection_token=, §2.7) is checked here instead of
- * the access token and skips the `connect` webhook. PROTOCOL.md §1, §3.4. */
+ * Registers the connection (a reliable one: hub-events, when the socket is open). A recovery
+ * of a reliable connection (?awps_connection_id=&awps_reconnection_token=, §2.7) is checked
+ * here instead of the access token and skips the `connect` webhook. PROTOCOL.md §1, §3.4. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -351,20 +351,20 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         snprintf(chans, sizeof chans, "%s", own);
     else
         snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
-    if (json && !hub_proto_reliable(ctx.protocol)) {
-        /* A plain JSON socket is registered and its `connected` frame put into its own (new)
-         * channel now, before the upgrade: the socket subscribes with `first_message oldest`
+    if (!hub_proto_reliable(ctx.protocol)) {
+        /* The socket is registered, and a JSON one's `connected` frame put into its own (new)
+         * channel, now, before the upgrade: the socket subscribes with `first_message oldest`
          * (hub_socket.conf), so that frame comes first, ahead of any broadcast published
          * meanwhile, and whoever the client tells its connection id finds it registered. From
          * the `opened` hook, a broadcast could overtake the frame (the socket is on the hub
          * channel by then). The `connected` webhook still fires from that hook. If the upgrade
-         * never completes, the orphan watch removes the row. A reliable socket's frame (with
-         * its reconnectionToken) is sent by hub-events with the connection's row. */
+         * never completes, the orphan watch removes the row. A reliable socket is registered by
+         * hub-events with its frame (which carries a reconnectionToken). */
         size_t len;
         char *frame = NULL;
         int ok = hub_db_register(&ctx, conn_id, hub_node_epoch()) == 0 &&
-                 (frame = hub_env_connected(ctx.user, conn_id, &len)) != NULL &&
-                 hub_publish1(own, frame, len, "application/json") == 0;
+                 (!json || ((frame = hub_env_connected(ctx.user, conn_id, &len)) != NULL &&
+                            hub_publish1(own, frame, len, "application/json") == 0));
         free(frame);
         if (!ok) {
             hub_ctx_free(&ctx);

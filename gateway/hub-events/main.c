@@ -1,7 +1,7 @@
 /* hub-events: a client socket opened or closed (nchan_subscribe_request and
- * nchan_unsubscribe_request hooks). Opened: register the connection and its token groups,
- * send the `connected` system frame (JSON clients), fire the `connected` webhook. Closed: remove
- * the connection (and with it its memberships) and fire `disconnected` exactly once.
+ * nchan_unsubscribe_request hooks). Opened: fire the `connected` webhook (hub-connect registered
+ * the connection and sent its `connected` frame; a reliable one is registered here). Closed:
+ * remove the connection (and with it its memberships) and fire `disconnected` exactly once.
  * Reliable connections (hub_reliable.c, PROTOCOL.md §2.7): closed keeps one for the retention
  * time unless the hub closed it for good; opened of a recovering socket takes it over and
  * replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
@@ -24,48 +24,26 @@ static void sweep_if_needed(void)
     swept_epoch = e;
 }
 
-/* Registers a new connection and its token groups. A reliable one also gets its row in
- * pubsub.reliable and its `connected` frame (with the reconnectionToken) in one transaction, so
- * no sender sees it before that frame is out. */
-static int register_conn(const hub_ctx *ctx, const char *conn_id)
+/* Registers a reliable connection with its `connected` frame (the reconnectionToken) in one
+ * transaction, so no sender sees it before that frame is out. (Other sockets were registered
+ * by hub-connect, before the upgrade.) */
+static int register_reliable(const hub_ctx *ctx, const char *conn_id)
 {
-    int reliable = hub_proto_reliable(ctx->protocol);
-    char epoch[32];
-    snprintf(epoch, sizeof epoch, "%ld", swept_epoch);
-    const char *roles = json_object_to_json_string_ext(ctx->roles, JSON_C_TO_STRING_PLAIN);
-    const char *groups = json_object_to_json_string_ext(ctx->groups, JSON_C_TO_STRING_PLAIN);
-    const char *p[] = {conn_id, ctx->hub, ctx->user, ctx->protocol, roles, ctx->state,
-                       hub_node_id(), epoch, groups};
-    if (reliable) PQclear(fn_db_exec("BEGIN", 0, NULL));
-    PGresult *r = fn_db_exec(
-        "WITH c AS (INSERT INTO pubsub.connections (id, hub, user_id, protocol, roles, state, node, epoch) "
-        "  VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8) "
-        "  ON CONFLICT (id) DO NOTHING RETURNING id), "
-        "rel AS (INSERT INTO pubsub.reliable (conn_id, socket) "
-        "  SELECT id, id FROM c WHERE $4 = '" HUB_PROTO_RELIABLE "') "
-        "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
-        "  SELECT DISTINCT $2, g, c.id FROM c, json_array_elements_text($9::json) AS g "
-        "  ON CONFLICT DO NOTHING",
-        9, p);
-    if (!r) {
-        if (reliable) PQclear(fn_db_exec("ROLLBACK", 0, NULL));
+    PQclear(fn_db_exec("BEGIN", 0, NULL));
+    if (hub_db_register(ctx, conn_id, swept_epoch) != 0) {
+        PQclear(fn_db_exec("ROLLBACK", 0, NULL));
         return -1;
     }
-    PQclear(r);
-    if (reliable) { /* (a plain JSON socket was registered and greeted by hub-connect) */
-        size_t len;
-        char own[HUB_MAX_CHANNEL];
-        char *frame = hub_rel_connected_frame(ctx->user, conn_id, &len);
-        hub_chan_conn(conn_id, own);
-        if (!frame || hub_publish1(own, frame, len, "application/json") != 0)
-            fn_log("connected frame for %s not sent", conn_id);
-        free(frame);
-    }
-    if (reliable) {
-        PGresult *c = fn_db_exec("COMMIT", 0, NULL);
-        if (!c) return -1;
-        PQclear(c);
-    }
+    size_t len;
+    char own[HUB_MAX_CHANNEL];
+    char *frame = hub_rel_connected_frame(ctx->user, conn_id, &len);
+    hub_chan_conn(conn_id, own);
+    if (!frame || hub_publish1(own, frame, len, "application/json") != 0)
+        fn_log("connected frame for %s not sent", conn_id);
+    free(frame);
+    PGresult *c = fn_db_exec("COMMIT", 0, NULL);
+    if (!c) return -1;
+    PQclear(c);
     return 0;
 }
 
@@ -98,7 +76,7 @@ static int opened(fn_req *req, fn_res *res, const char *conn_id)
         fn_no_content(res); /* no `connected` webhook: the connection is not new */
         return 0;
     }
-    if (register_conn(&ctx, conn_id) != 0) {
+    if (hub_proto_reliable(ctx.protocol) && register_reliable(&ctx, conn_id) != 0) {
         hub_ctx_free(&ctx);
         fn_error(res, 500, "cannot register connection");
         return 0;

@@ -317,8 +317,10 @@ char *hub_token_sign(json_object *claims);
  * notifications wait for hub_db_sweep_notify (nginx, the way to the event handler, may not be up
  * yet; the DELETE ... RETURNING gives each row to one process, so each fires once). */
 void hub_db_sweep(void);
-/* Registers a connection that is not reliable and its token groups (nothing if it exists).
- * epoch: this node's nginx (hub_node_epoch). Returns 0 or -1. */
+/* Registers a connection, its token groups and, for a reliable one, its pubsub.reliable row
+ * (nothing if it exists). epoch: this node's nginx (hub_node_epoch). Returns 0 or -1.
+ * Sockets that are not reliable are registered by hub-connect, before the upgrade; reliable ones
+ * by hub-events, in one transaction with their `connected` frame. */
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch);
 int hub_db_sweep_pending(void);
 void hub_db_sweep_notify(void);

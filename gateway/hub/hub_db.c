@@ -39,7 +39,9 @@ int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch)
     PGresult *r = fn_db_exec(
         "WITH c AS (INSERT INTO pubsub.connections (id, hub, user_id, protocol, roles, state, node, epoch) "
         "  VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8) "
-        "  ON CONFLICT (id) DO NOTHING RETURNING id) "
+        "  ON CONFLICT (id) DO NOTHING RETURNING id), "
+        "rel AS (INSERT INTO pubsub.reliable (conn_id, socket) "
+        "  SELECT id, id FROM c WHERE $4 = '" HUB_PROTO_RELIABLE "') "
         "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
         "  SELECT DISTINCT $2, g, c.id FROM c, json_array_elements_text($9::json) AS g "
         "  ON CONFLICT DO NOTHING",
