@@ -91,11 +91,11 @@ static int conn_id_valid(const char *id)
            strspn(id, "0123456789abcdef") == CONN_ID_LEN;
 }
 
-/* The connection must be a live connection of ce-userId on this hub. `disconnected` is the
- * exception: the hub removes the row first (DELETE ... RETURNING decides who fires it, exactly
- * once), so that event must name a connection that is gone, and what it does depends only on
- * the user's live connections (ev_disconnected), never on the event's word. Returns 1 when the
- * event may run; otherwise answers and returns 0. */
+/* The connection must be a live connection of ce-userId on this hub. `disconnected` may also
+ * name a connection that is gone: the hub removes the row before it fires that event (DELETE ...
+ * RETURNING decides who fires it, exactly once), and what the event does depends only on the
+ * user's live connections (ev_disconnected), never on the event's word, so it can only make the
+ * user's state true. Returns 1 when the event may run; otherwise answers and returns 0. */
 static int connection_belongs(ev_ctx *ev, const char *hub)
 {
     const char *p[1] = {ev->connection_id};
@@ -108,12 +108,7 @@ static int connection_belongs(ev_ctx *ev, const char *hub)
     int mine = found && !PQgetisnull(r, 0, 0) && strcmp(PQgetvalue(r, 0, 0), ev->user_id) == 0 &&
                strcasecmp(PQgetvalue(r, 0, 1), hub) == 0;
     PQclear(r);
-    if (strcmp(ev->event, "disconnected") == 0) {
-        if (!found) return 1;
-        fn_error(ev->res, 403, "disconnected: connection %s is still open", ev->connection_id);
-        return 0;
-    }
-    if (mine) return 1;
+    if (mine || (!found && strcmp(ev->event, "disconnected") == 0)) return 1;
     fn_error(ev->res, 403, "%s: connection %s is not an open connection of user %.128s", ev->event,
              ev->connection_id, ev->user_id);
     return 0;

@@ -207,14 +207,29 @@ def test_well_signed_event_for_the_right_connection_is_accepted(chatr, victim):
     assert server_event(person, "userIsIdle") == person.uid
 
 
-def test_disconnected_is_refused_while_the_connection_is_open(chatr, victim):
+def test_disconnected_cannot_take_an_online_user_offline(chatr, victim):
+    """`disconnected` may name a connection that is gone (the hub removes the row first), but an
+    open one must be the user's, and the event only ever states the truth: online stays online."""
     person, _ = victim
-    conn = person.ws.conn_id
-    r = internal(chatr, "POST", "/api/eventHandler",
-                 ce_headers(chatr, "disconnected", conn, person.uid, sign(chatr.access_key, conn),
-                            system=True, ctype="application/json"), b'{"reason":""}')
-    assert r.status_code == 403, (r.status_code, r.text)
-    assert is_online(chatr, person.uid)
+    mallory = Person(chatr, "Mallory")
+    try:
+        def disconnected(conn, uid):
+            return internal(chatr, "POST", "/api/eventHandler",
+                            ce_headers(chatr, "disconnected", conn, uid, sign(chatr.access_key, conn),
+                                       system=True, ctype="application/json"), b'{"reason":""}')
+        r = disconnected(mallory.ws.conn_id, person.uid)
+        assert r.status_code == 403, (r.status_code, r.text)
+        assert disconnected(person.ws.conn_id, person.uid).status_code == 200
+        assert disconnected(uuid.uuid4().hex, person.uid).status_code == 200
+        assert is_online(chatr, person.uid)
+        mallory.nothing(0.5)  # no userOffline went out
+        # a client's own event called "disconnected" is a user event, not the system one
+        r = internal(chatr, "POST", "/api/eventHandler",
+                     ce_headers(chatr, "disconnected", person.ws.conn_id, person.uid,
+                                sign(chatr.access_key, person.ws.conn_id)), b"x")
+        assert r.status_code == 400, (r.status_code, r.text)
+    finally:
+        mallory.close()
 
 
 def test_hub_disconnected_still_takes_a_user_offline(chatr):
