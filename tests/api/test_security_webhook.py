@@ -16,16 +16,14 @@ import http.client
 import json
 import os
 import socket
-import time
 import uuid
 
 import pytest
+import requests
 
 from chattools import Person, server_event
 from conftest import sign_in_guest
-from hubtools import Client, jwt, rest, rest_token
-
-import requests
+from hubtools import Client, rest, rest_token
 
 
 # ---- helpers ----------------------------------------------------------------------------------
