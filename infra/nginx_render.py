@@ -2,7 +2,8 @@
 
 Templates live in gateway/nginx/: nginx.conf.in (the frame), http.d/*.conf.in (http-level:
 maps, upstreams) and server.d/*.conf.in (locations). Placeholders are @NAME@. The /api/<function>
-locations are generated from functions/*/function.json, the declarations of the functions.
+locations are generated from functions/*/function.json, the declarations of the functions; those
+declared "internal" go to internal.d/, which only the internal unix-socket server includes.
 """
 import json
 import os
@@ -44,8 +45,12 @@ def route_regex(route):
 
 
 def function_locations(root, values):
-    """One location per declared route of every function."""
-    blocks = []
+    """One location per declared route of every function: (public server, internal server).
+
+    A function declared "internal": true (the hub's event handler) is served only by the
+    internal server on the unix socket (http.d/hub.conf.in); the public server answers its
+    routes with 403 (docs/webhooks.md)."""
+    blocks, internal_blocks = [], []
     fdir = os.path.join(root, "functions")
     for name in sorted(os.listdir(fdir)):
         path = os.path.join(fdir, name, "function.json")
@@ -63,20 +68,30 @@ def function_locations(root, values):
         if not all(re.fullmatch(r"[A-Za-z0-9_]+", r) for r in roles):
             raise SystemExit(f"emulator: {path}: role names are [A-Za-z0-9_]")
         max_body = int(decl.get("maxBody", 65536))
+        internal = decl.get("internal", False)
+        if not isinstance(internal, bool):
+            raise SystemExit(f"emulator: {path}: internal is true or false")
         for route in routes:
             regex, params = route_regex(route.strip("/"))
+            if internal:
+                blocks.append("\n".join([
+                    f"# {name}: {route}: internal (the hub reaches it on the unix socket only)",
+                    f"location ~ {regex} {{",
+                    "    default_type application/json;",
+                    f"    return 403 '{{\"error\":\"{name} is called by the hub only\"}}\\n';",
+                    "}"]))
             lines = [f"# {name}: {route} ({', '.join(methods)}; roles {', '.join(roles)})",
                      f"location ~ {regex} {{",
                      f"    client_max_body_size {max(max_body, 1)};",
-                     "    include chatr_api.conf;",
+                     "    include chatr_internal_api.conf;" if internal else "    include chatr_api.conf;",
                      f"    fastcgi_param FN_NAME {name};",
                      f"    fastcgi_param FN_METHODS \"{','.join(methods)}\";",
                      f"    fastcgi_param FN_ROLES \"{','.join(roles)}\";",
                      f"    fastcgi_param FN_MAX_BODY {max_body};"]
             lines += [f"    fastcgi_param ROUTE_{p} $r_{p};" for p in params]
             lines += [f"    fastcgi_pass unix:{values['RUN_DIR']}/fn-{name}.sock;", "}"]
-            blocks.append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n"
+            (internal_blocks if internal else blocks).append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n", "\n\n".join(internal_blocks) + "\n"
 
 
 def render(root, env, is_root):
@@ -99,9 +114,9 @@ def render(root, env, is_root):
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
     }
-    for d in ("http.d", "server.d", "tmp"):
+    for d in ("http.d", "server.d", "internal.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)
-    for sub in ("http.d", "server.d"):
+    for sub in ("http.d", "server.d", "internal.d"):
         for stale in os.listdir(os.path.join(env.nginx, sub)):
             os.unlink(os.path.join(env.nginx, sub, stale))
     outputs = {"nginx.conf": os.path.join(gw, "nginx.conf.in")}
@@ -118,6 +133,10 @@ def render(root, env, is_root):
             text = substitute(f.read(), values, src)
         with open(os.path.join(env.nginx, out), "w") as f:
             f.write(text)
+    public, internal = function_locations(root, values)
     with open(os.path.join(env.nginx, "server.d", "functions.conf"), "w") as f:
-        f.write(function_locations(root, values))
+        f.write(public)
+    # included by the internal server only (http.d/hub.conf.in)
+    with open(os.path.join(env.nginx, "internal.d", "functions.conf"), "w") as f:
+        f.write(internal)
     swa_routes.render(root, env.nginx, values)  # static routes from frontend/staticwebapp.config.json

@@ -1,7 +1,12 @@
-/* eventHandler: the hub's upstream webhook (CloudEvents over HTTP). Verifies that a request
- * comes from our hub (ce-signature), answers the abuse-protection OPTIONS, and runs the chat
- * events of the original app's contract (CHATR-CONTRACT.md) with our stricter rules (DESIGN §4):
- * identity from ce-userId only, chats joined through the server, owners alone delete. */
+/* eventHandler: the hub's upstream webhook (CloudEvents over HTTP). Answers the
+ * abuse-protection OPTIONS and runs the chat events of the original app's contract
+ * (CHATR-CONTRACT.md) with our stricter rules (DESIGN §4): identity from ce-userId only, chats
+ * joined through the server, owners alone delete.
+ *
+ * Who may call it, in depth (docs/webhooks.md): only nginx's internal unix-socket server routes
+ * here (function.json "internal"; the public port answers 403); ce-connectionId must have the
+ * hub's format, which a token's header.payload never has; ce-signature must be the hub's; and
+ * the connection must be a live connection of ce-userId on this hub. */
 #include "events.h"
 
 #include <stdlib.h>
@@ -9,6 +14,7 @@
 #include "wps_sig.h"
 
 #define EVENT_NAME_MAX 128
+#define CONN_ID_LEN 32 /* the hub's connection ids: nginx's $request_id, lowercase hex */
 
 static const char *access_key(void)
 {
@@ -60,20 +66,53 @@ int ev_chat_command(ev_ctx *ev); /* bot.c */
 
 static const struct {
     const char *name;
+    int system; /* a system event (ce-type azure.webpubsub.sys.*) */
     int (*run)(ev_ctx *);
 } events[] = {
-    {"connected", ev_connected},
-    {"disconnected", ev_disconnected},
-    {"userConnected", ev_user_connected},
-    {"createChat", ev_create_chat},
-    {"joinChat", ev_join_chat},
-    {"leaveChat", ev_leave_chat},
-    {"createPrivateChat", ev_create_private_chat},
-    {"deleteChat", ev_delete_chat},
-    {"userEnterIdle", ev_idle},
-    {"userExitIdle", ev_idle},
-    {"chatCommand", ev_chat_command},
+    {"connected", 1, ev_connected},
+    {"disconnected", 1, ev_disconnected},
+    {"userConnected", 0, ev_user_connected},
+    {"createChat", 0, ev_create_chat},
+    {"joinChat", 0, ev_join_chat},
+    {"leaveChat", 0, ev_leave_chat},
+    {"createPrivateChat", 0, ev_create_private_chat},
+    {"deleteChat", 0, ev_delete_chat},
+    {"userEnterIdle", 0, ev_idle},
+    {"userExitIdle", 0, ev_idle},
+    {"chatCommand", 0, ev_chat_command},
 };
+
+/* 32 lowercase hex digits, as nginx makes $request_id (a recovered reliable connection keeps
+ * the id it was given). Anything else, above all a token's "header.payload", is refused before
+ * any signature is computed. */
+static int conn_id_valid(const char *id)
+{
+    return strnlen(id, CONN_ID_LEN + 1) == CONN_ID_LEN &&
+           strspn(id, "0123456789abcdef") == CONN_ID_LEN;
+}
+
+/* The connection must be a live connection of ce-userId on this hub. `disconnected` may also
+ * name a connection that is gone: the hub removes the row before it fires that event (DELETE ...
+ * RETURNING decides who fires it, exactly once), and what the event does depends only on the
+ * user's live connections (ev_disconnected), never on the event's word, so it can only make the
+ * user's state true. Returns 1 when the event may run; otherwise answers and returns 0. */
+static int connection_belongs(ev_ctx *ev, const char *hub)
+{
+    const char *p[1] = {ev->connection_id};
+    PGresult *r = fn_db_exec("SELECT user_id, hub FROM pubsub.connections WHERE id = $1", 1, p);
+    if (!r) {
+        fn_error(ev->res, 500, "database unavailable");
+        return 0;
+    }
+    int found = PQntuples(r) == 1;
+    int mine = found && !PQgetisnull(r, 0, 0) && strcmp(PQgetvalue(r, 0, 0), ev->user_id) == 0 &&
+               strcasecmp(PQgetvalue(r, 0, 1), hub) == 0;
+    PQclear(r);
+    if (mine || (!found && strcmp(ev->event, "disconnected") == 0)) return 1;
+    fn_error(ev->res, 403, "%s: connection %s is not an open connection of user %.128s", ev->event,
+             ev->connection_id, ev->user_id);
+    return 0;
+}
 
 /* User event `echo` (benchmarks, any hub): the same body and Content-Type back, which the hub
  * sends to the caller before the ack. No database work; the body limit is function.json's. */
@@ -99,7 +138,11 @@ static int event_handler(fn_req *req, fn_res *res)
         fn_error(res, 500, "WEBPUBSUB_CONNECTION_STRING is not usable");
         return 0;
     }
-    if (!conn || !*conn || !sig || !wps_sig_check(key, conn, sig)) {
+    if (!conn || !conn_id_valid(conn)) {
+        fn_error(res, 400, "ce-connectionId is not a connection id of this hub");
+        return 0;
+    }
+    if (!sig || !wps_sig_check(key, conn, sig)) {
         fn_error(res, 401, "bad or missing ce-signature");
         return 0;
     }
@@ -126,8 +169,18 @@ static int event_handler(fn_req *req, fn_res *res)
         fn_error(res, 403, "event %s needs a connection with a user id", ev.event);
         return 0;
     }
-    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++)
-        if (strcmp(events[i].name, ev.event) == 0) return events[i].run(&ev);
+    for (size_t i = 0; i < sizeof events / sizeof events[0]; i++) {
+        if (strcmp(events[i].name, ev.event) != 0) continue;
+        /* a client's user event named like a system event is not one */
+        const char *prefix = events[i].system ? "azure.webpubsub.sys." : "azure.webpubsub.user.";
+        size_t pl = strlen(prefix);
+        if (!type || strncmp(type, prefix, pl) != 0 || strcmp(type + pl, ev.event) != 0) {
+            fn_error(res, 400, "event %s needs ce-type %s%s", ev.event, prefix, ev.event);
+            return 0;
+        }
+        if (!connection_belongs(&ev, hub)) return 0;
+        return events[i].run(&ev);
+    }
     fn_error(res, 400, "unknown event %s", ev.event);
     return 0;
 }

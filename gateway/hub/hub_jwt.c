@@ -1,7 +1,9 @@
 /* hub_jwt.c: the hub's token checks on top of the SDK (gateway/sdk/wps_jwt): client access
  * tokens (PROTOCOL.md §1.3) and REST bearer tokens (§4.1), both signed with the access key.
  * The only hub-specific part is the lenient audience rule: the hub knows its request path but
- * not the public URL a client or server SDK was given, so aud is compared by path only. */
+ * not the public URL a client or server SDK was given, so aud is compared by path only. Within
+ * the path, "/<x>/hubs/<hub>" ignores case (hub names do); what follows (group names, user and
+ * connection ids) is compared exactly: a token for groups/Foo is no token for groups/foo. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -21,13 +23,26 @@ static size_t url_path(const char *u, const char **path)
     return n;
 }
 
-/* Does any audience of the token name path (case-insensitive: hub names are)? */
+/* Length of the first three segments of a path ("/api/hubs/chat" of "/api/hubs/chat/groups/G"). */
+static size_t hub_prefix_len(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (int seg = 0; seg < 3 && i < n; seg++) {
+        i++; /* the '/' */
+        while (i < n && p[i] != '/')
+            i++;
+    }
+    return i;
+}
+
+/* Does any audience of the token name path? The hub part ignores case, the rest does not. */
 static int aud_path_ok(json_object *claims, const char *path)
 {
     json_object *aud;
     if (!json_object_object_get_ex(claims, "aud", &aud)) return 0;
     const char *want;
     size_t wn = url_path(path, &want);
+    size_t wp = hub_prefix_len(want, wn);
     int is_arr = json_object_is_type(aud, json_type_array);
     size_t n = is_arr ? json_object_array_length(aud) : 1;
     for (size_t i = 0; i < n; i++) {
@@ -35,7 +50,9 @@ static int aud_path_ok(json_object *claims, const char *path)
         if (!json_object_is_type(a, json_type_string)) continue;
         const char *got;
         size_t gn = url_path(json_object_get_string(a), &got);
-        if (gn == wn && strncasecmp(got, want, gn) == 0) return 1;
+        if (gn == wn && strncasecmp(got, want, wp) == 0 &&
+            memcmp(got + wp, want + wp, wn - wp) == 0)
+            return 1;
     }
     return 0;
 }

@@ -1,5 +1,8 @@
 /* hub_webhook.c: the upstream event handler client (CloudEvents 1.0, HTTP binary mode,
- * PROTOCOL.md §3): abuse-protection validation, the ce-* headers, bounded timeouts. */
+ * PROTOCOL.md §3): abuse-protection validation, the ce-* headers, bounded timeouts. A handler on
+ * our own public origin (hubs.json's "/api/eventHandler") is reached through nginx's internal
+ * unix-socket server, the only server that routes to it; other handlers over TCP. Why, and what
+ * the handler checks besides ce-signature: docs/webhooks.md. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -63,7 +66,8 @@ static size_t header_cb(char *p, size_t s, size_t n, void *u)
     if (!colon) return len;
     *colon = '\0';
     char *v = colon + 1;
-    while (*v == ' ') v++;
+    while (*v == ' ')
+        v++;
     if (strcasecmp(line, "WebHook-Allowed-Origin") == 0) {
         size_t o = strlen(h->allowed);
         snprintf(h->allowed + o, sizeof h->allowed - o, "%s%s", o ? "," : "", v);
@@ -85,6 +89,33 @@ static void origin_host(char *out, size_t outlen)
     snprintf(out, outlen, "%.*s", (int)n, p);
 }
 
+/* Length of "scheme://host[:port]" at the start of u, 0 if u has no scheme. */
+static size_t origin_len(const char *u)
+{
+    const char *p = strstr(u, "://");
+    if (!p) return 0;
+    p += 3;
+    return (size_t)(p - u) + strcspn(p, "/?#");
+}
+
+/* Points c at url. Our own origin (CHATR_PUBLIC_URL, compared case-insensitively as origins are)
+ * goes to the internal server on CHATR_NGINX_SOCKET, as plain http whatever the public scheme
+ * (TLS ends in front of nginx); the Host header stays the public one. */
+static void target(CURL *c, const char *url)
+{
+    const char *pub = hub_public_url();
+    size_t n = origin_len(pub);
+    if (n == 0 || origin_len(url) != n || strncasecmp(url, pub, n) != 0) {
+        curl_easy_setopt(c, CURLOPT_URL, url);
+        return;
+    }
+    const char *sock = getenv("CHATR_NGINX_SOCKET");
+    char local[2048 + 16];
+    snprintf(local, sizeof local, "http://%s", strstr(url, "://") + 3);
+    curl_easy_setopt(c, CURLOPT_URL, local); /* libcurl copies it */
+    curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock && *sock ? sock : "nginx-internal.sock");
+}
+
 static CURL *handle(void)
 {
     if (hook_curl) {
@@ -101,10 +132,12 @@ static int origin_allowed(const char *allowed, const char *host)
 {
     const char *p = allowed;
     while (*p) {
-        while (*p == ' ' || *p == ',') p++;
+        while (*p == ' ' || *p == ',')
+            p++;
         size_t n = strcspn(p, ",");
         size_t m = n;
-        while (m && p[m - 1] == ' ') m--;
+        while (m && p[m - 1] == ' ')
+            m--;
         if ((m == 1 && *p == '*') || (m == strlen(host) && strncasecmp(p, host, m) == 0)) return 1;
         p += n;
     }
@@ -132,7 +165,7 @@ static int validate(const char *url)
         h = curl_slist_append(h, "ce-awpsversion: 1.0");
         hdrs rh = {0};
         sink body = {0};
-        curl_easy_setopt(c, CURLOPT_URL, url);
+        target(c, url);
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, attempt == 0 ? "OPTIONS" : "GET");
         curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
         curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
@@ -181,7 +214,10 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     static unsigned long long seq;
     char host[256], sig[WPS_SIG_LEN + 1], id[64], type[256], ts[32];
     origin_host(host, sizeof host);
-    if (wps_sig_make(hub_access_key(), ev->conn_id, sig) != 0) return -1;
+    if (wps_sig_make(hub_access_key(), ev->conn_id, sig) != 0) { /* never a JWT's header.payload */
+        fn_log("webhook %s: connection id %.80s cannot be signed", ev->event, ev->conn_id);
+        return -1;
+    }
     snprintf(id, sizeof id, "%ld-%llu", (long)getpid(), ++seq);
     snprintf(type, sizeof type, "azure.webpubsub.%s.%s", ev->system ? "sys" : "user", ev->event);
     time_t now = time(NULL);
@@ -217,7 +253,7 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     hdrs rh = {0};
     sink body = {0};
     char ctype_buf[128] = "";
-    curl_easy_setopt(c, CURLOPT_URL, url);
+    target(c, url);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, ev->body ? ev->body : "");
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)ev->body_len);

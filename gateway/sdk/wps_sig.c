@@ -9,7 +9,8 @@ int wps_sig_make(const char *key, const char *connection_id, char out[WPS_SIG_LE
 {
     unsigned char mac[crypto_auth_hmacsha256_BYTES];
     crypto_auth_hmacsha256_state st;
-    if (!key || !connection_id) return -1;
+    /* Every JWS signing input is header "." payload: an id with a dot is never signed. */
+    if (!key || !connection_id || !*connection_id || strchr(connection_id, '.')) return -1;
     crypto_auth_hmacsha256_init(&st, (const unsigned char *)key, strlen(key));
     crypto_auth_hmacsha256_update(&st, (const unsigned char *)connection_id, strlen(connection_id));
     crypto_auth_hmacsha256_final(&st, mac);

@@ -51,3 +51,17 @@ UNIT_TEST(sig_check_rejects)
     CHECK(wps_sig_check(KEY, "conn1", h));
     free(h);
 }
+
+/* A token's signature is HMAC(key, header.payload): such an "id" must never verify (issue 11). */
+UNIT_TEST(sig_never_covers_a_jwt_signing_input)
+{
+    char out[WPS_SIG_LEN + 1];
+    CHECK(wps_sig_make(KEY, "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0", out) == -1);
+    CHECK(wps_sig_make(KEY, ".", out) == -1);
+    CHECK(wps_sig_make(KEY, "", out) == -1);
+    /* the right HMAC of a dotted id (Python's hmac) is refused by the check */
+    CHECK(!wps_sig_check(
+        KEY, "a.b", "sha256=5a1adc105b7b24846a01d86cbdef6d26111bcec5f9903a0820f91eb6912e9f9b"));
+    CHECK(wps_sig_make(KEY, "0123456789abcdef0123456789abcdef", out) == 0);
+    CHECK(wps_sig_check(KEY, "0123456789abcdef0123456789abcdef", out));
+}
