@@ -130,8 +130,12 @@ $(FUZZ_LIB): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
 	ar rcs $@ $^
 
+# A target's extra sources go into an archive of their own, so only what it uses is linked.
 define FUZZ_template
-$(FUZZ_OUT)/bin/fuzz_$(1): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,tests/fuzz/fuzz_$(1).c $(fuzz_extra_$(1))) $(FUZZ_LIB)
+$(FUZZ_OUT)/lib/libfuzz_$(1).a: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(fuzz_extra_$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+$(FUZZ_OUT)/bin/fuzz_$(1): $(FUZZ_OUT)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_OUT)/lib/libfuzz_$(1).a $(FUZZ_LIB)
 	@mkdir -p $$(dir $$@)
 	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
 endef
