@@ -143,14 +143,14 @@ $(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_template,$(n))))
 
 -include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)
 
-# Runs every target for $(1) seconds, one after the other; the first failure stops the run and
-# shows libFuzzer's report (the whole log is build/fuzz/<name>.log).
+# Runs every target for $(1) seconds, one after the other, growing the corpus in $(2); the first
+# failure stops the run and shows libFuzzer's report (the whole log is build/fuzz/<name>.log).
 define FUZZ_run
 	@for n in $(FUZZ_NAMES); do \
-	    mkdir -p $(FUZZ_OUT)/corpus/$$n; rc=0; \
+	    mkdir -p $(2)/$$n; rc=0; \
 	    $(FUZZ_OUT)/bin/fuzz_$$n $(FUZZ_RUN) -max_total_time=$(1) \
 	        -artifact_prefix=$(FUZZ_OUT)/crash-$$n- \
-	        $(FUZZ_OUT)/corpus/$$n tests/fuzz/corpus/$$n >$(FUZZ_OUT)/$$n.log 2>&1 || rc=$$?; \
+	        $(2)/$$n tests/fuzz/corpus/$$n >$(FUZZ_OUT)/$$n.log 2>&1 || rc=$$?; \
 	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_OUT)/$$n.log); \
 	    if [ $$rc -ne 0 ]; then tail -n 60 $(FUZZ_OUT)/$$n.log; \
 	        echo "fuzz $$n: FAILED after $$runs runs (input: $(FUZZ_OUT)/crash-$$n-*)"; exit 1; fi; \
@@ -159,10 +159,13 @@ define FUZZ_run
 endef
 
 fuzz: fuzz-build
-	$(call FUZZ_run,$(FUZZ_SECONDS))
+	$(call FUZZ_run,$(FUZZ_SECONDS),$(FUZZ_OUT)/corpus)
 
+# The short run of `make test`: the committed seeds (regression inputs included), then a few
+# seconds of new inputs, from a fresh corpus so that the time stays the same run after run.
 test-fuzz: fuzz-build
-	$(call FUZZ_run,$(FUZZ_TEST_SECONDS))
+	@rm -rf $(FUZZ_OUT)/corpus-test
+	$(call FUZZ_run,$(FUZZ_TEST_SECONDS),$(FUZZ_OUT)/corpus-test)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
