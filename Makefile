@@ -77,7 +77,7 @@ run: deps all
 test: deps
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory -C tests/bench MODE=asan test
-	@$(MAKE) --no-print-directory test-unit test-api test-e2e
+	@$(MAKE) --no-print-directory test-unit test-api test-e2e test-fuzz
 
 test-unit:
 	build/asan/bin/unit-tests
@@ -91,6 +91,81 @@ test-e2e:
 bench: deps all
 	@$(MAKE) --no-print-directory -C tests/bench
 	/usr/bin/python3 tests/bench/run.py
+
+# ---- Fuzzing (tests/fuzz, docs/fuzzing.md) ----------------------------------------------------
+# One libFuzzer program per tests/fuzz/fuzz_<name>.c, built with clang into build/fuzz: the
+# gateway libraries again with coverage (fuzzer-no-link) and ASan+UBSan, plus the program sources
+# a target reaches (fuzz_extra_<name>). `make fuzz` runs each for FUZZ_SECONDS and fails on the
+# first crash, leak or broken property; `make test-fuzz` is the short run of `make test`. New
+# inputs go to build/fuzz/corpus/<name>, crashes to build/fuzz/crash-<name>-*; the seeds in
+# tests/fuzz/corpus/<name> are only read.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 4
+FUZZ_OUT     := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  = $(CSTD) $(WARN) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) $(INCS) \
+               -DFUZZ_ROOT='"$(CURDIR)"'
+FUZZ_NAMES   := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS    := $(addprefix $(FUZZ_OUT)/bin/fuzz_,$(FUZZ_NAMES))
+FUZZ_LIB     := $(FUZZ_OUT)/lib/libchatr.a
+# Sources outside the libraries that a target needs (a target #includes a program's main.c,
+# with main renamed, to reach its static handler; the rest of that program links in here).
+fuzz_extra_router      := $(filter-out %/main.c,$(wildcard gateway/hub-router/*.c))
+fuzz_extra_rest        := $(filter-out %/main.c,$(wildcard gateway/hub-rest/*.c))
+fuzz_extra_cookie      := $(filter-out %/main.c,$(wildcard gateway/auth/*.c))
+fuzz_extra_cloudevents := $(filter-out %/eventHandler.c,$(wildcard functions/eventHandler/*.c))
+# libFuzzer: -close_fd_mask=2 sends the programs' own log lines (fn_log) to /dev/null while
+# libFuzzer and the sanitizers keep reporting on a copy of stderr.
+FUZZ_RUN     = -close_fd_mask=2 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
+
+.PHONY: fuzz fuzz-build test-fuzz
+fuzz-build: $(FUZZ_BINS)
+
+$(FUZZ_OUT)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+# A target's extra sources go into an archive of their own, so only what it uses is linked.
+define FUZZ_template
+$(FUZZ_OUT)/lib/libfuzz_$(1).a: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(fuzz_extra_$(1)))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+$(FUZZ_OUT)/bin/fuzz_$(1): $(FUZZ_OUT)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_OUT)/lib/libfuzz_$(1).a $(FUZZ_LIB)
+	@mkdir -p $$(dir $$@)
+	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_template,$(n))))
+
+-include $(shell find $(FUZZ_OUT)/obj -name '*.d' 2>/dev/null)
+
+# Runs every target for $(1) seconds, one after the other, growing the corpus in $(2); the first
+# failure stops the run and shows libFuzzer's report (the whole log is build/fuzz/<name>.log).
+define FUZZ_run
+	@for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(2)/$$n; rc=0; \
+	    $(FUZZ_OUT)/bin/fuzz_$$n $(FUZZ_RUN) -max_total_time=$(1) \
+	        -artifact_prefix=$(FUZZ_OUT)/crash-$$n- \
+	        $(2)/$$n tests/fuzz/corpus/$$n >$(FUZZ_OUT)/$$n.log 2>&1 || rc=$$?; \
+	    runs=$$(sed -n 's/^stat::number_of_executed_units: *//p' $(FUZZ_OUT)/$$n.log); \
+	    if [ $$rc -ne 0 ]; then tail -n 60 $(FUZZ_OUT)/$$n.log; \
+	        echo "fuzz $$n: FAILED after $$runs runs (input: $(FUZZ_OUT)/crash-$$n-*)"; exit 1; fi; \
+	    echo "fuzz $$n: $(1) s, $$runs runs, no crash"; \
+	done
+endef
+
+fuzz: fuzz-build
+	$(call FUZZ_run,$(FUZZ_SECONDS),$(FUZZ_OUT)/corpus)
+
+# The short run of `make test`: the committed seeds (regression inputs included), then a few
+# seconds of new inputs, from a fresh corpus so that the time stays the same run after run.
+test-fuzz: fuzz-build
+	@rm -rf $(FUZZ_OUT)/corpus-test
+	$(call FUZZ_run,$(FUZZ_TEST_SECONDS),$(FUZZ_OUT)/corpus-test)
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')

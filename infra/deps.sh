@@ -11,6 +11,7 @@ APT_PACKAGES=(
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     python3 python3-pytest python3-requests python3-websocket
     chromium
+    clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
 )
 
 missing=()

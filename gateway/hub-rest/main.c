@@ -508,7 +508,13 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         fn_error(res, 401, "a valid bearer token for this URL is required");
         return 0;
     }
-    /* /api/hubs/{hub}/seg... ; segments decoded one by one (a group may hold an encoded '/'). */
+    /* /api/hubs/{hub}/seg... ; segments decoded one by one (a group may hold an encoded '/').
+     * HUB_URI is the raw $request_uri: nginx matched the decoded one, so check the prefix. */
+    if (strncmp(path, "/api/hubs/", strlen("/api/hubs/")) != 0) {
+        free(path);
+        fn_error(res, 404, "no such operation");
+        return 0;
+    }
     char *p = path + strlen("/api/hubs/");
     char *segs[MAX_SEGS + 1];
     size_t n = 0;
