@@ -103,11 +103,11 @@ def render(root, env, is_root):
         "LOG_DIR": env.logs,
         "NGINX_DIR": env.nginx,
         "ROOT": root,
-        "FRONTEND_DIR": os.path.join(root, "frontend"),
+        "FRONTEND_DIR": getattr(env, "frontend", None) or os.path.join(root, "frontend"),
         "GATEWAY_DIR": os.path.join(root, "gateway"),
-        # Workers run as the user who started the emulator (root on CI), so they can read the
-        # checkout and reach the FastCGI sockets wherever the checkout lives.
-        "USER": "user root root;" if is_root else "",
+        # Never root: started as root, the workers run as the emulator's system user, which can
+        # reach the FastCGI sockets and the front end (infra/emulator, docs/operations.md).
+        "USER": f"user {getattr(env, 'nginx_user', 'chatr')};" if is_root else "",
         # One worker by default: nchan hands every message between workers through shared memory
         # and pipes, and on 2 cores one worker moved twice the group messages of two at a
         # fraction of the latency (tests/bench, README "Performance").

@@ -2,18 +2,14 @@
  * the function declarations, and a handler may leave work to run after the response is sent
  * (a webhook that must not hold up the socket's next hook). Every nchan hook but `closed` puts
  * its connection on the orphan watch list, and the loop wakes up for what is due there
- * (hub_orphan.c): it waits for connections with epoll on a non-blocking listening socket.
- * EPOLLEXCLUSIVE wakes one process of the pool per connection, not all of them: with poll() every
- * frame woke the whole pool, and all but one went back to sleep after a failed accept (on this
- * virtual machine a system call costs ~20 us, and that herd was most of the router's CPU). */
+ * (hub_orphan.c): it waits for connections with fn_accept (runtime/fn.c: epoll on a non-blocking
+ * listening socket). EPOLLEXCLUSIVE wakes one process of the pool per connection, not all of them:
+ * with poll() every frame woke the whole pool, and all but one went back to sleep after a failed
+ * accept (on this virtual machine a system call costs ~20 us, and that herd was most of the
+ * router's CPU). A stop signal ends the loop only between requests, after draining the queue. */
 #include "hub.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <poll.h>
-#include <sys/epoll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,15 +18,6 @@
 #include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
-
-static volatile sig_atomic_t stopping, in_request;
-
-static void on_term(int sig)
-{
-    (void)sig;
-    stopping = 1;
-    if (!in_request) _exit(0);
-}
 
 static void write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
 {
@@ -87,28 +74,11 @@ static long idle_next_ms(void)
     return d < 0 ? 0 : (long)d;
 }
 
-/* Waits until the listening socket has a connection, the next orphan check or the idle
- * callback is due. */
-static int wait_for_work(void)
+/* ms until the next orphan check or idle callback is due (-1: none). */
+static long next_due_ms(void)
 {
     long ms = hub_orphan_next_ms(), idle = idle_next_ms();
-    if (idle >= 0 && (ms < 0 || idle < ms)) ms = idle;
-    static int ep = -1;
-    if (ep < 0) {
-        ep = epoll_create1(EPOLL_CLOEXEC);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
-        if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev) != 0) {
-            close(ep);
-            ep = -1;
-        }
-        if (ep < 0) fn_log("epoll unavailable: %s", strerror(errno));
-    }
-    int timeout = ms < 0 ? -1 : ms > INT_MAX ? INT_MAX : (int)ms;
-    struct epoll_event got;
-    if (ep >= 0) return epoll_wait(ep, &got, 1, timeout) != 0;
-    struct pollfd p = {.fd = FCGI_LISTENSOCK_FILENO, .events = POLLIN};
-    int n = poll(&p, 1, timeout);
-    return n != 0; /* ready, or EINTR (SIGTERM): let the accept path decide */
+    return idle >= 0 && (ms < 0 || idle < ms) ? idle : ms;
 }
 
 int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
@@ -118,33 +88,26 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
     /* fn_log writes to stderr, which spawn-fcgi children do not have: point it at the log. */
     if (logfile && *logfile && !freopen(logfile, "a", stderr)) return 1;
     setvbuf(stderr, NULL, _IOLBF, 0);
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    fn_signals_init(); /* a stop finishes the request in hand and drains the queue (fn.c) */
     if (FCGX_Init() != 0) {
         fn_log("FCGX_Init failed");
         return 1;
     }
     if (on_start) on_start();
-    /* Several workers share the socket: whoever loses the race for a connection gets EAGAIN
-     * and goes back to epoll_wait() instead of blocking in accept() past its orphan checks. */
-    int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
-    if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
     FCGX_Request r;
     FCGX_InitRequest(&r, FCGI_LISTENSOCK_FILENO, 0);
     fn_log("started");
-    while (!stopping) {
-        if (r.ipcFd < 0 && !wait_for_work()) {
+    for (;;) {
+        /* fn_accept waits with epoll (EPOLLEXCLUSIVE) on the non-blocking listening socket:
+         * whoever loses the race for a connection is back here instead of blocking in accept()
+         * past its orphan checks. */
+        int got = fn_accept(&r, next_due_ms());
+        if (got < 0) break;
+        if (got == 0) {
             hub_orphan_tick();
             idle_run();
             continue;
         }
-        int arc = FCGX_Accept_r(&r);
-        if (arc == -EAGAIN || arc == -EWOULDBLOCK || arc == -EINTR) continue;
-        if (arc < 0) break;
-        in_request = 1;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
@@ -183,7 +146,6 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         if (watch) hub_orphan_watch(rid);
         hub_orphan_tick();
         idle_run();
-        in_request = 0;
     }
     fn_log("stopped");
     return 0;

@@ -10,21 +10,90 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
 
 static volatile sig_atomic_t stopping;
-static volatile sig_atomic_t in_request;
+static sigset_t wait_mask; /* the signal mask while waiting for a connection: TERM/INT let in */
 static const char *fn_name = "fn";
-static FILE *log_out; /* CHATR_LOG_FILE, or stderr (spawn-fcgi children have no stderr) */
+static FILE *log_out; /* CHATR_LOG_FILE, or stderr */
 
-/* SIGTERM: leave at once when idle (libfcgi's accept retries on EINTR, so a flag alone would
- * not end the loop); finish the request in hand first otherwise. */
+/* SIGTERM/SIGINT are blocked except while a process waits for its next connection (fn_accept),
+ * so a stop never cuts a request in half: the request in hand finishes, then the process drains
+ * the connections already queued on the listening socket and exits (docs/operations.md). */
 static void on_term(int sig)
 {
     (void)sig;
     stopping = 1;
-    if (!in_request) _exit(0);
+}
+
+void fn_signals_init(void)
+{
+    struct sigaction sa = {0};
+    sa.sa_handler = on_term;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL); /* before FCGX_Init, which keeps a handler it finds */
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    sigset_t block;
+    sigemptyset(&block);
+    sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGINT);
+    sigprocmask(SIG_BLOCK, &block, &wait_mask);
+    sigdelset(&wait_mask, SIGTERM);
+    sigdelset(&wait_mask, SIGINT);
+}
+
+/* Waits up to timeout_ms (-1: no limit) until the listening socket (fd 0, shared by the pool)
+ * has a connection or a stop signal arrives, with the stop signals let in only for the wait.
+ * EPOLLEXCLUSIVE wakes one process of the pool per connection, not all of them. */
+static int wait_readable(long timeout_ms)
+{
+    static int ep = -1;
+    static int ready;
+    if (!ready) {
+        ready = 1;
+        /* Non-blocking: a process that loses the race for a connection gets EAGAIN instead of
+         * sleeping in accept() with the stop signals blocked. */
+        int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
+        if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
+        ep = epoll_create1(EPOLL_CLOEXEC);
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+        if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev) != 0) {
+            close(ep);
+            ep = -1;
+        }
+        if (ep < 0) fn_log("epoll unavailable: %s", strerror(errno));
+    }
+    int timeout = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    if (ep >= 0) {
+        struct epoll_event got;
+        return epoll_pwait(ep, &got, 1, timeout, &wait_mask) != 0;
+    }
+    struct pollfd p = {.fd = FCGI_LISTENSOCK_FILENO, .events = POLLIN};
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+    return ppoll(&p, 1, timeout < 0 ? NULL : &ts, &wait_mask) != 0;
+}
+
+int fn_accept(struct FCGX_Request *r, long timeout_ms)
+{
+    /* A connection nginx kept open (fastcgi_keep_conn) is read first; libfcgi closes it at EOF
+     * and goes on to accept(). */
+    if (r->ipcFd < 0 && !stopping && !wait_readable(timeout_ms)) return 0;
+    for (;;) {
+        int rc = FCGX_Accept_r(r);
+        if (rc == 0) return 1;
+        /* Nothing queued: another process took it, or, once stopping, the queue is drained. */
+        if (rc == -EAGAIN || rc == -EWOULDBLOCK) return stopping ? -1 : 0;
+        if (rc == -EINTR) continue;
+        fn_log("accept failed: %s", strerror(-rc));
+        return -1;
+    }
 }
 
 void fn_log(const char *fmt, ...)
@@ -328,20 +397,18 @@ int fn_run(const char *name, fn_handler handler)
         fn_log("sodium_init failed");
         return 1;
     }
-    struct sigaction sa = {0};
-    sa.sa_handler = on_term;
-    sigaction(SIGTERM, &sa, NULL); /* no SA_RESTART: accept() returns and the loop ends */
-    sigaction(SIGINT, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    fn_signals_init();
     if (FCGX_Init() != 0) {
         fn_log("FCGX_Init failed");
         return 1;
     }
     FCGX_Request r;
-    FCGX_InitRequest(&r, 0, 0); /* fd 0: the socket spawn-fcgi hands us */
+    FCGX_InitRequest(&r, FCGI_LISTENSOCK_FILENO, 0); /* the socket spawn-fcgi hands us */
     fn_log("started");
-    while (!stopping && FCGX_Accept_r(&r) >= 0) {
-        in_request = 1;
+    for (;;) {
+        int got = fn_accept(&r, -1);
+        if (got < 0) break;
+        if (got == 0) continue;
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
@@ -365,7 +432,6 @@ int fn_run(const char *name, fn_handler handler)
         free(req.body);
         res_reset(&res);
         FCGX_Finish_r(&r);
-        in_request = 0;
     }
     fn_db_close();
     fn_log("stopped");

@@ -63,6 +63,14 @@ typedef int (*fn_handler)(fn_req *req, fn_res *res);
 /* Runs the FastCGI accept loop for one function until SIGTERM. Returns the exit status. */
 int fn_run(const char *name, fn_handler handler);
 
+/* The accept loop's parts, shared with the hub programs' loop (docs/operations.md, "Restarts
+ * and drain"). fn_signals_init: SIGTERM/SIGINT are blocked except while waiting for a connection.
+ * fn_accept: waits up to timeout_ms (-1: no limit) for the next request on the listening socket;
+ * 1: a request is in r; 0: nothing yet (timeout, or another process took it); -1: stop (a stop
+ * signal came and no connection is left queued, or accept failed). */
+void fn_signals_init(void);
+int fn_accept(struct FCGX_Request *r, long timeout_ms);
+
 /* Request accessors. Names are HTTP names ("Content-Type", "x-ms-client-principal"). */
 const char *fn_param(const fn_req *req, const char *fcgi_name);
 const char *fn_header(const fn_req *req, const char *http_name);
