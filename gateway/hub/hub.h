@@ -7,8 +7,9 @@
  * different broadcast/user channels, because they receive different bytes for one message:
  *   a<k>.<hubkey>            broadcast, k = j (JSON subprotocol) or s (simple)
  *   u<k>.<hubkey>.<userkey>  all connections of one user
- *   c.<socketId>             one socket (nginx's $request_id)
- * hubkey/userkey are short hashes, so names never carry the channel-list delimiter.
+ *   c.<socketkey>            one socket (its nginx $request_id, hashed)
+ * hubkey/userkey/socketkey are short keyed hashes (hub_util.c, docs/liveness.md): they never
+ * carry the channel-list delimiter, and only the hub programs can compute them.
  *
  * Reliable sockets (json.reliable.webpubsub.azure.v1, hub_reliable.c) subscribe to their own
  * channel only: every data message to them is sequenced and stored, then published there. A
@@ -78,6 +79,9 @@ void hub_name_norm(const char *hub, char *out, size_t outlen);
 void hub_chan_all(const char *hub, int json, char *out);
 void hub_chan_user(const char *hub, const char *user, int json, char *out);
 void hub_chan_conn(const char *conn_id, char *out);
+/* The names are keyed (hub_util.c, docs/liveness.md): derived from access_key. The hub programs
+ * use hub_access_key() unless this was called first (unit tests). */
+void hub_chan_use_key(const char *access_key);
 
 /* What the handshake decided about one connection; travels to the hooks as $hub_ctx. */
 typedef struct hub_ctx {
