@@ -335,17 +335,11 @@ char *hub_token_sign(json_object *claims);
 
 /* ---- hub_db.c ---------------------------------------------------------------------------- */
 
-/* Clears connections of this node that no live nginx backs (other epoch). Their `disconnected`
- * notifications wait for hub_db_sweep_notify (nginx, the way to the event handler, may not be up
- * yet; the DELETE ... RETURNING gives each row to one process, so each fires once). */
-void hub_db_sweep(void);
 /* Registers a connection, its token groups and, for a reliable one, its pubsub.reliable row
  * (nothing if it exists). epoch: this node's nginx (hub_node_epoch). Returns 0 or -1.
  * Sockets that are not reliable are registered by hub-connect, before the upgrade; reliable ones
  * by hub-events, in one transaction with their `connected` frame. */
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch);
-int hub_db_sweep_pending(void);
-void hub_db_sweep_notify(void);
 /* Roles of a connection (new ref) or NULL if it does not exist. */
 json_object *hub_db_roles(const char *conn_id);
 int hub_db_join(const char *hub, const char *group, const char *conn_id); /* 0, -1, 1 = limit */
