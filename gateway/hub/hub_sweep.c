@@ -78,11 +78,7 @@ static void release(const char *cursor)
 static void bury(const char *conn_id, const char *socket, int reliable, hub_gone **gone, int *ng)
 {
     if (reliable) {
-        int kept = hub_rel_drop(conn_id, socket);
-        if (kept != 0) {
-            if (kept > 0) fn_log("sweep: reliable %s: socket %s gone; kept for recovery", conn_id, socket);
-            return;
-        }
+        if (hub_rel_drop(conn_id, socket) != 0) return; /* kept for recovery (it logs), or error */
     }
     hub_gone *g;
     if (hub_conn_remove(conn_id, &g) != 0 || !g) return;

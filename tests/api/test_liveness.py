@@ -89,20 +89,24 @@ def test_ghosts_left_by_dead_hub_processes_are_swept_with_disconnected_once(chat
     abruptly: their `closed` hooks find nobody, and the orphan watch lists died with the
     processes. The pools come back (as a supervisor restarts them); the node sweep finds the rows
     whose sockets are gone and removes them: connectionExists/userExists answer 404, the chat's
-    users list no longer shows the user online, and `disconnected` fires once per connection."""
+    users list no longer shows the user online, and `disconnected` fires once per connection. A
+    reliable connection among them is kept for recovery and ends only when its retention does."""
     clients = [Client(chatr, hub=HUB, user=f"live-ghost-{i}") for i in range(3)]
     ids = [c.conn_id for c in clients]
-    assert len(UPSTREAM.events("connected", None, count=3, timeout=30)) >= 3
+    rel = Client(chatr, hub=HUB, user="live-ghost-r", protocol=RELIABLE)
+    assert len(UPSTREAM.events("connected", None, count=4, timeout=30)) >= 4
     person = Person(chatr, "Ghost")  # a chat user, online through the app's eventHandler
     assert person.uid in person.get("/api/users").json()["users"]
     time.sleep(GRACE)  # the rows are older than the sweep's grace: no handshake is in doubt
     for unit in ("hub-router", "hub-events"):
         kill_pool(chatr, unit)
-    for c in clients:
+    for c in [*clients, rel]:
         drop(c)
     drop(person.ws)
     time.sleep(1)  # nginx has seen the sockets go and run its `closed` hooks into the void
     assert rows(chatr, ids) == set(ids)  # ghosts: no process is left that knows about them
+    assert chatr.sql("SELECT socket IS NOT NULL FROM pubsub.reliable WHERE conn_id = :'p1'",
+                     rel.conn_id) == [["t"]]
     for unit in ("hub-router", "hub-events"):
         assert chatr.deploy(unit, "start").returncode == 0
 
@@ -120,6 +124,11 @@ def test_ghosts_left_by_dead_hub_processes_are_swept_with_disconnected_once(chat
     for cid in ids:
         got[cid] += [json.loads(b) for _, _, b in UPSTREAM.events("disconnected", cid, timeout=0.1)]
     assert all(len(v) == 1 for v in got.values()), got
+    # The reliable connection was no ghost while its retention ran (it could have recovered):
+    # the sweep dropped it, and it ended with one `disconnected` only when its retention was over.
+    [(_, h, body)] = UPSTREAM.events("disconnected", rel.conn_id, timeout=GONE_WITHIN + RETENTION)
+    assert "did not reconnect in time" in json.loads(body)["reason"]
+    assert UPSTREAM.events("disconnected", rel.conn_id, timeout=SWEEP) == []
 
 
 def test_a_live_connection_is_never_swept(chatr):
@@ -197,7 +206,8 @@ def test_reliable_client_recovers_after_a_gateway_restart_with_nothing_missing_o
     first = messages(r.ws, 2)
     assert [d for _, d in first] == ["before-1", "before-2"]
     r.send({"type": "sequenceAck", "sequenceId": 1})  # 2 arrived but is not acknowledged
-    time.sleep(0.3)
+    assert wait_until(lambda: chatr.sql("SELECT min(seq) FROM pubsub.reliable_messages "
+                                        "WHERE conn_id = :'p1'", r.conn_id) == [["2"]], 10)
     kill_nginx(chatr)
     start_nginx(chatr)
     # A plain client comes first: its hooks run the new epoch's sweep before the recovery.
