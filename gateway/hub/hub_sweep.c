@@ -47,13 +47,13 @@ static int claim(char *cursor, size_t len)
     snprintf(lease, sizeof lease, "%ld", hub_sweep_every_ms() * HUB_SWEEP_LEASES);
     snprintf(holder, sizeof holder, "%ld", (long)getpid());
     const char *p[] = {hub_node_id(), lease, holder};
-    PGresult *r = fn_db_exec(
-        "INSERT INTO pubsub.sweeps AS s (node, due, holder, claimed_at) "
-        "  VALUES ($1, now() + $2::bigint * interval '1 ms', $3, now()) "
-        "ON CONFLICT (node) DO UPDATE SET due = EXCLUDED.due, holder = EXCLUDED.holder, "
-        "  claimed_at = now() WHERE s.due <= now() "
-        "RETURNING s.cursor",
-        3, p);
+    PGresult *r =
+        fn_db_exec("INSERT INTO pubsub.sweeps AS s (node, due, holder, claimed_at) "
+                   "  VALUES ($1, now() + $2::bigint * interval '1 ms', $3, now()) "
+                   "ON CONFLICT (node) DO UPDATE SET due = EXCLUDED.due, holder = EXCLUDED.holder, "
+                   "  claimed_at = now() WHERE s.due <= now() "
+                   "RETURNING s.cursor",
+                   3, p);
     if (!r) return -1;
     int won = PQntuples(r) == 1;
     if (won) snprintf(cursor, len, "%s", PQgetvalue(r, 0, 0));
@@ -99,14 +99,14 @@ void hub_sweep_ghosts(void)
     const char *p[] = {hub_node_id(), ep, cursor, grace, batch};
     /* Rows younger than the grace may be handshakes whose socket has not subscribed yet; a
      * reliable connection without a socket is already waiting for recovery (hub_rel_expire). */
-    PGresult *r = fn_db_exec(
-        "SELECT c.id, coalesce(r.socket, c.id), r.conn_id IS NOT NULL "
-        "FROM pubsub.connections c LEFT JOIN pubsub.reliable r ON r.conn_id = c.id "
-        "WHERE c.node = $1 AND c.epoch = $2::bigint AND c.id > $3 "
-        "  AND c.created_at < now() - $4::bigint * interval '1 ms' "
-        "  AND (r.conn_id IS NULL OR r.socket IS NOT NULL) "
-        "ORDER BY c.id LIMIT $5::int",
-        5, p);
+    PGresult *r =
+        fn_db_exec("SELECT c.id, coalesce(r.socket, c.id), r.conn_id IS NOT NULL "
+                   "FROM pubsub.connections c LEFT JOIN pubsub.reliable r ON r.conn_id = c.id "
+                   "WHERE c.node = $1 AND c.epoch = $2::bigint AND c.id > $3 "
+                   "  AND c.created_at < now() - $4::bigint * interval '1 ms' "
+                   "  AND (r.conn_id IS NULL OR r.socket IS NOT NULL) "
+                   "ORDER BY c.id LIMIT $5::int",
+                   5, p);
     if (!r) {
         release(cursor);
         return;
@@ -122,11 +122,14 @@ void hub_sweep_ghosts(void)
         if (subs == 0) bury(id, socket, PQgetvalue(r, i, 2)[0] == 't', gone, &ng);
     }
     /* the pass goes on after the last row looked at, or starts again when this was its end */
-    if (i < n) snprintf(cursor, sizeof cursor, "%s", i ? PQgetvalue(r, i - 1, 0) : cursor);
-    else snprintf(cursor, sizeof cursor, "%s", n == HUB_SWEEP_BATCH ? PQgetvalue(r, n - 1, 0) : "");
+    if (i < n)
+        snprintf(cursor, sizeof cursor, "%s", i ? PQgetvalue(r, i - 1, 0) : cursor);
+    else
+        snprintf(cursor, sizeof cursor, "%s", n == HUB_SWEEP_BATCH ? PQgetvalue(r, n - 1, 0) : "");
     PQclear(r);
     release(cursor);
-    for (int k = 0; k < ng; k++) hub_gone_notify(gone[k]); /* after the lease is free */
+    for (int k = 0; k < ng; k++)
+        hub_gone_notify(gone[k]); /* after the lease is free */
 }
 
 /* ---- the epoch sweep -------------------------------------------------------------------- */
@@ -141,15 +144,15 @@ void hub_sweep_epoch(long epoch)
     const char *p[] = {hub_node_id(), ep};
     /* One statement: the reliable rows of older epochs are kept (retention starts now unless it
      * already runs), every other row of them is removed and returned for its notification. */
-    PGresult *r = fn_db_exec(
-        "WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
-        "    dropped_at = coalesce(r.dropped_at, now()) "
-        "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
-        "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id) "
-        "DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
-        "  AND c.id NOT IN (SELECT conn_id FROM kept) "
-        "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
-        2, p);
+    PGresult *r =
+        fn_db_exec("WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
+                   "    dropped_at = coalesce(r.dropped_at, now()) "
+                   "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
+                   "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id) "
+                   "DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
+                   "  AND c.id NOT IN (SELECT conn_id FROM kept) "
+                   "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
+                   2, p);
     if (!r) return;
     if (PQntuples(r) == 0) {
         PQclear(r);
