@@ -204,16 +204,19 @@ static int count_user_conns(const char *hub, const char *user)
 }
 
 /* Tells nginx what the socket subscribes to and which connection its hooks act as. */
-static int answer(fn_res *res, const hub_ctx *ctx, const char *channels, const char *conn)
+static int answer(fn_res *res, const hub_ctx *ctx, const char *channels, const char *conn,
+                  const char *own)
 {
     size_t before = res->nheaders;
     fn_set_header(res, "X-Hub-Channels", "%s", channels);
+    /* the socket's own (keyed) channel: nchan publishes hub-router's replies there */
+    fn_set_header(res, "X-Hub-Own", "%s", own);
     fn_set_header(res, "X-Hub-Protocol", "%s", ctx->protocol);
     fn_set_header(res, "X-Hub-Conn", "%s", conn);
     char *enc = hub_ctx_encode(ctx);
     if (enc) fn_set_header(res, "X-Hub-Ctx", "%s", enc);
     free(enc);
-    if (res->nheaders < before + 4) {
+    if (res->nheaders < before + 5) {
         fn_error(res, 500, "connection context too large");
         return 0;
     }
@@ -252,7 +255,7 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
         fn_log("recovery of %s refused: %s", id_ok ? id : "(invalid id)", why);
         fn_set_header(res, "X-Hub-Refused", "%s", why);
     }
-    int rc = answer(res, ctx, own, why ? socket : id);
+    int rc = answer(res, ctx, own, why ? socket : id, own);
     hub_ctx_free(ctx);
     return rc;
 }
@@ -373,7 +376,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         }
         hub_orphan_watch(conn_id);
     }
-    int rc = answer(res, &ctx, chans, conn_id);
+    int rc = answer(res, &ctx, chans, conn_id, own);
     hub_ctx_free(&ctx);
     return rc;
 }

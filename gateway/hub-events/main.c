@@ -5,8 +5,9 @@
  * Reliable connections (hub_reliable.c, PROTOCOL.md §2.7): closed keeps one for the retention
  * time unless the hub closed it for good; opened of a recovering socket takes it over and
  * replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
- * `disconnected` frame. Between requests (hub_loop_idle): retention expiry, and the `disconnected`
- * notifications of a node sweep. PROTOCOL.md §1.6, §3.5, §3.6. */
+ * `disconnected` frame. Between requests (hub_loop_idle): retention expiry, the node's sweeps
+ * (hub_sweep.c: ghosts whose socket is gone, rows of an nginx that restarted) and the
+ * `disconnected` notifications of the latter. PROTOCOL.md §1.6, §3.5, §3.6; docs/liveness.md. */
 #include "hub.h"
 
 #include <stdio.h>
@@ -15,13 +16,25 @@
 
 static long swept_epoch = -1;
 
-/* A node clears connections no live nginx of its own backs: at start, and when nginx changed. */
+/* A node clears connections no live nginx of its own backs: at start, and when nginx changed
+ * (plain ones end, reliable ones wait for recovery: hub_sweep.c). */
 static void sweep_if_needed(void)
 {
     long e = hub_node_epoch();
     if (e == swept_epoch) return;
-    hub_db_sweep();
+    hub_sweep_epoch(e);
     swept_epoch = e;
+}
+
+/* Between requests the epoch is looked at too (a restarted nginx sends no hook until a client
+ * connects), but only a running nginx seen twice in a row counts: a pid file read while nginx
+ * writes it must not end every connection. */
+static void sweep_if_restarted(void)
+{
+    static long seen = -1;
+    long e = hub_node_epoch();
+    if (e > 0 && e != swept_epoch && e == seen) sweep_if_needed();
+    seen = e;
 }
 
 /* Registers a reliable connection with its `connected` frame (the reconnectionToken) in one
@@ -130,7 +143,7 @@ static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_i
 static void after_sweep(void *unused)
 {
     (void)unused;
-    hub_db_sweep_notify();
+    hub_sweep_epoch_notify();
 }
 
 static int dispatch(fn_req *req, fn_res *res, hub_after *after);
@@ -139,7 +152,7 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after);
 static int handle(fn_req *req, fn_res *res, hub_after *after)
 {
     int rc = dispatch(req, res, after);
-    if (!after->fn && hub_db_sweep_pending()) after->fn = after_sweep;
+    if (!after->fn && hub_sweep_epoch_pending()) after->fn = after_sweep;
     return rc;
 }
 
@@ -157,13 +170,16 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after)
     return 0;
 }
 
-/* Between requests: reliable connections whose retention ran out end (hub_reliable.c), and a
+/* Between requests: reliable connections whose retention ran out end (hub_reliable.c), an epoch
  * sweep's `disconnected` notifications go out once nginx answers, even if no request comes to
- * this process. */
+ * this process, and one batch of the ghost sweep runs when it is due and this process holds its
+ * lease (hub_sweep.c). */
 static void idle(void)
 {
     hub_rel_expire();
-    if (hub_db_sweep_pending() && hub_channel_subscribers("c.-") >= 0) hub_db_sweep_notify();
+    sweep_if_restarted();
+    if (hub_sweep_epoch_pending() && hub_channel_subscribers("c.-") >= 0) hub_sweep_epoch_notify();
+    hub_sweep_ghosts();
 }
 
 static void start(void)

@@ -7,8 +7,9 @@
  * different broadcast/user channels, because they receive different bytes for one message:
  *   a<k>.<hubkey>            broadcast, k = j (JSON subprotocol) or s (simple)
  *   u<k>.<hubkey>.<userkey>  all connections of one user
- *   c.<socketId>             one socket (nginx's $request_id)
- * hubkey/userkey are short hashes, so names never carry the channel-list delimiter.
+ *   c.<socketkey>            one socket (its nginx $request_id, hashed)
+ * hubkey/userkey/socketkey are short keyed hashes (hub_util.c, docs/liveness.md): they never
+ * carry the channel-list delimiter, and only the hub programs can compute them.
  *
  * Reliable sockets (json.reliable.webpubsub.azure.v1, hub_reliable.c) subscribe to their own
  * channel only: every data message to them is sequenced and stored, then published there. A
@@ -78,6 +79,9 @@ void hub_name_norm(const char *hub, char *out, size_t outlen);
 void hub_chan_all(const char *hub, int json, char *out);
 void hub_chan_user(const char *hub, const char *user, int json, char *out);
 void hub_chan_conn(const char *conn_id, char *out);
+/* The names are keyed (hub_util.c, docs/liveness.md): derived from access_key. The hub programs
+ * use hub_access_key() unless this was called first (unit tests). */
+void hub_chan_use_key(const char *access_key);
 
 /* What the handshake decided about one connection; travels to the hooks as $hub_ctx. */
 typedef struct hub_ctx {
@@ -267,6 +271,24 @@ void hub_orphan_watch(const char *conn_id);
 void hub_orphan_tick(void);      /* checks what is due; cheap when nothing is */
 long hub_orphan_next_ms(void);   /* ms until something is due, -1 when nothing is watched */
 
+/* ---- hub_sweep.c: the node's sweeps (docs/liveness.md) ----------------------------------- */
+
+#define HUB_SWEEP_EVERY_MS 10000 /* a pass over the node's connections starts this often
+                                  * (CHATR_HUB_SWEEP_MS overrides, for tests) ... */
+#define HUB_SWEEP_BATCH 128      /* ... in batches of this many, one lease claim each */
+#define HUB_SWEEP_LEASES 3       /* a claim holds the lease this many intervals at most */
+#define HUB_SWEEP_GRACE_MS 5000  /* younger rows are not looked at (handshake not subscribed yet) */
+long hub_sweep_every_ms(void);
+/* One batch of the ghost sweep, if it is due and this process wins the lease: rows of this node
+ * whose socket's channel has no subscriber are removed (`disconnected` once), reliable ones are
+ * kept for recovery. Cheap when not due (one UPDATE). */
+void hub_sweep_ghosts(void);
+/* nginx restarted (epoch = hub_node_epoch()): rows of older epochs are removed, their
+ * `disconnected` waiting for hub_sweep_epoch_notify; reliable ones are kept for their retention. */
+void hub_sweep_epoch(long epoch);
+int hub_sweep_epoch_pending(void);
+void hub_sweep_epoch_notify(void);
+
 /* ---- hub_webhook.c: CloudEvents to the upstream event handler ---------------------------- */
 
 typedef struct hub_event {
@@ -313,17 +335,11 @@ char *hub_token_sign(json_object *claims);
 
 /* ---- hub_db.c ---------------------------------------------------------------------------- */
 
-/* Clears connections of this node that no live nginx backs (other epoch). Their `disconnected`
- * notifications wait for hub_db_sweep_notify (nginx, the way to the event handler, may not be up
- * yet; the DELETE ... RETURNING gives each row to one process, so each fires once). */
-void hub_db_sweep(void);
 /* Registers a connection, its token groups and, for a reliable one, its pubsub.reliable row
  * (nothing if it exists). epoch: this node's nginx (hub_node_epoch). Returns 0 or -1.
  * Sockets that are not reliable are registered by hub-connect, before the upgrade; reliable ones
  * by hub-events, in one transaction with their `connected` frame. */
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch);
-int hub_db_sweep_pending(void);
-void hub_db_sweep_notify(void);
 /* Roles of a connection (new ref) or NULL if it does not exist. */
 json_object *hub_db_roles(const char *conn_id);
 int hub_db_join(const char *hub, const char *group, const char *conn_id); /* 0, -1, 1 = limit */

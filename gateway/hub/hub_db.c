@@ -5,29 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows the last sweep removed, waiting for their `disconnected` (hub_db_sweep_notify). */
-static PGresult *swept;
-
-void hub_db_sweep(void)
-{
-    char epoch[32];
-    snprintf(epoch, sizeof epoch, "%ld", hub_node_epoch());
-    const char *p[] = {hub_node_id(), epoch};
-    PGresult *r = fn_db_exec("DELETE FROM pubsub.connections WHERE node = $1 AND epoch <> $2 "
-                             "RETURNING id, hub, user_id, protocol, state",
-                             2, p);
-    if (!r) return;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return;
-    }
-    fn_log("cleared %d stale connections of node %s", PQntuples(r), hub_node_id());
-    if (swept) { /* two sweeps before a notification: keep the first batch's notices too */
-        hub_db_sweep_notify();
-    }
-    swept = r;
-}
-
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch)
 {
     char ep[32];
@@ -49,25 +26,6 @@ int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch)
     if (!r) return -1;
     PQclear(r);
     return 0;
-}
-
-int hub_db_sweep_pending(void)
-{
-    return swept != NULL;
-}
-
-void hub_db_sweep_notify(void)
-{
-    PGresult *r = swept;
-    swept = NULL;
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        const char *user = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
-        const char *proto = PQgetvalue(r, i, 3)[0] ? PQgetvalue(r, i, 3) : NULL;
-        const char *state = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
-        hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0), user, proto, state, "disconnected",
-                   "The connection ended: its gateway node restarted.");
-    }
-    PQclear(r);
 }
 
 json_object *hub_db_roles(const char *conn_id)

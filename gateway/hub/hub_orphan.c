@@ -19,7 +19,11 @@
  * (one request to nchan per check: for a sender at 1 message/s, as many checks as frames). So the
  * processes of one node share the time of every connection's latest hook in a mapped file
  * (hookmap below): a process whose watch is due skips the check when a later hook ran anywhere,
- * because the process that ran it watches the connection now. Only the last one checks. */
+ * because the process that ran it watches the connection now. Only the last one checks.
+ *
+ * The watch list dies with its process, and stops looking 30 s after the last hook: it is the
+ * fast path. The node sweep (hub_sweep.c) is the guarantee, whatever process dies; see
+ * docs/liveness.md. */
 #include "hub.h"
 
 #include <fcntl.h>

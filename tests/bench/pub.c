@@ -4,7 +4,7 @@
  *            bearer token per request); sio: POST /users/{u}/send on the peer (peer/server.js).
  *   ceiling  the groups fan-out published straight into nchan, as hub-router does it but without
  *            the router: POST /pub on nginx's internal unix socket (--pub-socket) with
- *            X-Hub-Channels = the group members' connection channels (c.<connectionId>) and the
+ *            X-Hub-Channels = the group members' connection channels (hub_chan_conn) and the
  *            same group envelope the hub would build (gateway/hub/hub_nchan.c, hub_util.c).
  * Sender k is always sent for by the same thread, so its messages stay in order. Each message is
  * stamped with its scheduled time: a thread that falls behind shows as latency, not as a lower
@@ -20,6 +20,7 @@
 
 #include <curl/curl.h>
 
+#include "hub.h"
 #include "wps_rest.h"
 
 #define PUB_TIMEOUT_MS 10000L
@@ -86,7 +87,9 @@ static long long publish_ceiling(pub_thread *t, client *s, uint64_t ts)
     for (int i = first; i < first + b->gsize && i < b->nclients; i++) {
         client *m = &b->c[i];
         if (!m->live || !m->conn_id[0]) continue; /* as the hub: ready members only */
-        o += (size_t)sprintf(t->chans + o, "%sc.%s", o ? "," : "", m->conn_id);
+        char ch[HUB_MAX_CHANNEL]; /* the hub's keyed name of the socket's channel */
+        hub_chan_conn(m->conn_id, ch);
+        o += (size_t)sprintf(t->chans + o, "%s%s", o ? "," : "", ch);
         n++;
     }
     int h = sprintf(t->buf, "{\"type\":\"message\",\"from\":\"group\",\"fromUserId\":\"%su%d\","
@@ -218,6 +221,7 @@ int pub_start(bench *b, uint64_t t0, uint64_t end)
     if (!ps) return -1;
     b->pub = ps;
     ps->n = b->publishers < b->nsenders ? b->publishers : b->nsenders;
+    if (b->scenario == SC_CEILING) hub_chan_use_key(b->key); /* the hub's keyed channel names */
     for (int i = 0; i < ps->n; i++) {
         pub_thread *t = &ps->t[i];
         t->b = b;

@@ -1,0 +1,185 @@
+/* hub_sweep.c: the node's sweeps, which keep pubsub.connections true to the sockets nginx holds
+ * whatever process dies (docs/liveness.md). Both run in hub-events, between requests.
+ *
+ * The ghost sweep. A connection's row normally goes with nchan's `closed` hook, or with the
+ * orphan watch (hub_orphan.c) when nchan dropped that hook; but the watch list lives in one
+ * process's memory, and when that process dies (or nchan's worker dies with every socket and no
+ * hook at all) nobody ever looks again: the row stays, userExists answers 200, the user stays
+ * online. So every HUB_SWEEP_EVERY_MS the node's rows are compared with nchan: a row whose
+ * socket's own channel has no subscriber is a ghost, and is removed as the `closed` hook would
+ * have (DELETE ... RETURNING: `disconnected` fires once, whoever removes it). A reliable
+ * connection is not removed but dropped: it waits for recovery, and hub_rel_expire ends it when
+ * its retention runs out. The work is split into batches of HUB_SWEEP_BATCH connections, and a
+ * lease in PostgreSQL (pubsub.sweeps, schema/009) gives each batch to one process: no process
+ * holds state, a process that dies holding the lease delays the next batch by a lease at most.
+ *
+ * The epoch sweep. nginx's master pid is the node's epoch, stored with every row. When it
+ * changes (nginx restarted: every socket of the old one is gone), rows of older epochs are
+ * swept: plain connections are removed (their `disconnected` waits until nginx answers again,
+ * the way to the event handler), reliable ones are kept for their retention time from now, so a
+ * client that reconnects with its connection id and reconnection token recovers, with replay. */
+#include "hub.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+long hub_sweep_every_ms(void)
+{
+    static long v = -1;
+    if (v < 0) {
+        const char *e = getenv("CHATR_HUB_SWEEP_MS");
+        char *end;
+        long n = e && *e ? strtol(e, &end, 10) : -1;
+        v = n > 0 && *end == '\0' ? n : HUB_SWEEP_EVERY_MS;
+    }
+    return v;
+}
+
+/* ---- the ghost sweep -------------------------------------------------------------------- */
+
+/* Claims the next batch: 1 with the pass's cursor in cursor, 0 when another process has it or
+ * it is not due, -1 on a database error. */
+static int claim(char *cursor, size_t len)
+{
+    char lease[24], holder[24];
+    snprintf(lease, sizeof lease, "%ld", hub_sweep_every_ms() * HUB_SWEEP_LEASES);
+    snprintf(holder, sizeof holder, "%ld", (long)getpid());
+    const char *p[] = {hub_node_id(), lease, holder};
+    PGresult *r =
+        fn_db_exec("INSERT INTO pubsub.sweeps AS s (node, due, holder, claimed_at) "
+                   "  VALUES ($1, now() + $2::bigint * interval '1 ms', $3, now()) "
+                   "ON CONFLICT (node) DO UPDATE SET due = EXCLUDED.due, holder = EXCLUDED.holder, "
+                   "  claimed_at = now() WHERE s.due <= now() "
+                   "RETURNING s.cursor",
+                   3, p);
+    if (!r) return -1;
+    int won = PQntuples(r) == 1;
+    if (won) snprintf(cursor, len, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return won;
+}
+
+/* Ends the batch: the next one is due now (the pass goes on from cursor) or, when the pass is
+ * over (cursor ""), after the interval. */
+static void release(const char *cursor)
+{
+    char every[24];
+    snprintf(every, sizeof every, "%ld", cursor[0] ? 0L : hub_sweep_every_ms());
+    const char *p[] = {hub_node_id(), cursor, every};
+    PQclear(fn_db_exec("UPDATE pubsub.sweeps SET cursor = $2, "
+                       "  due = now() + $3::bigint * interval '1 ms' WHERE node = $1",
+                       3, p));
+}
+
+/* A connection whose socket is gone: removed (its `disconnected` queued in gone), or a reliable
+ * one kept for recovery. */
+static void bury(const char *conn_id, const char *socket, int reliable, hub_gone **gone, int *ng)
+{
+    if (reliable) {
+        if (hub_rel_drop(conn_id, socket) != 0) return; /* kept for recovery (it logs), or error */
+    }
+    hub_gone *g;
+    if (hub_conn_remove(conn_id, &g) != 0 || !g) return;
+    fn_log("sweep: connection %s: its socket is gone (no subscriber); removed", conn_id);
+    gone[(*ng)++] = g;
+}
+
+void hub_sweep_ghosts(void)
+{
+    long epoch = hub_node_epoch();
+    if (epoch <= 0) return; /* nginx is down: nothing to ask (the epoch sweep follows) */
+    char cursor[HUB_MAX_CONN_ID + 1];
+    if (claim(cursor, sizeof cursor) != 1) return;
+    char ep[32], grace[24], batch[16];
+    snprintf(ep, sizeof ep, "%ld", epoch);
+    snprintf(grace, sizeof grace, "%d", HUB_SWEEP_GRACE_MS);
+    snprintf(batch, sizeof batch, "%d", HUB_SWEEP_BATCH);
+    const char *p[] = {hub_node_id(), ep, cursor, grace, batch};
+    /* Rows younger than the grace may be handshakes whose socket has not subscribed yet; a
+     * reliable connection without a socket is already waiting for recovery (hub_rel_expire). */
+    PGresult *r =
+        fn_db_exec("SELECT c.id, coalesce(r.socket, c.id), r.conn_id IS NOT NULL "
+                   "FROM pubsub.connections c LEFT JOIN pubsub.reliable r ON r.conn_id = c.id "
+                   "WHERE c.node = $1 AND c.epoch = $2::bigint AND c.id > $3 "
+                   "  AND c.created_at < now() - $4::bigint * interval '1 ms' "
+                   "  AND (r.conn_id IS NULL OR r.socket IS NOT NULL) "
+                   "ORDER BY c.id LIMIT $5::int",
+                   5, p);
+    if (!r) {
+        release(cursor);
+        return;
+    }
+    hub_gone *gone[HUB_SWEEP_BATCH];
+    int ng = 0, n = PQntuples(r), i = 0;
+    for (; i < n; i++) {
+        const char *id = PQgetvalue(r, i, 0), *socket = PQgetvalue(r, i, 1);
+        char chan[HUB_MAX_CHANNEL];
+        hub_chan_conn(socket, chan);
+        int subs = hub_channel_subscribers(chan);
+        if (subs < 0) break; /* nginx cannot be asked: go on from here next time */
+        if (subs == 0) bury(id, socket, PQgetvalue(r, i, 2)[0] == 't', gone, &ng);
+    }
+    /* the pass goes on after the last row looked at, or starts again when this was its end */
+    if (i < n)
+        snprintf(cursor, sizeof cursor, "%s", i ? PQgetvalue(r, i - 1, 0) : cursor);
+    else
+        snprintf(cursor, sizeof cursor, "%s", n == HUB_SWEEP_BATCH ? PQgetvalue(r, n - 1, 0) : "");
+    PQclear(r);
+    release(cursor);
+    for (int k = 0; k < ng; k++)
+        hub_gone_notify(gone[k]); /* after the lease is free */
+}
+
+/* ---- the epoch sweep -------------------------------------------------------------------- */
+
+/* Rows the last epoch sweep removed, waiting for their `disconnected` (hub_sweep_epoch_notify). */
+static PGresult *swept;
+
+void hub_sweep_epoch(long epoch)
+{
+    char ep[32];
+    snprintf(ep, sizeof ep, "%ld", epoch);
+    const char *p[] = {hub_node_id(), ep};
+    /* One statement: the reliable rows of older epochs are kept (retention starts now unless it
+     * already runs), every other row of them is removed and returned for its notification. */
+    PGresult *r =
+        fn_db_exec("WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
+                   "    dropped_at = coalesce(r.dropped_at, now()) "
+                   "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
+                   "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id) "
+                   "DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
+                   "  AND c.id NOT IN (SELECT conn_id FROM kept) "
+                   "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
+                   2, p);
+    if (!r) return;
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return;
+    }
+    fn_log("node %s restarted (epoch %s): cleared %d connections; reliable ones wait %ld ms for "
+           "recovery",
+           hub_node_id(), ep, PQntuples(r), hub_rel_retention_ms());
+    if (swept) hub_sweep_epoch_notify(); /* two sweeps before a notification: the first batch too */
+    swept = r;
+}
+
+int hub_sweep_epoch_pending(void)
+{
+    return swept != NULL;
+}
+
+void hub_sweep_epoch_notify(void)
+{
+    PGresult *r = swept;
+    swept = NULL;
+    for (int i = 0; r && i < PQntuples(r); i++) {
+        const char *user = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
+        const char *proto = PQgetvalue(r, i, 3)[0] ? PQgetvalue(r, i, 3) : NULL;
+        const char *state = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
+        hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0), user, proto, state, "disconnected",
+                   "The connection ended: its gateway node restarted.");
+    }
+    PQclear(r);
+}
