@@ -83,8 +83,8 @@ static table *metrics_map(void)
     }
     struct stat st;
     /* Every process may extend the file at once: zeros are a valid empty table. */
-    if (fstat(fd, &st) != 0 || (st.st_size < (off_t)sizeof(table) &&
-                                ftruncate(fd, (off_t)sizeof(table)) != 0)) {
+    if (fstat(fd, &st) != 0 ||
+        (st.st_size < (off_t)sizeof(table) && ftruncate(fd, (off_t)sizeof(table)) != 0)) {
         metrics_log("cannot size %s", path);
         close(fd);
         return NULL;
@@ -97,8 +97,7 @@ static table *metrics_map(void)
     }
     table *t = m;
     uint64_t zero = 0;
-    if (!atomic_compare_exchange_strong(&t->magic, &zero, METRICS_MAGIC) &&
-        zero != METRICS_MAGIC) {
+    if (!atomic_compare_exchange_strong(&t->magic, &zero, METRICS_MAGIC) && zero != METRICS_MAGIC) {
         metrics_log("%s has another layout; not counting", path);
         munmap(m, sizeof(table));
         return NULL;
@@ -117,9 +116,11 @@ static const struct family *family_of(const char *name)
 static uint32_t series_hash(const char *name, const char *labels)
 {
     uint32_t h = 2166136261u; /* FNV-1a over name, a separator, labels */
-    for (const char *p = name; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     h = (h ^ 0xffu) * 16777619u;
-    for (const char *p = labels; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+    for (const char *p = labels; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
     return h;
 }
 
@@ -195,9 +196,12 @@ char *metrics_labels(char *buf, size_t len, ...)
         o += (size_t)n;
         for (size_t i = 0; v[i] && i < METRICS_MAX_LABEL_VALUE && o + 3 < len; i++) {
             char c = v[i];
-            if (c == '\\' || c == '"') buf[o++] = '\\', buf[o++] = c;
-            else if (c == '\n') buf[o++] = '\\', buf[o++] = 'n';
-            else buf[o++] = c;
+            if (c == '\\' || c == '"')
+                buf[o++] = '\\', buf[o++] = c;
+            else if (c == '\n')
+                buf[o++] = '\\', buf[o++] = 'n';
+            else
+                buf[o++] = c;
         }
         if (o + 2 > len) break;
         buf[o++] = '"';
@@ -257,8 +261,10 @@ char *metrics_render(size_t *len)
             slot *s = &t->slots[i];
             if (atomic_load(&s->state) != SLOT_READY || strcmp(s->name, fam->name) != 0) continue;
             uint64_t v = atomic_load(&s->value);
-            if (s->labels[0]) put(&o, "%s{%s} %llu\n", fam->name, s->labels, (unsigned long long)v);
-            else put(&o, "%s %llu\n", fam->name, (unsigned long long)v);
+            if (s->labels[0])
+                put(&o, "%s{%s} %llu\n", fam->name, s->labels, (unsigned long long)v);
+            else
+                put(&o, "%s %llu\n", fam->name, (unsigned long long)v);
             any = 1;
         }
         if (!any && !fam->labelled) put(&o, "%s 0\n", fam->name);

@@ -19,9 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define METRICS_SLOTS 4096      /* series per node; when full, new series are dropped (logged) */
-#define METRICS_MAX_NAME 64     /* family name, NUL included */
-#define METRICS_MAX_LABELS 192  /* rendered label set `a="x",b="y"`, NUL included */
+#define METRICS_SLOTS 4096     /* series per node; when full, new series are dropped (logged) */
+#define METRICS_MAX_NAME 64    /* family name, NUL included */
+#define METRICS_MAX_LABELS 192 /* rendered label set `a="x",b="y"`, NUL included */
 #define METRICS_MAX_LABEL_VALUE 128 /* a longer value is cut (hub names are at most 128) */
 
 /* Adds n to the series (name, labels); labels "" or NULL for none. */

@@ -59,7 +59,8 @@ static void prepared_forget(void)
 static int prepared_slot(PGconn *db, const char *sql, int nparams)
 {
     unsigned h = 2166136261u;
-    for (const char *c = sql; *c; c++) h = (h ^ (unsigned char)*c) * 16777619u;
+    for (const char *c = sql; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
     for (int k = 0; k < FN_DB_PREPARED; k++) {
         int i = (int)((h + (unsigned)k) % FN_DB_PREPARED);
         if (prepared[i] && strcmp(prepared[i], sql) == 0) return i;
@@ -190,8 +191,9 @@ static PGresult *fail(PGconn *db, PGresult *r, int unavailable, const char *stat
     snprintf(last_sqlstate, sizeof last_sqlstate, "%s", state ? state : s ? s : "08000");
     last_unavailable = unavailable;
     metrics_inc("chatr_db_errors_total", NULL);
-    fn_log("query failed: %s", r ? PQresultErrorMessage(r) : db ? PQerrorMessage(db)
-                                                                : "no database connection");
+    fn_log("query failed: %s", r    ? PQresultErrorMessage(r)
+                               : db ? PQerrorMessage(db)
+                                    : "no database connection");
     PQclear(r);
     return NULL;
 }
@@ -233,7 +235,8 @@ static PGresult *exec_in_tx(int kind, const char *sql, int nparams, const char *
     }
     int gone = !db || lost(db, r);
     if (gone && kind == SQL_OTHER) tx = TX_BROKEN;
-    if (gone) fn_log("connection lost inside a transaction: it is not retried statement by statement");
+    if (gone)
+        fn_log("connection lost inside a transaction: it is not retried statement by statement");
     return fail(db, r, gone, NULL);
 }
 
@@ -287,8 +290,8 @@ int fn_db_tx(fn_db_tx_body body, void *arg)
             PQclear(fn_db_exec("ROLLBACK", 0, NULL));
         }
         if (!unavailable) return -1; /* the body failed on its own: not ours to repeat */
-        fn_log("transaction lost its connection (attempt %d of %d)%s", attempt,
-               FN_DB_TX_ATTEMPTS, attempt < FN_DB_TX_ATTEMPTS ? ": running it again whole" : "");
+        fn_log("transaction lost its connection (attempt %d of %d)%s", attempt, FN_DB_TX_ATTEMPTS,
+               attempt < FN_DB_TX_ATTEMPTS ? ": running it again whole" : "");
         last_unavailable = 1;
     }
     return -1;
