@@ -267,7 +267,6 @@ PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params)
             prepared_forget();
             PQreset(db);
         }
-        if (!outage_since) outage_since = mono_ms();
     }
 }
 
@@ -308,6 +307,6 @@ void fn_db_close(void)
 void fn_db_unavailable_503(fn_res *res)
 {
     if (res->status != 500 || !last_unavailable) return;
-    fn_error(res, 503, "the database is unavailable; retry later");
+    res->status = 503; /* the handler's own error body stays */
     fn_set_header(res, "Retry-After", "%d", FN_DB_RETRY_AFTER_S);
 }
