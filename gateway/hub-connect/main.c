@@ -2,10 +2,12 @@
  * Checks the origin and the access token, runs the hub's blocking `connect` webhook, then
  * tells nginx (response headers, read with auth_request_set) which channels the socket
  * subscribes to, which subprotocol to echo, and the connection context for the hooks.
- * Registers the connection (a reliable one: hub-events, when the socket is open). A recovery
+ * Registers the connection (every protocol, counted against the user's limit). A handshake the
+ * database cannot serve gets 503 + Retry-After (docs/storage.md, "Outages"). A recovery
  * of a reliable connection (?awps_connection_id=&awps_reconnection_token=, §2.7) is checked
  * here instead of the access token and skips the `connect` webhook. PROTOCOL.md §1, §3.4. */
 #include "hub.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,13 +196,58 @@ static void deny(fn_res *res, int status, const char *why)
     fn_set_header(res, "X-Hub-Status", "%d", status);
 }
 
-static int count_user_conns(const char *hub, const char *user)
+/* Why a handshake the database could not serve is refused: 503, and nginx adds Retry-After
+ * (/_hub/status/503). */
+static void deny_unavailable(fn_res *res, const char *hub)
 {
-    const char *p[] = {hub, user};
-    PGresult *r = fn_db_exec("SELECT count(*) FROM pubsub.connections WHERE hub = $1 AND user_id = $2", 2, p);
-    int n = r ? atoi(PQgetvalue(r, 0, 0)) : 0;
-    PQclear(r);
-    return n;
+    char l[METRICS_MAX_LABELS];
+    metrics_inc("chatr_hub_handshakes_refused_total",
+                metrics_labels(l, sizeof l, "hub", hub, "reason", "unavailable", NULL));
+    deny(res, 503, "the database is unavailable; retry later");
+}
+
+/* hub_db_register's transaction for a reliable socket: the row and its `connected` frame (which
+ * carries the reconnectionToken) together, so no sender sees the connection before the frame is
+ * in the socket's channel; fn_db_tx runs it again whole after a lost connection. */
+typedef struct reg {
+    const hub_ctx *ctx;
+    const char *conn_id, *own;
+    int status; /* hub_db_register's */
+} reg;
+
+static int register_reliable(void *arg)
+{
+    reg *g = arg;
+    g->status = hub_db_register(g->ctx, g->conn_id, hub_node_epoch());
+    if (g->status != 0) return -1;
+    size_t len;
+    char *frame = hub_rel_connected_frame(g->ctx->user, g->conn_id, &len);
+    int rc = frame ? hub_publish1(g->own, frame, len, "application/json") : -1;
+    free(frame);
+    if (rc != 0) g->status = -1;
+    return rc;
+}
+
+/* Registers the connection before the upgrade and puts its `connected` frame (JSON and reliable
+ * sockets) into its own new channel: the socket subscribes with `first_message oldest`
+ * (hub_socket.conf), so that frame comes first, ahead of any broadcast published meanwhile, and
+ * whoever the client tells its connection id finds it registered. (From the `opened` hook, a
+ * broadcast could overtake the frame: the socket is on the hub channel by then.) The user's
+ * connection limit is counted in the same statement (schema/008). If the upgrade never
+ * completes, the orphan watch removes the row. 0, 1 (over the limit) or -1. */
+static int register_conn(const hub_ctx *ctx, const char *conn_id, const char *own)
+{
+    if (hub_proto_reliable(ctx->protocol)) {
+        reg g = {.ctx = ctx, .conn_id = conn_id, .own = own, .status = -1};
+        return fn_db_tx(register_reliable, &g) == 0 ? 0 : g.status == 1 ? 1 : -1;
+    }
+    int rc = hub_db_register(ctx, conn_id, hub_node_epoch());
+    if (rc != 0 || !hub_ctx_json(ctx)) return rc;
+    size_t len;
+    char *frame = hub_env_connected(ctx->user, conn_id, &len);
+    rc = frame && hub_publish1(own, frame, len, "application/json") == 0 ? 0 : -1;
+    free(frame);
+    return rc;
 }
 
 /* Tells nginx what the socket subscribes to and which connection its hooks act as. */
@@ -242,8 +289,14 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     else if (!id_ok || !fn_query(req, "awps_reconnection_token", token, sizeof token) ||
              !hub_rel_token_ok(token, id))
         why = "Invalid reconnection token.";
-    else if (hub_rel_lookup(id, ctx->hub, ctx) != 0)
+    else if (hub_rel_lookup(id, ctx->hub, ctx) != 0) {
+        if (fn_db_unavailable()) { /* not a refusal: the SDK must try again, so no 1008 */
+            deny_unavailable(res, ctx->hub);
+            hub_ctx_free(ctx);
+            return 0;
+        }
         why = "The connection cannot be recovered: it is unknown, ended or expired.";
+    }
     snprintf(ctx->protocol, sizeof ctx->protocol, "%s",
              offered(offers, HUB_PROTO_RELIABLE) ? HUB_PROTO_RELIABLE
              : offered(offers, HUB_PROTO_JSON) ? HUB_PROTO_JSON : "");
@@ -326,7 +379,8 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
                         .body_len = blen};
         hub_reply rep;
         if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0) status = 500;
-        else if (rep.status >= 400 && rep.status < 500) status = (int)rep.status;
+        else if ((rep.status >= 400 && rep.status < 500) || rep.status == 503)
+            status = (int)rep.status; /* 503: the handler's database is away; retry later */
         else if (rep.status < 200 || rep.status >= 300) status = 500;
         else {
             status = apply_connect_reply(&rep, &ctx, offers);
@@ -336,10 +390,6 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         free(body);
     }
     wps_jwt_claims_free(&tok);
-    if (!status && ctx.user && count_user_conns(ctx.hub, ctx.user) >= HUB_MAX_CONNS_PER_USER) {
-        fn_log("hub %s user %s: over %d connections", ctx.hub, ctx.user, HUB_MAX_CONNS_PER_USER);
-        status = 403;
-    }
     if (status) {
         hub_ctx_free(&ctx);
         deny(res, status, "handshake rejected");
@@ -354,28 +404,22 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         snprintf(chans, sizeof chans, "%s", own);
     else
         snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
-    if (!hub_proto_reliable(ctx.protocol)) {
-        /* The socket is registered, and a JSON one's `connected` frame put into its own (new)
-         * channel, now, before the upgrade: the socket subscribes with `first_message oldest`
-         * (hub_socket.conf), so that frame comes first, ahead of any broadcast published
-         * meanwhile, and whoever the client tells its connection id finds it registered. From
-         * the `opened` hook, a broadcast could overtake the frame (the socket is on the hub
-         * channel by then). The `connected` webhook still fires from that hook. If the upgrade
-         * never completes, the orphan watch removes the row. A reliable socket is registered by
-         * hub-events with its frame (which carries a reconnectionToken). */
-        size_t len;
-        char *frame = NULL;
-        int ok = hub_db_register(&ctx, conn_id, hub_node_epoch()) == 0 &&
-                 (!json || ((frame = hub_env_connected(ctx.user, conn_id, &len)) != NULL &&
-                            hub_publish1(own, frame, len, "application/json") == 0));
-        free(frame);
-        if (!ok) {
-            hub_ctx_free(&ctx);
+    int regd = register_conn(&ctx, conn_id, own);
+    if (regd != 0) {
+        if (regd == 1) {
+            char l[METRICS_MAX_LABELS];
+            metrics_inc("chatr_hub_handshakes_refused_total",
+                        metrics_labels(l, sizeof l, "hub", ctx.hub, "reason", "user_limit", NULL));
+            deny(res, 403, "too many connections for this user");
+        } else if (fn_db_unavailable()) {
+            deny_unavailable(res, ctx.hub);
+        } else {
             deny(res, 500, "connection not registered");
-            return 0;
         }
-        hub_orphan_watch(conn_id);
+        hub_ctx_free(&ctx);
+        return 0;
     }
+    hub_orphan_watch(conn_id);
     int rc = answer(res, &ctx, chans, conn_id, own);
     hub_ctx_free(&ctx);
     return rc;

@@ -1,6 +1,6 @@
 /* hub-events: a client socket opened or closed (nchan_subscribe_request and
  * nchan_unsubscribe_request hooks). Opened: fire the `connected` webhook (hub-connect registered
- * the connection and sent its `connected` frame; a reliable one is registered here). Closed:
+ * the connection, a reliable one too, and sent its `connected` frame). Closed:
  * remove the connection (and with it its memberships) and fire `disconnected` exactly once.
  * Reliable connections (hub_reliable.c, PROTOCOL.md §2.7): closed keeps one for the retention
  * time unless the hub closed it for good; opened of a recovering socket takes it over and
@@ -37,29 +37,6 @@ static void sweep_if_restarted(void)
     seen = e;
 }
 
-/* Registers a reliable connection with its `connected` frame (the reconnectionToken) in one
- * transaction, so no sender sees it before that frame is out. (Other sockets were registered
- * by hub-connect, before the upgrade.) */
-static int register_reliable(const hub_ctx *ctx, const char *conn_id)
-{
-    PQclear(fn_db_exec("BEGIN", 0, NULL));
-    if (hub_db_register(ctx, conn_id, swept_epoch) != 0) {
-        PQclear(fn_db_exec("ROLLBACK", 0, NULL));
-        return -1;
-    }
-    size_t len;
-    char own[HUB_MAX_CHANNEL];
-    char *frame = hub_rel_connected_frame(ctx->user, conn_id, &len);
-    hub_chan_conn(conn_id, own);
-    if (!frame || hub_publish1(own, frame, len, "application/json") != 0)
-        fn_log("connected frame for %s not sent", conn_id);
-    free(frame);
-    PGresult *c = fn_db_exec("COMMIT", 0, NULL);
-    if (!c) return -1;
-    PQclear(c);
-    return 0;
-}
-
 static int opened(fn_req *req, fn_res *res, const char *conn_id)
 {
     const char *socket = fn_param(req, "HUB_SOCKET"), *refused = fn_param(req, "HUB_REFUSED");
@@ -87,11 +64,6 @@ static int opened(fn_req *req, fn_res *res, const char *conn_id)
         }
         hub_ctx_free(&ctx);
         fn_no_content(res); /* no `connected` webhook: the connection is not new */
-        return 0;
-    }
-    if (hub_proto_reliable(ctx.protocol) && register_reliable(&ctx, conn_id) != 0) {
-        hub_ctx_free(&ctx);
-        fn_error(res, 500, "cannot register connection");
         return 0;
     }
     /* The `connected` notification before the hook answers: nchan runs a socket's hooks one at

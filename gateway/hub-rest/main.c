@@ -1,6 +1,7 @@
 /* hub-rest: the Web PubSub REST data plane, /api/hubs/{hub}/... (PROTOCOL.md §4), JWT bearer
  * auth (§4.1, aud compared by path). Status codes are exactly those the SDK declares (§4.3). */
 #include "hub.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -483,9 +484,39 @@ static void route(rest *r)
     }
 }
 
+static int handle_rest(fn_req *req, fn_res *res);
+
+/* GET /.chatr/metrics: the node's counters (gateway/metrics); nginx lets only loopback in. */
+static void metrics_page(fn_res *res)
+{
+    size_t len;
+    char *text = metrics_render(&len);
+    if (!text) {
+        fn_error(res, 500, "out of memory");
+        return;
+    }
+    fn_text(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
+    free(text);
+}
+
+/* A REST call the database could not serve (after the hold, fn_db.c) is answered 503 with
+ * Retry-After instead of 500 (docs/storage.md, "Outages"). */
 static int handle(fn_req *req, fn_res *res, hub_after *after)
 {
     (void)after;
+    const char *uri = fn_param(req, "HUB_URI");
+    if (uri && strcmp(uri, "/.chatr/metrics") == 0) {
+        metrics_page(res);
+        return 0;
+    }
+    fn_db_clear_error();
+    int rc = handle_rest(req, res);
+    fn_db_unavailable_503(res);
+    return rc;
+}
+
+static int handle_rest(fn_req *req, fn_res *res)
+{
     const char *uri = fn_param(req, "HUB_URI");
     rest r = {.req = req, .res = res, .method = req->method};
     if (!uri) {

@@ -215,6 +215,7 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
         ack(res, f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f->ack_id);
         break;
     case HUB_SEND_GONE: ack(res, f, "InternalServerError", "the connection is closing"); break;
+    case HUB_SEND_QUOTA: ack(res, f, "Forbidden", "%s", why); break;
     default:
         fn_log("connection %s: message to group %s failed: %s", f->conn_id, group, why);
         ack(res, f, "InternalServerError", "%s", why);

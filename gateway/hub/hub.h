@@ -52,6 +52,10 @@
 #define HUB_ACK_WINDOW 1024              /* ackIds remembered per connection (schema/004) */
 #define HUB_ORPHAN_CHECKS 7              /* looks for a socket after its last hook (1 s ... 30 s) */
 #define HUB_ORPHAN_WATCH_MAX 4096        /* connections watched per process (hub_orphan.c) */
+/* History quota per sender and hub, unless hubs.json's "historyQuota" says otherwise
+ * (docs/storage.md, "Quotas"): bytes of stored group messages per fixed window. */
+#define HUB_HISTORY_QUOTA_BYTES (8L * 1024 * 1024)
+#define HUB_HISTORY_QUOTA_WINDOW_S 3600
 
 /* Reliable subprotocol (PROTOCOL.md §2.7, schema/006_reliable.sql). */
 #define HUB_RELIABLE_MAX_MSGS 1000               /* unacknowledged messages per connection ... */
@@ -157,6 +161,7 @@ enum hub_send_rc {
     HUB_SEND_GONE,       /* the sending connection no longer exists */
     HUB_SEND_REJECTED,   /* moderation rejected it (reason in why) */
     HUB_SEND_FAILED,     /* database or nchan failure */
+    HUB_SEND_QUOTA,      /* over the sender's history quota: nothing stored or delivered */
 };
 /* Sends m; on HUB_SENT *id/time tell the stored id (0 when not stored). why gets a reason. */
 enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen);
@@ -217,6 +222,9 @@ const char *hub_settings_handler(const hub_settings *s, const char *hub, const c
 int hub_settings_origin_ok(const hub_settings *s, const char *origin);
 /* "history": true — group messages are stored (schema/005_history.sql). */
 int hub_settings_history(const hub_settings *s);
+/* The history quota of a hub (hubs.json "historyQuota": {"bytes": n, "windowSeconds": s}, each
+ * defaulting to HUB_HISTORY_QUOTA_BYTES / HUB_HISTORY_QUOTA_WINDOW_S). */
+void hub_settings_quota(const hub_settings *s, long long *bytes, long *window_s);
 /* "moderation": {"wordList": <path relative to hubs.json>, "action": "mask" | "reject"}: the
  * hub's word filter (loaded once per process), or NULL when the hub has none. */
 struct mod_filter;
@@ -336,9 +344,10 @@ char *hub_token_sign(json_object *claims);
 /* ---- hub_db.c ---------------------------------------------------------------------------- */
 
 /* Registers a connection, its token groups and, for a reliable one, its pubsub.reliable row
- * (nothing if it exists). epoch: this node's nginx (hub_node_epoch). Returns 0 or -1.
- * Sockets that are not reliable are registered by hub-connect, before the upgrade; reliable ones
- * by hub-events, in one transaction with their `connected` frame. */
+ * (nothing if it exists), unless its user has HUB_MAX_CONNS_PER_USER connections in the hub
+ * (counted under a per-user lock, schema/008). epoch: this node's nginx (hub_node_epoch).
+ * Returns 0, 1 (over the user's limit) or -1. hub-connect registers every socket before the
+ * upgrade (a reliable one in one transaction with its `connected` frame). */
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch);
 /* Roles of a connection (new ref) or NULL if it does not exist. */
 json_object *hub_db_roles(const char *conn_id);

@@ -7,25 +7,25 @@
 
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch)
 {
-    char ep[32];
+    char ep[32], max[16];
     snprintf(ep, sizeof ep, "%ld", epoch);
+    snprintf(max, sizeof max, "%d", HUB_MAX_CONNS_PER_USER);
     const char *roles = json_object_to_json_string_ext(ctx->roles, JSON_C_TO_STRING_PLAIN);
     const char *groups = json_object_to_json_string_ext(ctx->groups, JSON_C_TO_STRING_PLAIN);
     const char *p[] = {conn_id, ctx->hub, ctx->user, ctx->protocol, roles, ctx->state,
-                       hub_node_id(), ep, groups};
-    PGresult *r = fn_db_exec(
-        "WITH c AS (INSERT INTO pubsub.connections (id, hub, user_id, protocol, roles, state, node, epoch) "
-        "  VALUES ($1, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)), $6, $7, $8) "
-        "  ON CONFLICT (id) DO NOTHING RETURNING id), "
-        "rel AS (INSERT INTO pubsub.reliable (conn_id, socket) "
-        "  SELECT id, id FROM c WHERE $4 = '" HUB_PROTO_RELIABLE "') "
-        "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
-        "  SELECT DISTINCT $2, g, c.id FROM c, json_array_elements_text($9::json) AS g "
-        "  ON CONFLICT DO NOTHING",
-        9, p);
+                       hub_node_id(), ep, groups, max};
+    /* The limit is counted under a per-user lock where the row is inserted (schema/008). */
+    PGresult *r = fn_db_exec("SELECT pubsub.register($1, $2, $3, $4, $5::json, $6, $7, "
+                             "$8::bigint, $9::json, $10::int)",
+                             10, p);
     if (!r) return -1;
+    int status = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
     PQclear(r);
-    return 0;
+    if (status == 1) {
+        fn_log("hub %s user %s: over %d connections", ctx->hub, ctx->user, HUB_MAX_CONNS_PER_USER);
+        return 1;
+    }
+    return status == 0 || status == 2 ? 0 : -1; /* 2: registered already (a repeated hook) */
 }
 
 json_object *hub_db_roles(const char *conn_id)

@@ -38,13 +38,6 @@ static void retention_param(char *buf, size_t len)
     snprintf(buf, len, "%ld", hub_rel_retention_ms());
 }
 
-static int exec_ok(const char *sql)
-{
-    PGresult *r = fn_db_exec(sql, 0, NULL);
-    PQclear(r);
-    return r ? 0 : -1;
-}
-
 /* ---- tokens and frames ------------------------------------------------------------------ */
 
 char *hub_rel_token(const char *conn_id)
@@ -103,6 +96,35 @@ static int publish_seq(const char *socket, long long seq, const char *env, size_
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
+/* One run of hub_rel_send's transaction (fn_db_tx may run it again whole after a lost
+ * connection: the push was rolled back then, so it draws the same sequenceIds, and a client
+ * drops an id it has already seen). */
+typedef struct rel_push {
+    const char *const *p; /* ids (JSON), env, max messages, max bytes */
+    const char *env;
+    size_t len;
+    PGresult *r; /* conn_id, seq, socket, over */
+} rel_push;
+
+static int rel_push_body(void *arg)
+{
+    rel_push *a = arg;
+    PQclear(a->r);
+    a->r = fn_db_exec("SELECT conn_id, seq, socket, over "
+                      "FROM pubsub.reliable_push($1::json, $2, $3::int, $4::bigint)",
+                      4, a->p);
+    if (!a->r) return -1;
+    /* Published while the rows stay locked (until COMMIT): see the comment at the top. */
+    for (int i = 0; i < PQntuples(a->r); i++) {
+        if (PQgetvalue(a->r, i, 3)[0] == 't') continue;
+        if (PQgetisnull(a->r, i, 2)) continue; /* away: stored, replayed on recovery */
+        if (publish_seq(PQgetvalue(a->r, i, 2), atoll(PQgetvalue(a->r, i, 1)), a->env, a->len) != 0)
+            fn_log("reliable %s: message %s stored, not published", PQgetvalue(a->r, i, 0),
+                   PQgetvalue(a->r, i, 1));
+    }
+    return 0;
+}
+
 int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t len)
 {
     if (n == 0) return 0;
@@ -115,40 +137,18 @@ int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t 
     snprintf(maxb, sizeof maxb, "%lld", (long long)HUB_RELIABLE_MAX_BYTES);
     const char *p[] = {json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN), env, maxc,
                        maxb};
-    if (exec_ok("BEGIN") != 0) {
-        json_object_put(ids);
-        return -1;
-    }
-    PGresult *r = fn_db_exec("SELECT conn_id, seq, socket, over "
-                             "FROM pubsub.reliable_push($1::json, $2, $3::int, $4::bigint)",
-                             4, p);
+    rel_push a = {.p = p, .env = env, .len = len};
+    int rc = fn_db_tx(rel_push_body, &a);
     json_object_put(ids);
-    if (!r) {
-        exec_ok("ROLLBACK");
-        return -1;
-    }
-    /* Published while the rows stay locked (until COMMIT): see the comment at the top. */
-    int rc = 0, nover = 0;
-    for (int i = 0; i < PQntuples(r); i++) {
-        if (PQgetvalue(r, i, 3)[0] == 't') {
-            nover++;
-            continue;
-        }
-        if (PQgetisnull(r, i, 2)) continue; /* away: stored, replayed on recovery */
-        if (publish_seq(PQgetvalue(r, i, 2), atoll(PQgetvalue(r, i, 1)), env, len) != 0)
-            fn_log("reliable %s: message %s stored, not published", PQgetvalue(r, i, 0),
-                   PQgetvalue(r, i, 1));
-    }
-    if (exec_ok("COMMIT") != 0) rc = -1;
-    for (int i = 0; nover && i < PQntuples(r); i++) {
-        if (PQgetvalue(r, i, 3)[0] != 't') continue;
-        const char *id = PQgetvalue(r, i, 0);
+    for (int i = 0; rc == 0 && i < PQntuples(a.r); i++) {
+        if (PQgetvalue(a.r, i, 3)[0] != 't') continue;
+        const char *id = PQgetvalue(a.r, i, 0);
         fn_log("reliable %s: over %d unacknowledged messages or %d bytes: closing", id,
                HUB_RELIABLE_MAX_MSGS, HUB_RELIABLE_MAX_BYTES);
         hub_close_connection(id, HUB_PROTO_RELIABLE,
                              "Too many unacknowledged messages: the connection is closed.");
     }
-    PQclear(r);
+    PQclear(a.r);
     return rc;
 }
 
@@ -226,12 +226,19 @@ int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
     return found ? 0 : -1;
 }
 
-int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch)
+/* One run of hub_rel_takeover's transaction (fn_db_tx may run it again whole). */
+typedef struct rel_take {
+    const char *conn_id, *socket, *node, *epoch;
+    char old[HUB_MAX_CONN_ID + 1]; /* the socket that held it */
+    int replayed;
+} rel_take;
+
+static int rel_take_body(void *arg)
 {
+    rel_take *a = arg;
     char ret[24];
     retention_param(ret, sizeof ret);
-    const char *p[] = {conn_id, ret};
-    if (exec_ok("BEGIN") != 0) return -1;
+    const char *p[] = {a->conn_id, ret};
     PGresult *r = fn_db_exec(
         "SELECT r.socket, c.user_id FROM pubsub.reliable r "
         "JOIN pubsub.connections c ON c.id = r.conn_id "
@@ -241,48 +248,48 @@ int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, 
         2, p);
     if (!r || PQntuples(r) != 1) {
         PQclear(r);
-        exec_ok("ROLLBACK");
         return -1;
     }
-    char old[HUB_MAX_CONN_ID + 1], user[HUB_MAX_USER_ID + 1];
-    snprintf(old, sizeof old, "%s", PQgetvalue(r, 0, 0));
+    char user[HUB_MAX_USER_ID + 1];
+    snprintf(a->old, sizeof a->old, "%s", PQgetvalue(r, 0, 0));
     int anonymous = PQgetisnull(r, 0, 1);
     snprintf(user, sizeof user, "%s", PQgetvalue(r, 0, 1));
     PQclear(r);
-    const char *q[] = {conn_id, socket, node, epoch};
+    const char *q[] = {a->conn_id, a->socket, a->node, a->epoch};
     r = fn_db_exec("WITH c AS (UPDATE pubsub.connections SET node = $3, epoch = $4::bigint "
                    "           WHERE id = $1) "
                    "UPDATE pubsub.reliable SET socket = $2, dropped_at = NULL WHERE conn_id = $1",
                    4, q);
     PQclear(r);
-    const char *s[] = {conn_id};
+    const char *s[] = {a->conn_id};
     PGresult *m = r ? fn_db_exec("SELECT seq, body FROM pubsub.reliable_messages "
                                  "WHERE conn_id = $1 ORDER BY seq",
                                  1, s)
                     : NULL;
-    if (!m) {
-        exec_ok("ROLLBACK");
-        return -1;
-    }
+    if (!m) return -1;
     char chan[HUB_MAX_CHANNEL];
-    hub_chan_conn(socket, chan);
+    hub_chan_conn(a->socket, chan);
     size_t len;
-    char *frame = hub_rel_connected_frame(anonymous ? NULL : user, conn_id, &len);
+    char *frame = hub_rel_connected_frame(anonymous ? NULL : user, a->conn_id, &len);
     int rc = frame ? hub_publish1(chan, frame, len, "application/json") : -1;
     free(frame);
     for (int i = 0; rc == 0 && i < PQntuples(m); i++)
-        rc = publish_seq(socket, atoll(PQgetvalue(m, i, 0)), PQgetvalue(m, i, 1),
+        rc = publish_seq(a->socket, atoll(PQgetvalue(m, i, 0)), PQgetvalue(m, i, 1),
                          (size_t)PQgetlength(m, i, 1));
-    int n = PQntuples(m);
+    a->replayed = PQntuples(m);
     PQclear(m);
-    if (rc != 0) { /* the socket does not get everything: it must not hold the connection */
-        exec_ok("ROLLBACK");
-        return -1;
-    }
-    if (exec_ok("COMMIT") != 0) return -1;
-    fn_log("reliable %s recovered by socket %s (%d messages replayed)", conn_id, socket, n);
-    if (old[0] && strcmp(old, socket) != 0) { /* a half-open socket still held it: close it */
-        hub_chan_conn(old, chan);
+    return rc; /* the socket does not get everything: it must not hold the connection */
+}
+
+int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch)
+{
+    rel_take a = {.conn_id = conn_id, .socket = socket, .node = node, .epoch = epoch};
+    if (fn_db_tx(rel_take_body, &a) != 0) return -1;
+    fn_log("reliable %s recovered by socket %s (%d messages replayed)", conn_id, socket,
+           a.replayed);
+    if (a.old[0] && strcmp(a.old, socket) != 0) { /* a half-open socket still held it: close it */
+        char chan[HUB_MAX_CHANNEL];
+        hub_chan_conn(a.old, chan);
         hub_delete_channel(chan);
     }
     return 0;

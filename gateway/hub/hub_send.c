@@ -1,6 +1,7 @@
 /* hub_send.c: delivery of one message to connections, users, groups or the whole hub, each
  * socket in its own shape (JSON envelope or raw bytes), one multi-channel publish per 255. */
 #include "hub.h"
+#include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,18 +70,37 @@ static int hub_history_durable(void)
     return v;
 }
 
+/* What pubsub.group_send answers (schema/005, schema/008). */
+enum group_send_status {
+    GS_SENT = 0,      /* one row per member */
+    GS_FORBIDDEN = 1, /* no sendToGroup permission */
+    GS_DUPLICATE = 2, /* ackId already processed */
+    GS_GONE = 3,      /* the sending connection is gone */
+    GS_WILDCARD = 4,  /* wildcard roles: the caller decides and asks again with p_allowed */
+    GS_QUOTA = 5,     /* over the sender's history quota */
+};
+
 static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
 {
-    char slot[16], ack[24];
+    char slot[16], ack[24], qbytes[24], qwin[16];
+    long long quota;
+    long window;
+    hub_settings_quota(hub_settings_get(m->hub), &quota, &window);
+    snprintf(qbytes, sizeof qbytes, "%lld", quota);
+    snprintf(qwin, sizeof qwin, "%ld", window);
+    int quoted = store && m->conn_id; /* server (REST) sends have no quota */
     snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
     snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
     int acked = m->conn_id && m->has_ack;
     const char *q[] = {m->conn_id, m->hub, m->group, allowed ? "t" : "f", acked ? slot : NULL,
                        acked ? ack : NULL, store ? "t" : "f", m->from_user,
                        hub_dt_name(m->p->dt), store ? stored_data(m->p) : "",
-                       hub_history_durable() ? "t" : "f"};
+                       hub_history_durable() ? "t" : "f", quoted ? qbytes : NULL,
+                       quoted ? qwin : NULL};
     return fn_db_exec("SELECT status, msg_id, msg_time, member, protocol "
-                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)", 11, q);
+                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
+                      "$12::bigint, $13::int)",
+                      13, q);
 }
 
 static void ack_forget(const hub_group_msg *m)
@@ -94,6 +114,15 @@ static void ack_forget(const hub_group_msg *m)
                        3, q));
 }
 
+/* A message accepted and then not delivered is counted (metrics.c): reason database (away
+ * past the hold), delivery (nchan refused it), gone (its sender closed), quota. */
+static void count_drop(const char *hub, const char *reason)
+{
+    char l[METRICS_MAX_LABELS];
+    metrics_inc("chatr_hub_messages_dropped_total",
+                metrics_labels(l, sizeof l, "hub", hub, "reason", reason, NULL));
+}
+
 enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen)
 {
     why[0] = '\0';
@@ -101,22 +130,39 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
     int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
     PGresult *r = group_send_db(m, 0, store);
     int status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
-    if (status == 4) { /* wildcard roles: evaluate them here, then once more with the answer */
+    if (status == GS_WILDCARD) { /* evaluate the roles here, then once more with the answer */
         json_object *roles = json_tokener_parse(PQgetvalue(r, 0, 3));
         int ok = roles && hub_roles_allow(roles, "sendToGroup", m->group);
         json_object_put(roles);
         PQclear(r);
         r = NULL;
-        status = 1;
+        status = GS_FORBIDDEN;
         if (ok) {
             r = group_send_db(m, 1, store);
             status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
         }
     }
-    enum hub_send_rc rc = status == 0 ? HUB_SENT : status == 1 ? HUB_SEND_FORBIDDEN
-                        : status == 2 ? HUB_SEND_DUPLICATE : status == 3 ? HUB_SEND_GONE
-                                                                         : HUB_SEND_FAILED;
-    if (rc == HUB_SEND_FAILED) snprintf(why, whylen, "the message could not be stored or routed");
+    int unavailable = !r && fn_db_unavailable();
+    enum hub_send_rc rc = status == GS_SENT        ? HUB_SENT
+                        : status == GS_FORBIDDEN ? HUB_SEND_FORBIDDEN
+                        : status == GS_DUPLICATE ? HUB_SEND_DUPLICATE
+                        : status == GS_GONE      ? HUB_SEND_GONE
+                        : status == GS_QUOTA     ? HUB_SEND_QUOTA
+                                                 : HUB_SEND_FAILED;
+    if (rc == HUB_SEND_FAILED) {
+        snprintf(why, whylen, unavailable ? "the database is unavailable; the message was dropped"
+                                          : "the message could not be stored or routed");
+        count_drop(m->hub, unavailable ? "database" : "error");
+    } else if (rc == HUB_SEND_QUOTA) {
+        long long quota;
+        long window;
+        hub_settings_quota(hub_settings_get(m->hub), &quota, &window);
+        snprintf(why, whylen, "history quota exceeded: at most %lld bytes per %ld s per user",
+                 quota, window);
+        count_drop(m->hub, "quota");
+    } else if (rc == HUB_SEND_GONE) {
+        count_drop(m->hub, "gone");
+    }
     if (rc != HUB_SENT) {
         PQclear(r);
         return rc;
@@ -133,6 +179,7 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
          * so a retry is answered Duplicate (success to the SDKs) instead of storing it twice. */
         if (id == 0) ack_forget(m);
         snprintf(why, whylen, "the message was not delivered");
+        count_drop(m->hub, "delivery");
         return HUB_SEND_FAILED;
     }
     return HUB_SENT;

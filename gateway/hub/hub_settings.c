@@ -164,6 +164,20 @@ int hub_settings_history(const hub_settings *s)
            json_object_is_type(v, json_type_boolean) && json_object_get_boolean(v);
 }
 
+void hub_settings_quota(const hub_settings *s, long long *bytes, long *window_s)
+{
+    json_object *q, *v;
+    *bytes = HUB_HISTORY_QUOTA_BYTES;
+    *window_s = HUB_HISTORY_QUOTA_WINDOW_S;
+    if (!s || !s->obj || !json_object_object_get_ex(s->obj, "historyQuota", &q)) return;
+    if (json_object_object_get_ex(q, "bytes", &v) && json_object_is_type(v, json_type_int) &&
+        json_object_get_int64(v) > 0)
+        *bytes = json_object_get_int64(v);
+    if (json_object_object_get_ex(q, "windowSeconds", &v) && json_object_is_type(v, json_type_int) &&
+        json_object_get_int64(v) > 0 && json_object_get_int64(v) <= 366L * 24 * 3600)
+        *window_s = (long)json_object_get_int64(v);
+}
+
 /* Word filters, loaded on first use per hub (and per process). */
 #define FILTERS_MAX 32
 static struct {

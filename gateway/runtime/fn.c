@@ -383,9 +383,11 @@ static void serve(fn_req *req, fn_res *res, fn_handler handler)
         fn_error(res, rc, rc == 413 ? "request body too large" : "out of memory");
         return;
     }
+    fn_db_clear_error();
     if (handler(req, res) != 0 || res->status == 0) {
         if (res->status < 500) fn_error(res, 500, "internal error");
     }
+    fn_db_unavailable_503(res);
 }
 
 int fn_run(const char *name, fn_handler handler)

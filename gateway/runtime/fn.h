@@ -110,13 +110,34 @@ long fn_body_limit(const char *declared);
 void fn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* PostgreSQL: one connection per process, opened on first use from DATABASE_URL, re-opened
- * after the server restarts. fn_db_exec returns NULL (and logs once) on failure; the caller
- * answers 500. A statement that failed because the connection died is retried once on a new
- * connection. */
+ * after the server restarts (fn_db.c; docs/storage.md, "Transactions and retries").
+ * fn_db_exec returns NULL (and logs once) on failure. A statement outside a transaction whose
+ * connection was lost waits for the database (backoff, at most FN_DB_HOLD_MS from when the outage
+ * was first seen) and runs again; a statement inside BEGIN ... COMMIT is never retried alone:
+ * the transaction fails whole (fn_db_tx runs it again whole). When the database could not be
+ * reached, fn_db_unavailable() is 1 and the caller answers 503 with Retry-After
+ * FN_DB_RETRY_AFTER_S instead of 500. */
+#define FN_DB_HOLD_MS 5000         /* how long statements wait for a database that went away */
+#define FN_DB_BACKOFF_FIRST_MS 25  /* first wait between reconnection attempts ... */
+#define FN_DB_BACKOFF_MAX_MS 500   /* ... doubling up to this */
+#define FN_DB_RETRY_AFTER_S 5      /* Retry-After of a 503 for an unreachable database */
+#define FN_DB_TX_ATTEMPTS 3        /* runs of one transaction whose connection keeps failing */
 PGconn *fn_db(void);
 PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params);
+/* Runs body between BEGIN and COMMIT (body returns 0 to commit, anything else to roll back).
+ * When the connection is lost anywhere in it (COMMIT included), the whole transaction runs
+ * again, up to FN_DB_TX_ATTEMPTS times, so body must be safe to run again from its start.
+ * Returns 0 when committed, -1 otherwise (fn_db_unavailable() tells why). */
+typedef int (*fn_db_tx_body)(void *arg);
+int fn_db_tx(fn_db_tx_body body, void *arg);
 /* SQLSTATE of the last failed fn_db_exec ("23505" unique violation, "08000" no connection). */
 const char *fn_db_sqlstate(void);
+/* 1 when the last failure was the database being unreachable (not the statement's fault). */
+int fn_db_unavailable(void);
+void fn_db_clear_error(void);
+/* A 500 answered because the database was unreachable becomes 503 + Retry-After (the runtime
+ * and the hub loop call it after every handler). */
+void fn_db_unavailable_503(fn_res *res);
 void fn_db_close(void);
 
 #endif

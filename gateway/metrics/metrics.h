@@ -1,0 +1,38 @@
+/* metrics.h: the node's counters, shared by every process of every pool, and their Prometheus
+ * text exposition (docs/storage.md, "Metrics").
+ *
+ * Counters live in one file mapped shared by every process of the node (CHATR_METRICS_FILE, or
+ * <CHATR_STATE_DIR>/run/metrics): a fixed table of slots, each one series (family name plus its
+ * label set) and its value, found by hashing and claimed with an atomic compare-and-swap, so
+ * processes add to it without locks and a process that dies loses nothing already counted.
+ * A family is declared once in metrics.c (name, type, help); a series of an undeclared family is
+ * refused (logged once), so the exposition always carries HELP and TYPE.
+ *
+ *   char l[METRICS_MAX_LABELS];
+ *   metrics_labels(l, sizeof l, "hub", hub, "reason", "database", NULL);
+ *   metrics_inc("chatr_hub_messages_dropped_total", l);
+ *
+ * When the file cannot be mapped, counting is a no-op: metrics never fail a request. */
+#ifndef CHATR_METRICS_H
+#define CHATR_METRICS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define METRICS_SLOTS 4096     /* series per node; when full, new series are dropped (logged) */
+#define METRICS_MAX_NAME 64    /* family name, NUL included */
+#define METRICS_MAX_LABELS 192 /* rendered label set `a="x",b="y"`, NUL included */
+#define METRICS_MAX_LABEL_VALUE 128 /* a longer value is cut (hub names are at most 128) */
+
+/* Adds n to the series (name, labels); labels "" or NULL for none. */
+void metrics_add(const char *name, const char *labels, uint64_t n);
+void metrics_inc(const char *name, const char *labels);
+/* Renders key/value pairs (NULL-terminated list of const char *) as a label set, escaping
+ * values as the exposition format requires. Returns buf. */
+char *metrics_labels(char *buf, size_t len, ...) __attribute__((sentinel));
+/* The value of one series (0 when absent); for tests and the exposition. */
+uint64_t metrics_get(const char *name, const char *labels);
+/* Prometheus text exposition (version 0.0.4) of every declared family: malloc'd, *len set. */
+char *metrics_render(size_t *len);
+
+#endif
