@@ -220,6 +220,21 @@ static int rate_gate(login_ctx *c, const auth_policy *p)
     return 0;
 }
 
+/* The guest sign-in policy, with CHATR_GUEST_SIGNINS_PER_MINUTE when it is set and valid. */
+static auth_policy guest_policy(void)
+{
+    auth_policy p = AUTH_GUEST_SIGNINS;
+    const char *v = getenv("CHATR_GUEST_SIGNINS_PER_MINUTE");
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    if (v && *v && !*end && n >= 1 && n <= AUTH_GUEST_SIGNINS_SETTING_MAX)
+        p.free = (int)n;
+    else if (v && *v)
+        fn_log("CHATR_GUEST_SIGNINS_PER_MINUTE=%.32s is not 1..%d: using %d", v,
+               AUTH_GUEST_SIGNINS_SETTING_MAX, p.free);
+    return p;
+}
+
 static int login_guest(login_ctx *c)
 {
     char name[AUTH_NAME_MAX * 4 + 1];
@@ -228,7 +243,8 @@ static int login_guest(login_ctx *c)
         return refuse(c, 400,
                       "Enter a display name of 1 to 32 characters, without control characters.",
                       NULL);
-    if (rate_gate(c, &AUTH_GUEST_SIGNINS)) return 0;
+    auth_policy guests = guest_policy();
+    if (rate_gate(c, &guests)) return 0;
     auth_user u = {0};
     unsigned char raw[16];
     randombytes_buf(raw, sizeof raw);
