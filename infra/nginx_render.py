@@ -5,6 +5,7 @@ maps, upstreams) and server.d/*.conf.in (locations). Placeholders are @NAME@. Th
 locations are generated from functions/*/function.json, the declarations of the functions; those
 declared "internal" go to internal.d/, which only the internal unix-socket server includes.
 """
+import ipaddress
 import json
 import os
 import re
@@ -23,6 +24,20 @@ def nchan_shm():
     if not re.fullmatch(r"[1-9][0-9]{0,5}[kKmMgG]?", v):
         raise SystemExit(f"CHATR_NCHAN_SHM={v!r}: expected a size such as 512M")
     return v
+
+
+def real_ip():
+    """realip directives for CHATR_TRUSTED_PROXIES (gateway/nginx/http.d/realip.conf.in)."""
+    items = re.split(r"[\s,]+", os.environ.get("CHATR_TRUSTED_PROXIES", "").strip())
+    lines = []
+    for item in filter(None, items):
+        try:
+            lines.append(f"set_real_ip_from {ipaddress.ip_network(item, strict=False)};")
+        except ValueError:
+            raise SystemExit(f"CHATR_TRUSTED_PROXIES: {item!r} is not an address or CIDR")
+    if lines:
+        lines += ["real_ip_header X-Forwarded-For;", "real_ip_recursive on;"]
+    return "\n".join(lines) or "# (no trusted proxies)"
 
 
 def substitute(text, values, where):
@@ -113,6 +128,7 @@ def render(root, env, is_root):
         # fraction of the latency (tests/bench, README "Performance").
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
+        "REAL_IP": real_ip(),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)

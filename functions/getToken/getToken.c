@@ -2,7 +2,9 @@
  * ({token, baseUrl, url}, as @azure/web-pubsub's getClientAccessToken returns it). The user id
  * is the session's; a userId query parameter (the original client sends one) must match it.
  * The token carries no roles: chats are joined through eventHandler (DESIGN §4). The user's
- * name and provider are recorded here, so the hub's events can name them later. */
+ * name and provider are recorded here, so the hub's events can name them later. The token is
+ * bound to the sign-in session that asked for it (claim chatr.sid, from the platform's CHATR_SID):
+ * once that session signs out, the hub refuses it and closes what it opened (docs/sign-in.md). */
 #include "fn.h"
 
 #include <stdlib.h>
@@ -11,6 +13,8 @@
 
 #define TOKEN_MINUTES 60
 #define NAME_FALLBACK "user"
+#define SID_CLAIM "chatr.sid" /* gateway/hub/hub_revoke.c reads it */
+#define SID_LEN 32
 
 static wps_client *client; /* per-process handle, like the database connection */
 
@@ -51,9 +55,18 @@ static int get_token(fn_req *req, fn_res *res)
         fn_error(res, 500, "database unavailable");
         return 0;
     }
+    /* The session's binding, set by the platform from the session (never by the client). */
+    const char *sid = fn_param(req, "CHATR_SID");
+    json_object *extra = NULL;
+    if (sid && strlen(sid) == SID_LEN && strspn(sid, "0123456789abcdef") == SID_LEN) {
+        extra = json_object_new_object();
+        json_object_object_add(extra, SID_CLAIM, json_object_new_string(sid));
+    }
     wps_token t;
     json_object *tok = NULL;
-    if (wps_client_token(client, p->user_id, NULL, 0, NULL, 0, TOKEN_MINUTES, &t) == 0) {
+    int rc = wps_client_token_extra(client, p->user_id, NULL, 0, NULL, 0, TOKEN_MINUTES, extra, &t);
+    json_object_put(extra);
+    if (rc == 0) {
         tok = wps_token_json(&t);
         wps_token_free(&t);
     }

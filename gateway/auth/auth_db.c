@@ -1,5 +1,6 @@
 /* auth_db.c: the sign-in program's state in PostgreSQL (schema swa): sessions stored as the
- * SHA-256 of their random id, local accounts with argon2id hashes, failed-attempt counters. */
+ * SHA-256 of their random id (and their binding, sid, derived from it: schema/007), local
+ * accounts with argon2id hashes. The throttle counters: auth_throttle.c. */
 #include "auth.h"
 
 #include <stdio.h>
@@ -77,7 +78,7 @@ int auth_session_lookup(const char *cookie_value, auth_user *u)
     char hash[crypto_hash_sha256_BYTES * 2 + 1];
     id_hash(cookie_value, hash);
     const char *p[] = {hash};
-    PGresult *r = fn_db_exec("SELECT provider, user_id, user_details, roles FROM swa.sessions "
+    PGresult *r = fn_db_exec("SELECT provider, user_id, user_details, roles, sid FROM swa.sessions "
                              "WHERE id_hash = $1 AND expires_at > now()",
                              1, p);
     if (!r) return -1;
@@ -87,62 +88,22 @@ int auth_session_lookup(const char *cookie_value, auth_user *u)
         snprintf(u->user_id, sizeof u->user_id, "%s", PQgetvalue(r, 0, 1));
         snprintf(u->details, sizeof u->details, "%s", PQgetvalue(r, 0, 2));
         snprintf(u->roles, sizeof u->roles, "%s", PQgetvalue(r, 0, 3));
+        snprintf(u->sid, sizeof u->sid, "%s", PQgetvalue(r, 0, 4));
     }
     PQclear(r);
     return found;
 }
 
-int auth_session_delete(const char *cookie_value)
+int auth_session_delete(const char *cookie_value, char *sid_out)
 {
+    sid_out[0] = '\0';
     if (!cookie_value || !cookie_plausible(cookie_value)) return 0;
     char hash[crypto_hash_sha256_BYTES * 2 + 1];
     id_hash(cookie_value, hash);
     const char *p[] = {hash};
-    PGresult *r = fn_db_exec("DELETE FROM swa.sessions WHERE id_hash = $1", 1, p);
+    PGresult *r = fn_db_exec("DELETE FROM swa.sessions WHERE id_hash = $1 RETURNING sid", 1, p);
     if (!r) return -1;
-    PQclear(r);
-    return 0;
-}
-
-int auth_limited(const char *key, int max)
-{
-    char win[16], maxs[16];
-    snprintf(win, sizeof win, "%d", AUTH_WINDOW_SECONDS);
-    snprintf(maxs, sizeof maxs, "%d", max);
-    const char *p[] = {key, win, maxs};
-    PGresult *r = fn_db_exec("SELECT 1 FROM swa.attempts WHERE key = $1 AND failures >= $3::int "
-                             "AND window_start > now() - make_interval(secs => $2::int)",
-                             3, p);
-    if (!r) return -1;
-    int limited = PQntuples(r) > 0;
-    PQclear(r);
-    return limited;
-}
-
-int auth_failure(const char *key)
-{
-    char win[16];
-    snprintf(win, sizeof win, "%d", AUTH_WINDOW_SECONDS);
-    const char *p[] = {key, win};
-    PGresult *r = fn_db_exec(
-        "INSERT INTO swa.attempts AS a (key, window_start, failures) VALUES ($1, now(), 1) "
-        "ON CONFLICT (key) DO UPDATE SET "
-        "failures = CASE WHEN a.window_start <= now() - make_interval(secs => $2::int) THEN 1 "
-        "ELSE a.failures + 1 END, "
-        "window_start = CASE WHEN a.window_start <= now() - make_interval(secs => $2::int) THEN "
-        "now() "
-        "ELSE a.window_start END",
-        2, p);
-    if (!r) return -1;
-    PQclear(r);
-    return 0;
-}
-
-int auth_failures_clear(const char *key)
-{
-    const char *p[] = {key};
-    PGresult *r = fn_db_exec("DELETE FROM swa.attempts WHERE key = $1", 1, p);
-    if (!r) return -1;
+    if (PQntuples(r) == 1) snprintf(sid_out, AUTH_SID_LEN + 1, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 
 void auth_buf_put(auth_buf *b, const char *s, size_t n)
 {
@@ -179,6 +180,39 @@ int auth_valid_user_id(const char *s)
     size_t n = s ? strlen(s) : 0;
     if (n < 1 || n > AUTH_USER_ID_MAX || !all_in(s, "_.@-")) return -1;
     return 0;
+}
+
+int auth_mock_user_id(const char *provider, const char *id, char *out, size_t outlen)
+{
+    if (auth_valid_provider(provider) || auth_valid_user_id(id)) return -1;
+    int n = snprintf(out, outlen, "%s.%s", provider, id);
+    if (n < 0 || (size_t)n >= outlen || (size_t)n > AUTH_USER_ID_MAX) {
+        if (outlen) out[0] = '\0';
+        return -1;
+    }
+    return 0;
+}
+
+void auth_client_key(const char *addr, char *out, size_t outlen)
+{
+    unsigned char a6[16];
+    char text[INET6_ADDRSTRLEN];
+    if (addr && strchr(addr, ':') && inet_pton(AF_INET6, addr, a6) == 1) {
+        static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        if (memcmp(a6, v4mapped, sizeof v4mapped) == 0) {
+            if (inet_ntop(AF_INET, a6 + 12, text, sizeof text)) {
+                snprintf(out, outlen, "%s", text);
+                return;
+            }
+        } else {
+            memset(a6 + 8, 0, 8); /* one host usually holds a whole /64 */
+            if (inet_ntop(AF_INET6, a6, text, sizeof text)) {
+                snprintf(out, outlen, "%s/64", text);
+                return;
+            }
+        }
+    }
+    snprintf(out, outlen, "%.*s", AUTH_CLIENT_KEY_MAX, addr && *addr ? addr : "-");
 }
 
 char *auth_trim(char *s)

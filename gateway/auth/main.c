@@ -3,8 +3,11 @@
  *   /.chatr/auth/principal  the session's x-ms-client-principal for the API (X-Chatr-Principal)
  *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param
  * SWA_ROLES) Providers: guest (a name), local (username + password, argon2id), and the development
- * mock (github, aad, twitter) when CHATR_DEV_AUTH=1. */
+ * mock (github, aad, twitter) when CHATR_DEV_AUTH=1, whose user ids live in their own namespace.
+ * Sign-in is throttled per client and per account with backoff; logout also closes the hub
+ * connections the session's tokens opened (docs/sign-in.md). */
 #include "auth.h"
+#include "hub.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +83,8 @@ static int principal(fn_req *req, fn_res *res)
                               sodium_base64_VARIANT_ORIGINAL);
             fn_set_header(res, "X-Chatr-Principal", "%s", b64);
         }
+        /* The session's binding, for getToken's tokens (chatr_api.conf: CHATR_SID). */
+        if (u.sid[0]) fn_set_header(res, "X-Chatr-Sid", "%s", u.sid);
         json_object_put(o);
     }
     fn_no_content(res);
@@ -124,11 +129,20 @@ static int me(fn_req *req, fn_res *res)
 
 static int logout(fn_req *req, fn_res *res)
 {
-    char cookie[AUTH_COOKIE_VALUE_MAX];
+    char cookie[AUTH_COOKIE_VALUE_MAX], sid[AUTH_SID_LEN + 1] = "";
     if (auth_cookie_get(fn_header(req, "Cookie"), AUTH_COOKIE, cookie, sizeof cookie) &&
-        auth_session_delete(cookie) < 0) {
+        auth_session_delete(cookie, sid) < 0) {
         db_down(res);
         return 0;
+    }
+    /* The session is gone, so its tokens open nothing more (hub_revoke.c); what they opened
+     * closes now. A failure here is logged: the user is signed out all the same. */
+    if (sid[0]) {
+        int closed = hub_revoke_session(sid);
+        if (closed < 0)
+            fn_log("logout: the session's hub connections could not all be closed");
+        else if (closed > 0)
+            snprintf(res->log_note, sizeof res->log_note, "closed %d hub connections", closed);
     }
     char target[AUTH_REDIRECT_MAX + 1], safe[AUTH_REDIRECT_MAX + 1];
     auth_safe_redirect(fn_query(req, "post_logout_redirect_uri", target, sizeof target),
@@ -145,19 +159,32 @@ typedef struct login_ctx {
     fn_res *res;
     const char *provider;
     char redirect[AUTH_REDIRECT_MAX + 1];
-    char addr_key[80];
+    char client[AUTH_CLIENT_KEY_MAX + 8]; /* the real client address, as counted */
+    char client_key[AUTH_THROTTLE_KEY_MAX];
 } login_ctx;
 
-/* A failed POST: counted against the address, the form again with the error. */
+static const char TOO_MANY[] = "Too many sign-in attempts from here. Try again in a moment.";
+
+/* A failed POST: counted against the client, the form again with the error. */
 static int refuse(login_ctx *c, int status, const char *error, const char *prefill)
 {
-    if (status != 429 && auth_failure(c->addr_key) < 0) {
+    if (auth_throttle_note(&AUTH_CLIENT_FAILURES, c->client_key) < 0) {
         db_down(c->res);
         return 0;
     }
     auth_page_login(c->res, status, c->provider, c->redirect, error, prefill);
     snprintf(c->res->log_note, sizeof c->res->log_note, "%s: %s", c->provider, error);
-    if (status == 429) fn_set_header(c->res, "Retry-After", "%d", AUTH_WINDOW_SECONDS);
+    return 0;
+}
+
+/* A throttled POST (429): not counted, told when to come back. */
+static int throttled(login_ctx *c, int wait, const char *what, const char *error,
+                     const char *prefill)
+{
+    auth_page_login(c->res, 429, c->provider, c->redirect, error, prefill);
+    fn_set_header(c->res, "Retry-After", "%d", wait);
+    snprintf(c->res->log_note, sizeof c->res->log_note, "%s: throttled (%s, %d s)", c->provider,
+             what, wait);
     return 0;
 }
 
@@ -175,6 +202,39 @@ static int signed_in(login_ctx *c, const auth_user *u)
     return 0;
 }
 
+/* Waits of a rate policy (guest sign-ins, registrations) for this client: -1 database down (and
+ * answered), 1 throttled (answered), 0 go on (the event is counted). */
+static int rate_gate(login_ctx *c, const auth_policy *p)
+{
+    char key[AUTH_THROTTLE_KEY_MAX];
+    auth_throttle_key(p, c->client, key, sizeof key);
+    int wait = auth_throttle_wait(p, key, NULL);
+    if (wait < 0 || (wait == 0 && auth_throttle_note(p, key) < 0)) {
+        db_down(c->res);
+        return -1;
+    }
+    if (wait > 0) {
+        throttled(c, wait, p->kind, TOO_MANY, NULL);
+        return 1;
+    }
+    return 0;
+}
+
+/* The guest sign-in policy, with CHATR_GUEST_SIGNINS_PER_MINUTE when it is set and valid. */
+static auth_policy guest_policy(void)
+{
+    auth_policy p = AUTH_GUEST_SIGNINS;
+    const char *v = getenv("CHATR_GUEST_SIGNINS_PER_MINUTE");
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    if (v && *v && !*end && n >= 1 && n <= AUTH_GUEST_SIGNINS_SETTING_MAX)
+        p.free = (int)n;
+    else if (v && *v)
+        fn_log("CHATR_GUEST_SIGNINS_PER_MINUTE=%.32s is not 1..%d: using %d", v,
+               AUTH_GUEST_SIGNINS_SETTING_MAX, p.free);
+    return p;
+}
+
 static int login_guest(login_ctx *c)
 {
     char name[AUTH_NAME_MAX * 4 + 1];
@@ -183,12 +243,77 @@ static int login_guest(login_ctx *c)
         return refuse(c, 400,
                       "Enter a display name of 1 to 32 characters, without control characters.",
                       NULL);
+    auth_policy guests = guest_policy();
+    if (rate_gate(c, &guests)) return 0;
     auth_user u = {0};
     unsigned char raw[16];
     randombytes_buf(raw, sizeof raw);
     sodium_bin2hex(u.user_id, sizeof u.user_id, raw, sizeof raw);
     snprintf(u.provider, sizeof u.provider, "guest");
     snprintf(u.details, sizeof u.details, "%s", name);
+    return signed_in(c, &u);
+}
+
+static int login_register(login_ctx *c, const char *un, char *password)
+{
+    if (rate_gate(c, &AUTH_REGISTRATIONS)) return 0;
+    if (!un || auth_valid_username(un))
+        return refuse(c, 400, "Usernames are 3 to 32 letters, digits, '.', '_' or '-'.", NULL);
+    if (strlen(password) < AUTH_PASSWORD_MIN)
+        return refuse(c, 400, "Passwords are 8 to 128 characters.", un);
+    auth_user u;
+    int rc = auth_account_create(un, password, &u);
+    if (rc < 0) {
+        db_down(c->res);
+        return 0;
+    }
+    if (rc == 0) return refuse(c, 409, "That username is taken.", un);
+    return signed_in(c, &u);
+}
+
+/* Wrong passwords are counted per (account, client) and per account. A client is held back by
+ * its own failures on the account, and by the account's only once it has failed on it
+ * AUTH_ACCOUNT_GRACE times: the owner at an address of their own is never shut out by others. */
+static int login_password(login_ctx *c, const char *username, char *password)
+{
+    char account[AUTH_USERNAME_MAX + 1], pair[AUTH_USERNAME_MAX + AUTH_CLIENT_KEY_MAX + 16];
+    char pair_key[AUTH_THROTTLE_KEY_MAX], account_key[AUTH_THROTTLE_KEY_MAX];
+    snprintf(account, sizeof account, "%s", username);
+    for (char *p = account; *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
+    snprintf(pair, sizeof pair, "%s|%s", account, c->client);
+    auth_throttle_key(&AUTH_PAIR_FAILURES, pair, pair_key, sizeof pair_key);
+    auth_throttle_key(&AUTH_ACCOUNT_FAILURES, account, account_key, sizeof account_key);
+    int mine = 0;
+    int wait = auth_throttle_wait(&AUTH_PAIR_FAILURES, pair_key, &mine);
+    int wait_all = wait < 0 ? -1 : auth_throttle_wait(&AUTH_ACCOUNT_FAILURES, account_key, NULL);
+    if (wait < 0 || wait_all < 0) {
+        db_down(c->res);
+        return 0;
+    }
+    static const char slow[] =
+        "Too many failed sign-in attempts for this account. Try again in a moment.";
+    if (wait > 0) return throttled(c, wait, "account and client", slow, username);
+    if (wait_all > 0 && mine >= AUTH_ACCOUNT_GRACE)
+        return throttled(c, wait_all, "account", slow, username);
+    auth_user u;
+    int rc = auth_account_check(username, password, &u);
+    if (rc < 0) {
+        db_down(c->res);
+        return 0;
+    }
+    if (rc == 0) {
+        if (auth_throttle_note(&AUTH_PAIR_FAILURES, pair_key) < 0 ||
+            auth_throttle_note(&AUTH_ACCOUNT_FAILURES, account_key) < 0) {
+            db_down(c->res);
+            return 0;
+        }
+        return refuse(c, 401, "Wrong username or password.", username);
+    }
+    if (auth_throttle_clear(pair_key) < 0) {
+        db_down(c->res);
+        return 0;
+    }
     return signed_in(c, &u);
 }
 
@@ -199,56 +324,18 @@ static int login_local(login_ctx *c)
     const char *pw = fn_form(c->req, "password", password, sizeof password);
     const char *act = fn_form(c->req, "action", action, sizeof action);
     if (un) auth_trim(username);
-    int registering = act && !strcmp(act, "register");
-    if (!act || (!registering && strcmp(act, "login")))
-        return refuse(c, 400, "Choose sign in or create account.", un);
-    if (registering) {
-        if (!un || auth_valid_username(username))
-            return refuse(c, 400, "Usernames are 3 to 32 letters, digits, '.', '_' or '-'.", NULL);
-        if (!pw || strlen(pw) < AUTH_PASSWORD_MIN)
-            return refuse(c, 400, "Passwords are 8 to 128 characters.", username);
-        auth_user u;
-        int rc = auth_account_create(username, password, &u);
-        sodium_memzero(password, sizeof password);
-        if (rc < 0) {
-            db_down(c->res);
-            return 0;
-        }
-        if (rc == 0) return refuse(c, 409, "That username is taken.", username);
-        return signed_in(c, &u);
-    }
-    static const char generic[] = "Wrong username or password.";
-    if (!un || !pw || auth_valid_username(username)) return refuse(c, 401, generic, NULL);
-    char user_key[AUTH_USERNAME_MAX + 8];
-    snprintf(user_key, sizeof user_key, "user:%s", username);
-    for (char *p = user_key; *p; p++)
-        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p + 32);
-    int limited = auth_limited(user_key, AUTH_MAX_FAILURES_PER_USER);
-    if (limited < 0) {
-        db_down(c->res);
-        return 0;
-    }
-    if (limited)
-        return refuse(c, 429, "Too many failed sign-in attempts. Try again later.", username);
-    auth_user u;
-    int rc = auth_account_check(username, password, &u);
+    if (!pw) password[0] = '\0';
+    int rc;
+    if (act && !strcmp(act, "register"))
+        rc = login_register(c, un, password);
+    else if (!act || strcmp(act, "login"))
+        rc = refuse(c, 400, "Choose sign in or create account.", un);
+    else if (!un || !pw || auth_valid_username(username))
+        rc = refuse(c, 401, "Wrong username or password.", NULL);
+    else
+        rc = login_password(c, username, password);
     sodium_memzero(password, sizeof password);
-    if (rc < 0) {
-        db_down(c->res);
-        return 0;
-    }
-    if (rc == 0) {
-        if (auth_failure(user_key) < 0) {
-            db_down(c->res);
-            return 0;
-        }
-        return refuse(c, 401, generic, username);
-    }
-    if (auth_failures_clear(user_key) < 0) {
-        db_down(c->res);
-        return 0;
-    }
-    return signed_in(c, &u);
+    return rc;
 }
 
 static int login_mock(login_ctx *c)
@@ -267,14 +354,18 @@ static int login_mock(login_ctx *c)
         randombytes_buf(raw, sizeof raw);
         sodium_bin2hex(id, sizeof id, raw, sizeof raw);
     }
-    if (auth_valid_user_id(id))
-        return refuse(c, 400, "User IDs are 1 to 64 letters, digits, '_', '.', '@' or '-'.",
-                      details);
+    /* The id the form gives is scoped to this provider: "github.<id>". */
+    if (auth_mock_user_id(c->provider, id, u.user_id, sizeof u.user_id)) {
+        char why[160];
+        snprintf(why, sizeof why,
+                 "User IDs are 1 to %d letters, digits, '_', '.', '@' or '-' for this provider.",
+                 AUTH_USER_ID_MAX - (int)strlen(c->provider) - 1);
+        return refuse(c, 400, why, details);
+    }
     if (!fn_form(c->req, "userRoles", roles_field, sizeof roles_field)) roles_field[0] = '\0';
     if (auth_parse_roles(roles_field, u.roles, sizeof u.roles))
         return refuse(c, 400, "Roles are up to 8 names of letters, digits and '_', one per line.",
                       details);
-    snprintf(u.user_id, sizeof u.user_id, "%s", id);
     snprintf(u.details, sizeof u.details, "%s", details);
     return signed_in(c, &u);
 }
@@ -323,16 +414,17 @@ static int login(fn_req *req, fn_res *res, const char *provider)
         fn_error(res, 405, "method %s not allowed", req->method);
         return 0;
     }
-    const char *addr = fn_param(req, "REMOTE_ADDR");
-    snprintf(c.addr_key, sizeof c.addr_key, "addr:%.64s", addr && *addr ? addr : "-");
-    if (!origin_ok(req))
-        return refuse(&c, 403, "This sign-in form was sent from another site.", NULL);
-    int limited = auth_limited(c.addr_key, AUTH_MAX_FAILURES_PER_ADDR);
-    if (limited < 0) {
+    /* REMOTE_ADDR is the real client behind trusted proxies (nginx realip, realip.conf). */
+    auth_client_key(fn_param(req, "REMOTE_ADDR"), c.client, sizeof c.client);
+    auth_throttle_key(&AUTH_CLIENT_FAILURES, c.client, c.client_key, sizeof c.client_key);
+    int wait = auth_throttle_wait(&AUTH_CLIENT_FAILURES, c.client_key, NULL);
+    if (wait < 0) {
         db_down(res);
         return 0;
     }
-    if (limited) return refuse(&c, 429, "Too many failed sign-in attempts. Try again later.", NULL);
+    if (wait > 0) return throttled(&c, wait, "client", TOO_MANY, NULL);
+    if (!origin_ok(req))
+        return refuse(&c, 403, "This sign-in form was sent from another site.", NULL);
     if (!strcmp(provider, "guest")) return login_guest(&c);
     if (!strcmp(provider, "local")) return login_local(&c);
     return login_mock(&c);

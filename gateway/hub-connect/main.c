@@ -356,6 +356,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         fn_error(res, 401, "invalid access token (%s)", why);
         return 0;
     }
+    if (hub_revoke_refused(res, &tok, conn_id)) return 0; /* its session signed out */
     json_object *claims = tok.claims;
     if (tok.user_id) ctx.user = strdup(tok.user_id);
     ctx.roles = list_to_json(tok.roles, tok.nroles);

@@ -86,9 +86,9 @@ const char *wps_client_error(const wps_client *c)
 
 /* ---- client access tokens ---- */
 
-int wps_client_token_at(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,
-                        const char *const *groups, size_t ngroups, int minutes, time_t now,
-                        wps_token *out)
+static int token_make(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,
+                      const char *const *groups, size_t ngroups, int minutes, time_t now,
+                      json_object *extra, wps_token *out)
 {
     memset(out, 0, sizeof *out);
     if (nroles > WPS_JWT_MAX_LIST || ngroups > WPS_JWT_MAX_LIST)
@@ -98,6 +98,13 @@ int wps_client_token_at(wps_client *c, const char *user_id, const char *const *r
     json_object *claims =
         aud ? wps_jwt_claims_new(aud, user_id, roles, nroles, groups, ngroups, now, now + ttl)
             : NULL;
+    if (claims && extra) {
+        json_object_object_foreach(extra, k, v)
+        {
+            if (!json_object_object_get_ex(claims, k, NULL))
+                json_object_object_add(claims, k, json_object_get(v));
+        }
+    }
     out->token = claims ? wps_jwt_sign(c->cs.access_key, claims) : NULL;
     out->base_url = wps_url_client_base(c->cs.endpoint, c->hub);
     json_object_put(claims);
@@ -109,6 +116,20 @@ int wps_client_token_at(wps_client *c, const char *user_id, const char *const *r
         return set_err(c, "token: out of memory");
     }
     return 0;
+}
+
+int wps_client_token_at(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,
+                        const char *const *groups, size_t ngroups, int minutes, time_t now,
+                        wps_token *out)
+{
+    return token_make(c, user_id, roles, nroles, groups, ngroups, minutes, now, NULL, out);
+}
+
+int wps_client_token_extra(wps_client *c, const char *user_id, const char *const *roles,
+                           size_t nroles, const char *const *groups, size_t ngroups, int minutes,
+                           json_object *extra, wps_token *out)
+{
+    return token_make(c, user_id, roles, nroles, groups, ngroups, minutes, time(NULL), extra, out);
 }
 
 int wps_client_token(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,

@@ -63,6 +63,11 @@ int wps_client_token(wps_client *c, const char *user_id, const char *const *role
 int wps_client_token_at(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,
                         const char *const *groups, size_t ngroups, int minutes, time_t now,
                         wps_token *out);
+/* The same with extra claims (borrowed; the standard ones win a name clash): the platform's
+ * extensions, such as the session binding getToken adds (docs/sign-in.md). */
+int wps_client_token_extra(wps_client *c, const char *user_id, const char *const *roles,
+                           size_t nroles, const char *const *groups, size_t ngroups, int minutes,
+                           json_object *extra, wps_token *out);
 /* {"token":…,"baseUrl":…,"url":…}, what getClientAccessToken resolves to; NULL on failure. */
 json_object *wps_token_json(const wps_token *t);
 void wps_token_free(wps_token *t);

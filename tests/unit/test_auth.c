@@ -150,3 +150,41 @@ UNIT_TEST(auth_principal_shapes)
     CHECK(fn_roles_check("authenticated", &p) == 0);
     CHECK(fn_roles_check("owner", &p) == 403);
 }
+
+UNIT_TEST(auth_mock_ids_stay_in_their_provider_namespace)
+{
+    char out[AUTH_USER_ID_MAX + 1];
+    CHECK(auth_mock_user_id("github", "alice", out, sizeof out) == 0);
+    CHECK_STR(out, "github.alice");
+    /* A local or guest id (32 hex), or another provider's id, becomes a github one. */
+    CHECK(auth_mock_user_id("github", "d75b260a64504067bfc5b2905e3b8182", out, sizeof out) == 0);
+    CHECK_STR(out, "github.d75b260a64504067bfc5b2905e3b8182");
+    CHECK(auth_mock_user_id("github", "aad.bob", out, sizeof out) == 0);
+    CHECK_STR(out, "github.aad.bob");
+    CHECK(auth_mock_user_id("github", "a/b", out, sizeof out) == -1);
+    CHECK(auth_mock_user_id("github", "", out, sizeof out) == -1);
+    char id[AUTH_USER_ID_MAX + 1];
+    memset(id, 'x', AUTH_USER_ID_MAX - 7);
+    id[AUTH_USER_ID_MAX - 7] = '\0'; /* "github." + 57 = 64: fits */
+    CHECK(auth_mock_user_id("github", id, out, sizeof out) == 0);
+    id[AUTH_USER_ID_MAX - 7] = 'x';
+    id[AUTH_USER_ID_MAX - 6] = '\0'; /* 65: does not */
+    CHECK(auth_mock_user_id("github", id, out, sizeof out) == -1);
+}
+
+UNIT_TEST(auth_client_keys)
+{
+    char k[AUTH_CLIENT_KEY_MAX + 8];
+    auth_client_key("203.0.113.5", k, sizeof k);
+    CHECK_STR(k, "203.0.113.5");
+    auth_client_key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", k, sizeof k);
+    CHECK_STR(k, "2001:db8:1:2::/64"); /* one host's /64 is one client */
+    auth_client_key("2001:db8:1:2::1", k, sizeof k);
+    CHECK_STR(k, "2001:db8:1:2::/64");
+    auth_client_key("::ffff:198.51.100.7", k, sizeof k);
+    CHECK_STR(k, "198.51.100.7");
+    auth_client_key("unix:", k, sizeof k);
+    CHECK_STR(k, "unix:");
+    auth_client_key(NULL, k, sizeof k);
+    CHECK_STR(k, "-");
+}
