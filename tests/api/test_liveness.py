@@ -52,16 +52,34 @@ def alive(pid):
         return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
 
 
+def group_members(pgid):
+    """Live processes of a process group (from /proc; zombies count as gone)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            out.append(int(d))
+    return out
+
+
 def kill_pool(chatr, unit):
-    """kill -9 every process of a FastCGI pool, and wait until they are gone."""
+    """kill -9 every process of a FastCGI pool, its supervisor included (infra/deploy runs each
+    pool as multiwatch in a process group of its own, whose id is in run/<unit>.pid), and wait
+    until they are gone: nothing is left to restart them or to remember their connections."""
     pids = pool_pids(chatr, unit)
     assert pids
     for pid in pids:
-        os.kill(pid, signal.SIGKILL)
+        os.killpg(pid, signal.SIGKILL)
     deadline = time.time() + 10
-    while any(alive(p) for p in pids) and time.time() < deadline:
+    while any(group_members(p) for p in pids) and time.time() < deadline:
         time.sleep(0.05)
-    assert not any(alive(p) for p in pids)
+    assert not any(group_members(p) for p in pids)
 
 
 def drop(c):
