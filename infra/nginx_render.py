@@ -24,6 +24,11 @@ def nchan_shm():
     return v
 
 
+def gate_module(root):
+    """Our nginx module, the frame gate (gateway/nginx/module), as `make` builds it."""
+    return os.path.join(root, "build", "modules", "ngx_http_chatr_gate_module.so")
+
+
 def substitute(text, values, where):
     def repl(m):
         if m.group(1) not in values:
@@ -98,6 +103,7 @@ def render(root, env, is_root):
         # fraction of the latency (tests/bench, README "Performance").
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
+        "GATE_MODULE": gate_module(root),
     }
     for d in ("http.d", "server.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)

@@ -1,0 +1,49 @@
+/* frame_gate.h: the pure logic of the frame gate (ngx_http_chatr_gate_module.c), kept free of
+ * nginx so tests/unit can run it: a table of per-connection token buckets that lives in shared
+ * memory (one for every nginx worker, so the limit is exact however many workers run), and the
+ * error ack the gate sends for a frame it answers itself. See docs/frame-gate.md. */
+#ifndef CHATR_FRAME_GATE_H
+#define CHATR_FRAME_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GATE_MAX_KEY 64  /* a connection id (HUB_MAX_CONN_ID); longer keys are refused */
+#define GATE_SLOTS 16384 /* buckets in the table ... */
+#define GATE_WAYS 8      /* ... searched GATE_WAYS at a time (set-associative) */
+#define GATE_MAX_PARSE (1024 * 1024) /* frames read for an ackId (HUB_MAX_FRAME) */
+#define GATE_JSON_DEPTH 64           /* as the router parses frames (HUB_JSON_DEPTH) */
+#define GATE_MAX_ACK 512             /* an error ack the gate writes */
+
+typedef struct gate_bucket {
+    char key[GATE_MAX_KEY + 1];
+    uint8_t warned; /* refused since it last had a token: logged once per episode */
+    double tokens;
+    uint64_t at_ms; /* last refill; 0: the slot is free */
+} gate_bucket;
+
+typedef struct gate_table {
+    gate_bucket slot[GATE_SLOTS];
+} gate_table;
+
+typedef struct gate_verdict {
+    int allowed;       /* 1: the frame may go on to hub-router */
+    int first_refusal; /* 1: the first refusal since this connection last had a token */
+    double left;       /* tokens left after this frame */
+} gate_verdict;
+
+/* Takes one token from key's bucket (rate tokens per second, at most burst), now_ms on a
+ * monotonic clock. A new connection starts with a full bucket. When all GATE_WAYS slots of its
+ * set are taken, the slot idle longest is reused: a bucket idle for burst/rate seconds is full
+ * again anyway, so nothing is lost unless more than GATE_WAYS connections of one set are busy. */
+gate_verdict gate_take(gate_table *t, const char *key, size_t keylen, uint64_t now_ms, double rate,
+                       double burst);
+
+/* The error ack for a frame the gate answers itself: writes
+ * {"type":"ack","ackId":N,"success":false,"error":{"name":name,"message":message}} to out and
+ * returns its length, or 0 when the frame is not a JSON object with an unsigned integer ackId
+ * (then it gets no answer: it is dropped, as hub-router drops such frames over the rate). */
+size_t gate_ack(const char *frame, size_t len, const char *name, const char *message, char *out,
+                size_t outlen);
+
+#endif

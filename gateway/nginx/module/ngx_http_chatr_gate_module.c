@@ -1,0 +1,349 @@
+/* ngx_http_chatr_gate_module.c: the frame gate, a small nginx module of ours that stands in the
+ * /_hub/frame location between nchan and hub-router (docs/frame-gate.md has the whole story).
+ *
+ * Why it exists: nchan 1.3.6 (Debian's libnginx-mod-nchan) turns every WebSocket frame into a
+ * fake request on a fake connection (a worker_connections slot) queued per socket, reads frames
+ * as fast as a client sends them, leaks the queued ones of a socket that closes, and aborts the
+ * worker (websocket.c:580, assert(d->subrequest)) when a frame's subrequest completes before
+ * nchan has stored it, which is what a refused FastCGI connect does. A frame flood therefore ran
+ * nginx out of connections, and an empty hub-router pool crashed the worker on every frame.
+ *
+ * What it does, in the location's precontent phase, for every frame subrequest:
+ *   1. defers the frame by one event-loop tick, so no frame ever completes synchronously;
+ *   2. takes a token from the connection's bucket (HUB_RATE_PER_SEC, burst HUB_RATE_BURST, in
+ *      shared memory: one limit across all workers); over the rate, or when the worker's free
+ *      connections run low and this connection has spent half its burst, the gate answers the
+ *      frame itself, without an upstream connection: an error ack when the frame has an ackId
+ *      (JSON subprotocols), else 204 (dropped); so queues drain at nginx speed;
+ *   3. when hub-router cannot be reached (502/503/504, or nginx's own error), answers the frame
+ *      itself with an InternalServerError ack, or drops it, and the socket stays open.
+ * Sockets are never closed here: closing a socket leaks its queued frames in nchan.
+ *
+ * Configuration (location): chatr_frame_gate <connection> <subprotocol>;
+ * e.g. chatr_frame_gate $hub_conn $hub_protocol;
+ * Variable: $chatr_free_connections, this worker's free connection slots (queued frames hold
+ * one each; tests watch it for leaks). */
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "frame_gate.h"
+
+#if !defined(CHATR_RATE_PER_SEC) || !defined(CHATR_RATE_BURST)
+#error "the Makefile passes CHATR_RATE_PER_SEC and CHATR_RATE_BURST (gateway/hub/hub.h)"
+#endif
+
+#define GATE_ZONE_NAME "chatr_frame_gate"
+#define GATE_RESERVE_DIVISOR 4   /* below connection_n / 4 free connections: refuse spenders */
+#define GATE_CRITICAL_DIVISOR 16 /* below connection_n / 16: refuse every frame */
+#define GATE_LOG_EVERY_MS 1000   /* overload and unreachable-router messages, at most this often */
+
+typedef struct {
+    ngx_http_complex_value_t *key;      /* the connection the limit is for ($hub_conn) */
+    ngx_http_complex_value_t *protocol; /* its subprotocol: empty for simple clients (no acks) */
+    ngx_shm_zone_t *zone;
+} gate_loc_conf_t;
+
+enum gate_state { GATE_WAITING = 1, GATE_READY };
+
+typedef struct {
+    enum gate_state state;
+    ngx_event_t ev;                            /* the one-tick deferral */
+    ngx_http_post_subrequest_pt nchan_handler; /* nchan's completion callback, wrapped */
+    void *nchan_data;
+    const char *err_name; /* the answer the gate gives (GATE answers, not hub-router) */
+    char err_msg[96];
+    unsigned answered : 1;
+} gate_ctx_t;
+
+static ngx_int_t gate_init(ngx_conf_t *cf);
+static ngx_int_t gate_add_variables(ngx_conf_t *cf);
+static void *gate_create_loc_conf(ngx_conf_t *cf);
+static char *gate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child);
+static char *gate_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+static ngx_command_t gate_commands[] = {{ngx_string("chatr_frame_gate"),
+                                         NGX_HTTP_LOC_CONF | NGX_CONF_TAKE2, gate_directive,
+                                         NGX_HTTP_LOC_CONF_OFFSET, 0, NULL},
+                                        ngx_null_command};
+
+static ngx_http_module_t gate_module_ctx = {
+    gate_add_variables,   gate_init,          NULL, NULL, NULL, NULL,
+    gate_create_loc_conf, gate_merge_loc_conf};
+
+ngx_module_t ngx_http_chatr_gate_module = {NGX_MODULE_V1, &gate_module_ctx,
+                                           gate_commands, NGX_HTTP_MODULE,
+                                           NULL,          NULL,
+                                           NULL,          NULL,
+                                           NULL,          NULL,
+                                           NULL,          NGX_MODULE_V1_PADDING};
+
+/* ---- shared memory: the bucket table ------------------------------------------------------ */
+
+static ngx_int_t gate_zone_init(ngx_shm_zone_t *zone, void *data)
+{
+    ngx_slab_pool_t *shpool = (ngx_slab_pool_t *)zone->shm.addr;
+    if (data) { /* a reload: keep the old table */
+        zone->data = data;
+        return NGX_OK;
+    }
+    if (zone->shm.exists) {
+        zone->data = shpool->data;
+        return NGX_OK;
+    }
+    gate_table *t = ngx_slab_calloc(shpool, sizeof(gate_table));
+    if (t == NULL) return NGX_ERROR;
+    shpool->data = t;
+    zone->data = t;
+    return NGX_OK;
+}
+
+static gate_verdict gate_take_shared(ngx_shm_zone_t *zone, ngx_str_t *key)
+{
+    ngx_slab_pool_t *shpool = (ngx_slab_pool_t *)zone->shm.addr;
+    ngx_shmtx_lock(&shpool->mutex);
+    gate_verdict v = gate_take(zone->data, (const char *)key->data, key->len, ngx_current_msec,
+                               CHATR_RATE_PER_SEC, CHATR_RATE_BURST);
+    ngx_shmtx_unlock(&shpool->mutex);
+    return v;
+}
+
+/* ---- answering a frame without hub-router -------------------------------------------------- */
+
+/* The frame's bytes (nchan hands the subrequest one in-memory buffer). */
+static ngx_int_t gate_body(ngx_http_request_t *r, ngx_str_t *out)
+{
+    ngx_str_null(out);
+    if (r->request_body == NULL || r->request_body->bufs == NULL) return NGX_OK;
+    size_t len = 0;
+    for (ngx_chain_t *cl = r->request_body->bufs; cl; cl = cl->next) {
+        if (cl->buf->in_file) return NGX_OK;
+        len += ngx_buf_size(cl->buf);
+    }
+    if (len == 0 || len > GATE_MAX_PARSE) return NGX_OK;
+    u_char *p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) return NGX_ERROR;
+    out->data = p;
+    for (ngx_chain_t *cl = r->request_body->bufs; cl; cl = cl->next)
+        p = ngx_cpymem(p, cl->buf->pos, ngx_buf_size(cl->buf));
+    out->len = len;
+    return NGX_OK;
+}
+
+/* Sets the subrequest up as nchan reads an upstream answer: 200 + the error ack (nchan publishes
+ * it to the socket) or 204 (nchan drops the frame). */
+static ngx_int_t gate_reply(ngx_http_request_t *r, gate_ctx_t *ctx)
+{
+    gate_loc_conf_t *lc = ngx_http_get_module_loc_conf(r, ngx_http_chatr_gate_module);
+    ngx_str_t proto = ngx_null_string, frame;
+    char ack[GATE_MAX_ACK];
+    size_t n = 0;
+    ctx->answered = 1;
+    r->headers_out.status = NGX_HTTP_NO_CONTENT;
+    if (ngx_http_complex_value(r, lc->protocol, &proto) != NGX_OK) return NGX_ERROR;
+    if (proto.len > 0) { /* JSON subprotocols have ackIds; simple clients' frames are raw */
+        if (gate_body(r, &frame) != NGX_OK) return NGX_ERROR;
+        n = gate_ack((const char *)frame.data, frame.len, ctx->err_name, ctx->err_msg, ack,
+                     sizeof ack);
+    }
+    if (n == 0) return NGX_OK;
+    if (r->upstream == NULL && ngx_http_upstream_create(r) != NGX_OK) return NGX_ERROR;
+    ngx_buf_t *b = ngx_create_temp_buf(r->pool, n);
+    ngx_chain_t *cl = ngx_alloc_chain_link(r->pool);
+    if (b == NULL || cl == NULL) return NGX_ERROR;
+    b->last = ngx_cpymem(b->last, ack, n);
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+    cl->buf = b;
+    cl->next = NULL;
+    r->out = cl; /* where nchan reads an in-memory subrequest's body */
+    r->upstream->headers_in.content_length_n = (off_t)n;
+    r->upstream->headers_in.chunked = 0;
+    r->headers_out.status = NGX_HTTP_OK;
+    return NGX_OK;
+}
+
+/* The content handler of a frame the gate answers (instead of fastcgi_pass). */
+static ngx_int_t gate_answer_handler(ngx_http_request_t *r)
+{
+    gate_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_chatr_gate_module);
+    if (ctx == NULL || gate_reply(r, ctx) != NGX_OK) return NGX_ERROR;
+    return NGX_OK;
+}
+
+static int gate_log_due(ngx_msec_t *last)
+{
+    if (*last && ngx_current_msec - *last < GATE_LOG_EVERY_MS) return 0;
+    *last = ngx_current_msec ? ngx_current_msec : 1;
+    return 1;
+}
+
+/* nchan's completion callback, wrapped: a frame hub-router could not take is answered here. */
+static ngx_int_t gate_post_subrequest(ngx_http_request_t *r, void *data, ngx_int_t rc)
+{
+    static ngx_msec_t logged;
+    gate_ctx_t *ctx = data;
+    if (!ctx->answered &&
+        (rc == NGX_ERROR || rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_HTTP_BAD_GATEWAY ||
+         rc == NGX_HTTP_SERVICE_UNAVAILABLE || rc == NGX_HTTP_GATEWAY_TIME_OUT)) {
+        if (gate_log_due(&logged))
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "frame gate: hub-router unreachable (%i): frames get an error ack", rc);
+        ctx->err_name = "InternalServerError";
+        ngx_cpystrn((u_char *)ctx->err_msg, (u_char *)"the hub is unavailable; try again",
+                    sizeof ctx->err_msg);
+        if (gate_reply(r, ctx) == NGX_OK) rc = NGX_OK;
+    }
+    return ctx->nchan_handler(r, ctx->nchan_data, rc);
+}
+
+/* ---- the phase handler -------------------------------------------------------------------- */
+
+static void gate_resume(ngx_event_t *ev)
+{
+    ngx_http_request_t *r = ev->data;
+    ngx_connection_t *c = r->connection;
+    gate_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_chatr_gate_module);
+    ctx->state = GATE_READY;
+    r->write_event_handler = ngx_http_core_run_phases;
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+static void gate_cleanup(void *data)
+{
+    gate_ctx_t *ctx = data;
+    if (ctx->ev.posted) {
+        ngx_delete_posted_event(&ctx->ev);
+    }
+}
+
+/* First call: wrap nchan's callback and defer one tick. Second call: the rate and the reserve. */
+static ngx_int_t gate_handler(ngx_http_request_t *r)
+{
+    static ngx_msec_t overload_logged;
+    gate_loc_conf_t *lc = ngx_http_get_module_loc_conf(r, ngx_http_chatr_gate_module);
+    if (lc->key == NULL || r == r->main || r->post_subrequest == NULL) return NGX_DECLINED;
+    gate_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_chatr_gate_module);
+    if (ctx == NULL) {
+        ngx_pool_cleanup_t *cln = ngx_pool_cleanup_add(r->pool, 0);
+        ctx = ngx_pcalloc(r->pool, sizeof(*ctx));
+        if (ctx == NULL || cln == NULL) return NGX_ERROR;
+        ngx_http_set_ctx(r, ctx, ngx_http_chatr_gate_module);
+        ctx->nchan_handler = r->post_subrequest->handler;
+        ctx->nchan_data = r->post_subrequest->data;
+        r->post_subrequest->handler = gate_post_subrequest;
+        r->post_subrequest->data = ctx;
+        ctx->ev.handler = gate_resume;
+        ctx->ev.data = r;
+        ctx->ev.log = r->connection->log;
+        cln->handler = gate_cleanup;
+        cln->data = ctx;
+        ctx->state = GATE_WAITING;
+        ngx_post_event(&ctx->ev, &ngx_posted_next_events);
+        return NGX_AGAIN;
+    }
+    if (ctx->state == GATE_WAITING) return NGX_AGAIN;
+
+    ngx_str_t key;
+    if (ngx_http_complex_value(r, lc->key, &key) != NGX_OK) return NGX_ERROR;
+    gate_verdict v = {.allowed = 1, .left = CHATR_RATE_BURST};
+    if (key.len > 0) v = gate_take_shared(lc->zone, &key);
+    ngx_uint_t free_conns = ngx_cycle->free_connection_n;
+    if (!v.allowed) {
+        if (v.first_refusal)
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "frame gate: connection \"%V\" over %d frames/s: answering the excess",
+                          &key, CHATR_RATE_PER_SEC);
+        ctx->err_name = "TooManyRequests";
+        ngx_snprintf((u_char *)ctx->err_msg, sizeof ctx->err_msg - 1,
+                     "over %d messages per second%Z", CHATR_RATE_PER_SEC);
+    } else if (free_conns < ngx_cycle->connection_n / GATE_CRITICAL_DIVISOR ||
+               (free_conns < ngx_cycle->connection_n / GATE_RESERVE_DIVISOR &&
+                v.left < CHATR_RATE_BURST / 2)) {
+        if (gate_log_due(&overload_logged))
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "frame gate: %ui of %ui connections free: answering frames itself",
+                          free_conns, ngx_cycle->connection_n);
+        ctx->err_name = "TooManyRequests";
+        ngx_cpystrn((u_char *)ctx->err_msg, (u_char *)"the gateway is overloaded; try again",
+                    sizeof ctx->err_msg);
+    } else {
+        return NGX_DECLINED; /* on to hub-router */
+    }
+    r->content_handler = gate_answer_handler;
+    return NGX_DECLINED;
+}
+
+/* ---- configuration ------------------------------------------------------------------------ */
+
+static char *gate_directive(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    gate_loc_conf_t *lc = conf;
+    ngx_str_t *value = cf->args->elts;
+    ngx_http_compile_complex_value_t ccv;
+    ngx_http_complex_value_t **slots[2] = {&lc->key, &lc->protocol};
+    if (lc->key != NULL) return "is duplicate";
+    for (int i = 0; i < 2; i++) {
+        *slots[i] = ngx_palloc(cf->pool, sizeof(ngx_http_complex_value_t));
+        if (*slots[i] == NULL) return NGX_CONF_ERROR;
+        ngx_memzero(&ccv, sizeof(ccv));
+        ccv.cf = cf;
+        ccv.value = &value[i + 1];
+        ccv.complex_value = *slots[i];
+        if (ngx_http_compile_complex_value(&ccv) != NGX_OK) return NGX_CONF_ERROR;
+    }
+    ngx_str_t name = ngx_string(GATE_ZONE_NAME);
+    size_t size = ngx_align(sizeof(gate_table), ngx_pagesize) + 16 * ngx_pagesize;
+    lc->zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_chatr_gate_module);
+    if (lc->zone == NULL) return NGX_CONF_ERROR;
+    lc->zone->init = gate_zone_init;
+    return NGX_CONF_OK;
+}
+
+static void *gate_create_loc_conf(ngx_conf_t *cf)
+{
+    return ngx_pcalloc(cf->pool, sizeof(gate_loc_conf_t));
+}
+
+static char *gate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    gate_loc_conf_t *prev = parent, *conf = child;
+    if (conf->key == NULL) {
+        conf->key = prev->key;
+        conf->protocol = prev->protocol;
+        conf->zone = prev->zone;
+    }
+    return NGX_CONF_OK;
+}
+
+static ngx_int_t gate_free_connections(ngx_http_request_t *r, ngx_http_variable_value_t *v,
+                                       uintptr_t data)
+{
+    u_char *p = ngx_pnalloc(r->pool, NGX_ATOMIC_T_LEN);
+    if (p == NULL) return NGX_ERROR;
+    v->len = ngx_sprintf(p, "%ui", ngx_cycle->free_connection_n) - p;
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
+    return NGX_OK;
+}
+
+static ngx_int_t gate_add_variables(ngx_conf_t *cf)
+{
+    ngx_str_t name = ngx_string("chatr_free_connections");
+    ngx_http_variable_t *var = ngx_http_add_variable(cf, &name, NGX_HTTP_VAR_NOCACHEABLE);
+    if (var == NULL) return NGX_ERROR;
+    var->get_handler = gate_free_connections;
+    return NGX_OK;
+}
+
+static ngx_int_t gate_init(ngx_conf_t *cf)
+{
+    ngx_http_core_main_conf_t *cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    ngx_http_handler_pt *h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) return NGX_ERROR;
+    *h = gate_handler;
+    return NGX_OK;
+}
