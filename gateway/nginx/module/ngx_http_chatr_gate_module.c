@@ -9,10 +9,13 @@
  * nginx out of connections, and an empty hub-router pool crashed the worker on every frame.
  *
  * What it does, in the location's precontent phase, for every frame subrequest:
- *   1. defers the frame by one event-loop tick, so no frame ever completes synchronously;
+ *   1. defers the frame by one event-loop tick, so no frame ever completes inside the call in
+ *      which nchan creates it (a frame nchan starts as the one before it completes, already
+ *      stored by nchan, may go on at once, up to GATE_SYNC_CHAIN in a row);
  *   2. takes a token from the connection's bucket (HUB_RATE_PER_SEC, burst HUB_RATE_BURST, in
  *      shared memory: one limit across all workers); over the rate, or when the worker's free
- *      connections run low and this connection has spent half its burst, the gate answers the
+ *      connections run low and this connection is spending its burst or its frame waited
+ *      long in the socket's queue (a socket sending faster than served), the gate answers the
  *      frame itself, without an upstream connection: an error ack when the frame has an ackId
  *      (JSON subprotocols), else 204 (dropped); so queues drain at nginx speed;
  *   3. when hub-router cannot be reached (502/503/504, or nginx's own error), answers the frame
@@ -34,9 +37,20 @@
 #endif
 
 #define GATE_ZONE_NAME "chatr_frame_gate"
-#define GATE_RESERVE_DIVISOR 4   /* below connection_n / 4 free connections: refuse spenders */
+#define GATE_RESERVE_DIVISOR 2   /* below connection_n / 2 free connections: refuse spenders */
 #define GATE_CRITICAL_DIVISOR 16 /* below connection_n / 16: refuse every frame */
-#define GATE_LOG_EVERY_MS 1000   /* overload and unreachable-router messages, at most this often */
+/* nchan's fake connections have a log that writes nothing: the gate logs to the cycle's log. */
+#define GATE_LOG_EVERY_MS 1000 /* overload and unreachable-router messages, at most this often */
+#define GATE_QUEUED_MS                                                                             \
+    100                    /* under the reserve: a frame that waited this long in its socket's     \
+                            * queue comes from a socket sending faster than it is served */
+#define GATE_SYNC_CHAIN 64 /* frames of one socket run back to back before the next tick */
+
+/* How deep we are in gate_post_subrequest (a frame completing). nchan starts a socket's next
+ * queued frame from inside that callback, and a queued frame is already stored by nchan, so it
+ * may complete at once: up to GATE_SYNC_CHAIN of them run back to back (queues drain at nginx
+ * speed, the stack stays bounded); any other frame waits for the next tick. */
+static ngx_uint_t gate_completing;
 
 typedef struct {
     ngx_http_complex_value_t *key;      /* the connection the limit is for ($hub_conn) */
@@ -187,14 +201,17 @@ static ngx_int_t gate_post_subrequest(ngx_http_request_t *r, void *data, ngx_int
         (rc == NGX_ERROR || rc == NGX_HTTP_INTERNAL_SERVER_ERROR || rc == NGX_HTTP_BAD_GATEWAY ||
          rc == NGX_HTTP_SERVICE_UNAVAILABLE || rc == NGX_HTTP_GATEWAY_TIME_OUT)) {
         if (gate_log_due(&logged))
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "frame gate: hub-router unreachable (%i): frames get an error ack", rc);
         ctx->err_name = "InternalServerError";
         ngx_cpystrn((u_char *)ctx->err_msg, (u_char *)"the hub is unavailable; try again",
                     sizeof ctx->err_msg);
         if (gate_reply(r, ctx) == NGX_OK) rc = NGX_OK;
     }
-    return ctx->nchan_handler(r, ctx->nchan_data, rc);
+    gate_completing++;
+    rc = ctx->nchan_handler(r, ctx->nchan_data, rc);
+    gate_completing--;
+    return rc;
 }
 
 /* ---- the phase handler -------------------------------------------------------------------- */
@@ -218,10 +235,11 @@ static void gate_cleanup(void *data)
     }
 }
 
-/* First call: wrap nchan's callback and defer one tick. Second call: the rate and the reserve. */
+/* First call: wrap nchan's callback and defer one tick (unless queued behind a completing frame).
+ * Then: the rate and the reserve decide who answers, hub-router or the gate. */
 static ngx_int_t gate_handler(ngx_http_request_t *r)
 {
-    static ngx_msec_t overload_logged;
+    static ngx_msec_t overload_logged, rate_logged;
     gate_loc_conf_t *lc = ngx_http_get_module_loc_conf(r, ngx_http_chatr_gate_module);
     if (lc->key == NULL || r == r->main || r->post_subrequest == NULL) return NGX_DECLINED;
     gate_ctx_t *ctx = ngx_http_get_module_ctx(r, ngx_http_chatr_gate_module);
@@ -239,9 +257,13 @@ static ngx_int_t gate_handler(ngx_http_request_t *r)
         ctx->ev.log = r->connection->log;
         cln->handler = gate_cleanup;
         cln->data = ctx;
-        ctx->state = GATE_WAITING;
-        ngx_post_event(&ctx->ev, &ngx_posted_next_events);
-        return NGX_AGAIN;
+        if (gate_completing > 0 && gate_completing < GATE_SYNC_CHAIN) {
+            ctx->state = GATE_READY; /* queued behind the frame now completing: go on */
+        } else {
+            ctx->state = GATE_WAITING;
+            ngx_post_event(&ctx->ev, &ngx_posted_next_events);
+            return NGX_AGAIN;
+        }
     }
     if (ctx->state == GATE_WAITING) return NGX_AGAIN;
 
@@ -250,9 +272,13 @@ static ngx_int_t gate_handler(ngx_http_request_t *r)
     gate_verdict v = {.allowed = 1, .left = CHATR_RATE_BURST};
     if (key.len > 0) v = gate_take_shared(lc->zone, &key);
     ngx_uint_t free_conns = ngx_cycle->free_connection_n;
+    /* when nchan read the frame (ngx_http_subrequest stamps the subrequest) */
+    ngx_msec_int_t queued =
+        (ngx_msec_int_t)((ngx_time() - r->start_sec) * 1000 +
+                         ((ngx_msec_int_t)ngx_timeofday()->msec - (ngx_msec_int_t)r->start_msec));
     if (!v.allowed) {
-        if (v.first_refusal)
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+        if (v.first_refusal && gate_log_due(&rate_logged))
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "frame gate: connection \"%V\" over %d frames/s: answering the excess",
                           &key, CHATR_RATE_PER_SEC);
         ctx->err_name = "TooManyRequests";
@@ -260,9 +286,9 @@ static ngx_int_t gate_handler(ngx_http_request_t *r)
                      "over %d messages per second%Z", CHATR_RATE_PER_SEC);
     } else if (free_conns < ngx_cycle->connection_n / GATE_CRITICAL_DIVISOR ||
                (free_conns < ngx_cycle->connection_n / GATE_RESERVE_DIVISOR &&
-                v.left < CHATR_RATE_BURST / 2)) {
+                (v.left < CHATR_RATE_BURST - CHATR_RATE_PER_SEC || queued >= GATE_QUEUED_MS))) {
         if (gate_log_due(&overload_logged))
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+            ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
                           "frame gate: %ui of %ui connections free: answering frames itself",
                           free_conns, ngx_cycle->connection_n);
         ctx->err_name = "TooManyRequests";
