@@ -40,11 +40,35 @@ def worker_pids(chatr):
     return sorted(out.split())
 
 
+QUEUE_MAX = 32  # GATE_QUEUE_MAX (gateway/nginx/module): frames of one socket nchan may queue
+
+
+def gate(chatr):
+    """GET /.chatr/gate on the internal unix-socket server: the nginx worker's free connection
+    slots (the fake connection of every queued frame takes one), then its counters."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(os.path.join(chatr.state, "run", "nginx-internal.sock"))
+        s.sendall(b"GET /.chatr/gate HTTP/1.0\r\nHost: internal\r\n\r\n")
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    head, _, body = data.decode().partition("\r\n\r\n")
+    assert head.split()[1] == "200", head
+    fields = body.split()
+    return dict(free=int(fields[0]), **{k: int(v) for k, v in (f.split("=") for f in fields[1:])})
+
+
 def free_connections(chatr):
-    """The nginx worker's free connection slots (fake connections of queued frames included)."""
-    r = requests.get(chatr.url + "/.chatr/gate", timeout=10)
-    assert r.status_code == 200, r.status_code
-    return int(r.text.split()[0])
+    return gate(chatr)["free"]
+
+
+def back_to(chatr, baseline, seconds=15):
+    """Free slots once every connection the test opened is gone: exactly the baseline."""
+    deadline = time.monotonic() + seconds
+    while (now := free_connections(chatr)) != baseline and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return now
 
 
 def ws_frame(payload):
@@ -112,10 +136,32 @@ def test_rate_limit_is_one_limit_across_router_processes(own):
     assert BURST <= reader.pongs <= BURST + RATE * (elapsed + 1), (reader.pongs, elapsed)
 
 
+class Sampler(threading.Thread):
+    """Watches the worker's free connection slots while a flood runs: the lowest seen."""
+
+    def __init__(self, chatr):
+        super().__init__(daemon=True)
+        self.chatr, self.stop, self.low, self.samples = chatr, False, None, 0
+
+    def run(self):
+        while not self.stop:
+            free = free_connections(self.chatr)
+            self.low = free if self.low is None else min(self.low, free)
+            self.samples += 1
+            time.sleep(0.02)
+
+
+def flood_frames(n, group="f"):
+    return b"".join(ws_frame(json.dumps({"type": "joinGroup", "group": f"{group}{i % 50}"}).encode())
+                    for i in range(n))
+
+
 def test_one_connection_flood_does_not_starve_others_or_leak(own):
     """One socket writes 20,000 joinGroup frames/s for 3 s from a raw socket while two others
-    chat: their pings, messages and 200 plain HTTP requests all get through, the worker lives
-    on with nothing alarming in its log, and every connection slot comes back."""
+    chat: nginx stops reading the flooder once QUEUE_MAX of its frames are queued (TCP slows it
+    down), so the worker's free connection slots stay within tens of the baseline; the others'
+    pings, messages and 200 plain HTTP requests all get through, the worker lives on with
+    nothing alarming in its log, and every connection slot comes back."""
     log_from = len(own.log("nginx-error.log"))
     pids = worker_pids(own)
     alice = Client(own, hub="chat", user="flood-alice", roles=["webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"])
@@ -124,15 +170,15 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
         _, a = who.request({"type": "joinGroup", "group": "flood-room", "ackId": ack})
         assert a["success"], a
     baseline = free_connections(own)
+    before = gate(own)
 
     flooder = Client(own, hub="chat", user="flooder", roles=["webpubsub.joinLeaveGroup"])
-    frames = b"".join(ws_frame(json.dumps({"type": "joinGroup", "group": f"f{i % 50}"}).encode())
-                      for i in range(1000))  # 1,000 frames: 50 ms at 20,000/s
+    frames = flood_frames(1000)  # 1,000 frames: 50 ms at 20,000/s
     raw = flooder.ws.sock
 
     def flood():
         t0 = time.monotonic()
-        for k in range(60):  # 3 s
+        for k in range(60):  # 3 s, or longer: nginx reads no faster than it answers
             raw.sendall(frames)
             pause = t0 + (k + 1) * 0.05 - time.monotonic()
             if pause > 0:
@@ -151,6 +197,8 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
     a_reader, b_reader = Reader(alice), Reader(bob)
     a_reader.start()
     b_reader.start()
+    sampler = Sampler(own)
+    sampler.start()
     flood_t, http_t = threading.Thread(target=flood), threading.Thread(target=plain_http)
     flood_t.start()
     http_t.start()
@@ -163,6 +211,8 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
         time.sleep(0.1)
     flood_t.join()
     http_t.join()
+    sampler.stop = True
+    sampler.join()
     deadline = time.monotonic() + 30
     while (a_reader.pongs < sent or a_reader.ok < sent) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -171,6 +221,12 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
     assert a_reader.pongs == sent and a_reader.ok == sent, (sent, a_reader.pongs, a_reader.ok, a_reader.errors)
     got = [m["data"] for m in b_reader.messages if m.get("group") == "flood-room"]
     assert got == [f"during {i}" for i in range(1, sent + 1)]
+
+    # Back-pressure: the flooder's queue stayed short, and so did the connections it held.
+    after_flood = gate(own)
+    assert after_flood["pauses"] > before["pauses"], after_flood
+    assert after_flood["queue_max"] <= QUEUE_MAX, after_flood
+    assert sampler.samples > 10 and sampler.low >= baseline - 3 * QUEUE_MAX, (sampler.low, baseline)
 
     # The flooder's queue drains: a ping sent after the flood is answered (pong, or refused).
     flooder.ws.sock.settimeout(60)
@@ -183,14 +239,58 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
 
     after = [requests.get(own.url + "/.chatr/health", timeout=10).status_code for _ in range(100)]
     assert http + after == [200] * 200, [s for s in http + after if s != 200][:5]
-    deadline = time.monotonic() + 15
-    while free_connections(own) < baseline - 3 and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert free_connections(own) >= baseline - 3, (free_connections(own), baseline)
+    assert back_to(own, baseline) == baseline
     a_reader.stop = b_reader.stop = True
     alice.close()
     bob.close()
     assert worker_pids(own) == pids
+    assert quiet_log(own, log_from) == []
+
+
+@pytest.mark.parametrize("how", ["reset", "close"])
+def test_flooder_that_closes_mid_flood_leaks_nothing(own, how):
+    """A socket that floods and then vanishes (TCP reset, or a close frame behind its flood)
+    while frames are queued: nchan never runs nor frees the queued frames of a closed socket, so
+    the gate holds the close until they are answered. Every connection slot comes back."""
+    log_from = len(own.log("nginx-error.log"))
+    baseline = free_connections(own)
+    before = gate(own)
+    flooder = Client(own, hub="chat", user=f"vanisher-{how}", roles=["webpubsub.joinLeaveGroup"])
+    raw = flooder.ws.sock
+    raw.settimeout(60)
+    frames = flood_frames(2000, group=how)
+    if how == "close":
+        frames += bytes([0x88, 0x82, 0, 0, 0, 0]) + struct.pack("!H", 1000)  # close frame, masked
+    stop = threading.Event()
+
+    def flood():
+        try:
+            while not stop.is_set():
+                raw.sendall(frames)
+                if how == "close":
+                    return
+        except OSError:
+            pass
+
+    flood_t = threading.Thread(target=flood, daemon=True)
+    flood_t.start()
+    deadline = time.monotonic() + 30
+    while gate(own)["pauses"] == before["pauses"] and time.monotonic() < deadline:
+        time.sleep(0.01)  # until nginx has stopped reading the flooder (its queue is full)
+    assert gate(own)["pauses"] > before["pauses"]
+    if how == "reset":
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        stop.set()
+        raw.close()  # RST: the flood still in flight is discarded
+    flood_t.join(60)
+    if how == "close":
+        time.sleep(0.5)
+        raw.close()
+    assert back_to(own, baseline) == baseline
+    after = gate(own)
+    assert after["expired"] == before["expired"], after
+    if how == "reset":
+        assert after["held"] > before["held"], after
     assert quiet_log(own, log_from) == []
 
 

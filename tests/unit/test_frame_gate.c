@@ -3,6 +3,7 @@
 #include "unit.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../../gateway/nginx/module/frame_gate.h"
 
@@ -71,4 +72,57 @@ UNIT_TEST(gate_ack_for_frames_with_ack_ids)
     for (size_t i = 0; i < sizeof none / sizeof *none; i++)
         CHECK(gate_ack(none[i], strlen(none[i]), "X", "y", out, sizeof out) == 0);
     CHECK(gate_ack(f, strlen(f), "X", "y", out, 10) == 0); /* does not fit: no partial ack */
+}
+
+/* A client frame: FIN + opcode, masked (mask key 0), payload of len bytes of 'x'. */
+static size_t ws_frame(uint8_t *out, uint8_t opcode, size_t len)
+{
+    size_t n = 0;
+    out[n++] = (uint8_t)(0x80 | opcode);
+    if (len < 126) {
+        out[n++] = (uint8_t)(0x80 | len);
+    } else if (len <= 0xffff) {
+        out[n++] = 0x80 | 126;
+        out[n++] = (uint8_t)(len >> 8);
+        out[n++] = (uint8_t)len;
+    } else {
+        out[n++] = 0x80 | 127;
+        for (int i = 7; i >= 0; i--)
+            out[n++] = (uint8_t)((uint64_t)len >> (8 * i));
+    }
+    memset(out + n, 0, 4); /* mask key */
+    n += 4;
+    memset(out + n, 'x', len);
+    return n + len;
+}
+
+UNIT_TEST(gate_wsscan_counts_data_frames_at_their_last_byte)
+{
+    static uint8_t buf[3 * 1024 * 1024];
+    size_t n = 0;
+    n += ws_frame(buf + n, 1, 0);           /* empty text frame */
+    n += ws_frame(buf + n, 9, 4);           /* ping: not a frame for /_hub/frame */
+    n += ws_frame(buf + n, 1, 125);         /* 7-bit length */
+    n += ws_frame(buf + n, 2, 300);         /* 16-bit length, binary */
+    n += ws_frame(buf + n, 1, 1024 * 1024); /* 64-bit length: 1 MB */
+    size_t last = n - 1;
+    n += ws_frame(buf + n, 8, 2); /* close */
+
+    gate_wsscan s = {0};
+    CHECK(gate_wsscan_feed(&s, buf, n) == 4); /* all at once */
+
+    gate_wsscan b = {0}; /* byte by byte, as nchan's short reads may cut it anywhere */
+    size_t total = 0, at_last = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t f = gate_wsscan_feed(&b, buf + i, 1);
+        total += f;
+        if (i == last) at_last = f;
+    }
+    CHECK(total == 4);
+    CHECK(at_last == 1); /* counted when its last payload byte is read, not before */
+
+    gate_wsscan u = {0}; /* unmasked frames (a server's) have no mask key */
+    uint8_t raw[] = {0x81, 0x02, 'h', 'i', 0x82, 0x00};
+    CHECK(gate_wsscan_feed(&u, raw, 3) == 0);
+    CHECK(gate_wsscan_feed(&u, raw + 3, 3) == 2);
 }

@@ -86,3 +86,50 @@ size_t gate_ack(const char *frame, size_t len, const char *name, const char *mes
     json_object_put(msg);
     return n;
 }
+
+/* The header length once its second byte is known: extended length and mask key. */
+static uint8_t gate_ws_head_len(const uint8_t *head)
+{
+    uint8_t len7 = head[1] & 0x7f;
+    return (uint8_t)(2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + ((head[1] & 0x80) ? 4 : 0));
+}
+
+static uint64_t gate_ws_payload_len(const uint8_t *head)
+{
+    uint8_t len7 = head[1] & 0x7f;
+    uint64_t len = len7;
+    if (len7 == 126) len = ((uint64_t)head[2] << 8) | head[3];
+    if (len7 == 127) {
+        len = 0;
+        for (int i = 2; i < 10; i++)
+            len = (len << 8) | head[i];
+    }
+    return len;
+}
+
+size_t gate_wsscan_feed(gate_wsscan *s, const uint8_t *p, size_t n)
+{
+    size_t frames = 0;
+    while (n > 0) {
+        if (s->in_payload) {
+            uint64_t take = s->left < n ? s->left : n;
+            s->left -= take;
+            p += take;
+            n -= (size_t)take;
+        } else {
+            if (s->need == 0) s->need = 2;
+            s->head[s->have++] = *p++;
+            n--;
+            if (s->have == 2) s->need = gate_ws_head_len(s->head);
+            if (s->have < s->need) continue;
+            s->left = gate_ws_payload_len(s->head);
+            s->in_payload = 1;
+        }
+        if (s->in_payload && s->left == 0) { /* the frame's last byte: nchan queues it now */
+            uint8_t opcode = s->head[0] & 0x0f;
+            if (opcode == 1 || opcode == 2) frames++;
+            s->have = s->need = s->in_payload = 0;
+        }
+    }
+    return frames;
+}

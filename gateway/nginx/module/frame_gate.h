@@ -14,6 +14,7 @@
 #define GATE_MAX_PARSE (1024 * 1024) /* frames read for an ackId (HUB_MAX_FRAME) */
 #define GATE_JSON_DEPTH 64           /* as the router parses frames (HUB_JSON_DEPTH) */
 #define GATE_MAX_ACK 512             /* an error ack the gate writes */
+#define GATE_WS_MAX_HEAD 14          /* a WebSocket frame header: 2 + 8 (length) + 4 (mask) */
 
 typedef struct gate_bucket {
     char key[GATE_MAX_KEY + 1];
@@ -45,5 +46,21 @@ gate_verdict gate_take(gate_table *t, const char *key, size_t keylen, uint64_t n
  * (then it gets no answer: it is dropped, as hub-router drops such frames over the rate). */
 size_t gate_ack(const char *frame, size_t len, const char *name, const char *message, char *out,
                 size_t outlen);
+
+/* Where a client's WebSocket byte stream stands (RFC 6455 §5.2), fed with the bytes nginx reads
+ * from the socket, so the gate knows when nchan has read a whole data frame (and queued it as a
+ * fake request) without parsing a frame itself. Only the framing is read: 2 header bytes, the
+ * extended length (2 or 8 bytes), the mask key (4), then the payload is skipped. */
+typedef struct gate_wsscan {
+    uint8_t head[GATE_WS_MAX_HEAD];
+    uint8_t have;  /* header bytes seen of the frame being read */
+    uint8_t need;  /* its header length (2 until the second byte is known) */
+    uint64_t left; /* payload bytes still to come, once the header is complete */
+    uint8_t in_payload;
+} gate_wsscan;
+
+/* Feeds n bytes of the stream; returns how many data frames (text or binary: the ones nchan
+ * hands to /_hub/frame) ended within them. Control frames (ping, pong, close) are not counted. */
+size_t gate_wsscan_feed(gate_wsscan *s, const uint8_t *p, size_t n);
 
 #endif
