@@ -630,13 +630,20 @@ static ngx_int_t gate_free_connections(ngx_http_request_t *r, ngx_http_variable_
 static ngx_int_t gate_stats_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
                                      uintptr_t data)
 {
-    size_t len = sizeof("queue_max= pauses= held= expired= stalls=") + 5 * NGX_ATOMIC_T_LEN;
+    /* Slots in use without a socket are nchan's fake connections (queued frames, hooks in
+     * flight): free slots have fd -1 too, so count the ones in use with a socket instead. */
+    ngx_uint_t sockets = 0;
+    for (ngx_uint_t i = 0; i < ngx_cycle->connection_n; i++)
+        if (ngx_cycle->connections[i].fd != (ngx_socket_t)-1) sockets++;
+    ngx_uint_t fake = ngx_cycle->connection_n - ngx_cycle->free_connection_n - sockets;
+    size_t len = sizeof("fake= queue_max= pauses= held= expired= stalls=") + 6 * NGX_ATOMIC_T_LEN;
     u_char *p = ngx_pnalloc(r->pool, len);
     if (p == NULL) return NGX_ERROR;
-    v->len = ngx_snprintf(p, len, "queue_max=%ui pauses=%ui held=%ui expired=%ui stalls=%ui",
-                          gate_stats.queue_max, gate_stats.pauses, gate_stats.held,
-                          gate_stats.expired, gate_stats.stalls) -
-             p;
+    v->len =
+        ngx_snprintf(p, len, "fake=%ui queue_max=%ui pauses=%ui held=%ui expired=%ui stalls=%ui",
+                     fake, gate_stats.queue_max, gate_stats.pauses, gate_stats.held,
+                     gate_stats.expired, gate_stats.stalls) -
+        p;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
