@@ -235,8 +235,12 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
     after_flood = gate(own)
     assert after_flood["pauses"] > before["pauses"], after_flood
     assert after_flood["queue_max"] <= QUEUE_MAX, after_flood
-    assert sampler.samples > 10 and sampler.low >= baseline - 3 * QUEUE_MAX, (sampler.low, baseline)
-    assert sampler.fake <= fake_baseline + 2 * QUEUE_MAX, (sampler.fake, fake_baseline)
+    # Fake connections: the flooder's queue, plus the frames answered in the current turn of the
+    # event loop (nchan frees a fake connection on a 0 ms timer: at the next turn), plus the two
+    # chatters' frames and hooks. Free slots also count the plain HTTP requests, the FastCGI
+    # connections of frames in flight and the hub programs' keepalive connections to nginx.
+    assert sampler.samples > 10 and sampler.fake <= fake_baseline + 3 * QUEUE_MAX, (sampler.fake, fake_baseline)
+    assert sampler.low >= baseline - 4 * QUEUE_MAX, (sampler.low, baseline)
 
     # The flooder's queue drains: a ping sent after the flood is answered (pong, or refused).
     flooder.ws.sock.settimeout(60)

@@ -22,10 +22,17 @@
  *      itself with an InternalServerError ack, or drops it, and the socket stays open.
  * Sockets are never closed here: closing a socket leaks its queued frames in nchan.
  *
+ * And, where chatr_gate_socket is on (the client socket locations), back-pressure: the gate
+ * reads the client connection through its own recv, counts the frames nchan has read and not
+ * yet answered, stops reading at GATE_QUEUE_MAX (TCP then slows the client down) and reads on
+ * at GATE_QUEUE_RESUME; a client's close waits until the socket's queued frames are answered,
+ * since nchan leaks the queued frames of a closing socket.
+ *
  * Configuration (location): chatr_frame_gate <connection> <subprotocol>;
- * e.g. chatr_frame_gate $hub_conn $hub_protocol;
- * Variable: $chatr_free_connections, this worker's free connection slots (queued frames hold
- * one each; tests watch it for leaks). */
+ * e.g. chatr_frame_gate $hub_conn $hub_protocol; and chatr_gate_socket on|off;
+ * Variables: $chatr_free_connections, this worker's free connection slots; $chatr_gate_stats,
+ * its fake connections (queued frames hold one each; tests watch them for leaks) and the
+ * back-pressure counters. */
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
