@@ -32,10 +32,20 @@ GW_PROGS  := $(filter-out runtime sdk nginx,$(notdir $(patsubst %/,%,$(dir $(wil
 PROGS     := $(addprefix $(OUT)/bin/fn-,$(FUNCS)) $(addprefix $(OUT)/bin/,$(GW_PROGS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+
+# The frame gate: an nginx dynamic module of ours (gateway/nginx/module, docs/frame-gate.md),
+# built against Debian's nginx source (nginx-dev) with Debian's configure flags so the nginx we
+# run loads it. The same .so in every MODE (nginx itself runs without sanitizers); its pure
+# logic (frame_gate.c) is also linked into the unit tests. The rate comes from gateway/hub/hub.h.
+GATE_SO      := build/modules/ngx_http_chatr_gate_module.so
+GATE_LOGIC   := gateway/nginx/module/frame_gate.c
+GATE_NGX     := build/nginx-src
+HUB_RATE     = $(shell sed -n 's/^\#define HUB_RATE_PER_SEC \([0-9]*\).*/\1/p' gateway/hub/hub.h)
+HUB_BURST    = $(shell sed -n 's/^\#define HUB_RATE_BURST \([0-9]*\).*/\1/p' gateway/hub/hub.h)
 UNIT_BIN  := $(OUT)/bin/unit-tests
 
-.PHONY: all asan deps run test test-unit test-api test-e2e bench fmt clean
-all: $(PROGS) $(UNIT_BIN)
+.PHONY: all asan deps run test test-unit test-api test-e2e bench fmt clean gate-module
+all: $(PROGS) $(UNIT_BIN) $(GATE_SO)
 
 asan:
 	@$(MAKE) --no-print-directory MODE=asan all
@@ -62,9 +72,23 @@ $(OUT)/bin/$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard gateway/$(1)/*.c)) $(L
 endef
 $(foreach p,$(GW_PROGS),$(eval $(call GW_template,$(p))))
 
-$(UNIT_BIN): $(patsubst %.c,$(OUT)/obj/%.o,$(UNIT_SRCS)) $(LIBCHATR)
+$(UNIT_BIN): $(patsubst %.c,$(OUT)/obj/%.o,$(UNIT_SRCS) $(GATE_LOGIC)) $(LIBCHATR)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(GATE_NGX)/objs/Makefile: gateway/nginx/module/config gateway/hub/hub.h
+	rm -rf $(GATE_NGX) && mkdir -p build && cp -r /usr/share/nginx/src $(GATE_NGX)
+	cd $(GATE_NGX) && bash -c '. ./conf_flags && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	  --add-dynamic-module=$(CURDIR)/gateway/nginx/module \
+	  --with-cc-opt="-DCHATR_RATE_PER_SEC=$(HUB_RATE) -DCHATR_RATE_BURST=$(HUB_BURST)"' \
+	  > configure.log 2>&1 || { tail -20 configure.log; exit 1; }
+
+$(GATE_SO): $(GATE_NGX)/objs/Makefile $(wildcard gateway/nginx/module/*.c gateway/nginx/module/*.h)
+	$(MAKE) --no-print-directory -C $(GATE_NGX) -f objs/Makefile modules > /dev/null
+	@mkdir -p $(dir $@)
+	cp $(GATE_NGX)/objs/ngx_http_chatr_gate_module.so $@
+
+gate-module: $(GATE_SO)
 
 -include $(shell find $(OUT)/obj -name '*.d' 2>/dev/null)
 

@@ -7,6 +7,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 APT_PACKAGES=(
     build-essential pkg-config clang-format
     nginx libnginx-mod-nchan libnginx-mod-http-headers-more-filter
+    nginx-dev
     postgresql spawn-fcgi multiwatch
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     python3 python3-pytest python3-requests python3-websocket

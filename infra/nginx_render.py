@@ -40,6 +40,11 @@ def real_ip():
     return "\n".join(lines) or "# (no trusted proxies)"
 
 
+def gate_module(root):
+    """Our nginx module, the frame gate (gateway/nginx/module), as `make` builds it."""
+    return os.path.join(root, "build", "modules", "ngx_http_chatr_gate_module.so")
+
+
 def substitute(text, values, where):
     def repl(m):
         if m.group(1) not in values:
@@ -129,6 +134,7 @@ def render(root, env, is_root):
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
         "REAL_IP": real_ip(),
+        "GATE_MODULE": gate_module(root),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)

@@ -3,7 +3,9 @@
  * ping, sequenceAck; simple clients' frames become `message` events. nchan publishes our 200
  * body to the socket's own channel (acks, pongs) and drops a 204 (DESIGN.md §6.8); anything
  * else closes the socket with 1008, so this program answers 200 or 204 only, except to a
- * refused recovery (hub_reliable.c), which it closes that way on purpose. */
+ * refused recovery (hub_reliable.c), which it closes that way on purpose. The per-connection
+ * rate (HUB_RATE_PER_SEC) is kept in nginx, by the frame gate (docs/frame-gate.md): frames over
+ * it never reach this program. */
 #include "hub.h"
 
 #include <inttypes.h>
@@ -12,37 +14,6 @@
 #include <string.h>
 #include <stdarg.h>
 #include <strings.h>
-#include <time.h>
-
-/* ---- per-connection token bucket (per router worker) ------------------------------------- */
-
-#define BUCKETS 4096
-static struct bucket {
-    char id[HUB_MAX_CONN_ID + 1];
-    double tokens;
-    double at;
-} buckets[BUCKETS];
-
-static int rate_ok(const char *conn_id)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-    unsigned h = 2166136261u;
-    for (const char *p = conn_id; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
-    struct bucket *b = &buckets[h % BUCKETS];
-    if (strcmp(b->id, conn_id) != 0) { /* new (or evicted) connection: a full bucket */
-        snprintf(b->id, sizeof b->id, "%s", conn_id);
-        b->tokens = HUB_RATE_BURST;
-        b->at = now;
-    }
-    b->tokens += (now - b->at) * HUB_RATE_PER_SEC;
-    if (b->tokens > HUB_RATE_BURST) b->tokens = HUB_RATE_BURST;
-    b->at = now;
-    if (b->tokens < 1) return 0;
-    b->tokens -= 1;
-    return 1;
-}
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
@@ -370,18 +341,6 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         fn_no_content(res);
         goto out;
     }
-    int over_rate = !rate_ok(f.conn_id);
-    if (over_rate) { /* the frame is dropped; an ackId still gets its (error) ack */
-        static char logged[HUB_MAX_CONN_ID + 1];
-        if (strcmp(logged, f.conn_id) != 0) {
-            fn_log("connection %s over %d messages/s: dropping", f.conn_id, HUB_RATE_PER_SEC);
-            snprintf(logged, sizeof logged, "%s", f.conn_id);
-        }
-        if (!hub_ctx_json(&f.c)) {
-            fn_no_content(res);
-            goto out;
-        }
-    }
     if (!hub_ctx_json(&f.c)) {
         simple_frame(res, &f, req);
         goto out;
@@ -411,8 +370,7 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
     int acked_op = type && f.has_ack &&
                    (strcmp(type, "joinGroup") == 0 || strcmp(type, "leaveGroup") == 0 ||
                     strcmp(type, "event") == 0);
-    if (over_rate) ack(res, &f, "TooManyRequests", "over %d messages per second", HUB_RATE_PER_SEC);
-    else if (acked_op && ack_claim(&f) == 0)
+    if (acked_op && ack_claim(&f) == 0)
         ack(res, &f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f.ack_id);
     else if (!type) violation(res, &f, "the frame has no type%s", NULL);
     else if (strcmp(type, "ping") == 0) reply(res, strdup("{\"type\":\"pong\"}"), 15);

@@ -41,7 +41,8 @@
 #define HUB_MAX_TOKEN WPS_JWT_MAX_LEN  /* access/bearer token length */
 #define HUB_MAX_STATE 4096               /* ce-connectionState */
 #define HUB_RATE_PER_SEC 200             /* client messages per second per connection ... */
-#define HUB_RATE_BURST 2000              /* ... with this burst (token bucket, per router worker) */
+#define HUB_RATE_BURST 2000              /* ... with this burst (token bucket in nginx, shared by
+                                          * its workers: gateway/nginx/module, frame gate) */
 #define HUB_CHANNELS_PER_PUBLISH 255     /* nchan multi-channel publish limit (§6.9) */
 #define HUB_WEBHOOK_TIMEOUT_MS 30000     /* blocking webhooks (connect, user events) */
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */

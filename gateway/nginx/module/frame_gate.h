@@ -1,0 +1,66 @@
+/* frame_gate.h: the pure logic of the frame gate (ngx_http_chatr_gate_module.c), kept free of
+ * nginx so tests/unit can run it: a table of per-connection token buckets that lives in shared
+ * memory (one for every nginx worker, so the limit is exact however many workers run), and the
+ * error ack the gate sends for a frame it answers itself. See docs/frame-gate.md. */
+#ifndef CHATR_FRAME_GATE_H
+#define CHATR_FRAME_GATE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define GATE_MAX_KEY 64  /* a connection id (HUB_MAX_CONN_ID); longer keys are refused */
+#define GATE_SLOTS 16384 /* buckets in the table ... */
+#define GATE_WAYS 8      /* ... searched GATE_WAYS at a time (set-associative) */
+#define GATE_MAX_PARSE (1024 * 1024) /* frames read for an ackId (HUB_MAX_FRAME) */
+#define GATE_JSON_DEPTH 64           /* as the router parses frames (HUB_JSON_DEPTH) */
+#define GATE_MAX_ACK 512             /* an error ack the gate writes */
+#define GATE_WS_MAX_HEAD 14          /* a WebSocket frame header: 2 + 8 (length) + 4 (mask) */
+
+typedef struct gate_bucket {
+    char key[GATE_MAX_KEY + 1];
+    uint8_t warned; /* refused since it last had a token: logged once per episode */
+    double tokens;
+    uint64_t at_ms; /* last refill; 0: the slot is free */
+} gate_bucket;
+
+typedef struct gate_table {
+    gate_bucket slot[GATE_SLOTS];
+} gate_table;
+
+typedef struct gate_verdict {
+    int allowed;       /* 1: the frame may go on to hub-router */
+    int first_refusal; /* 1: the first refusal since this connection last had a token */
+    double left;       /* tokens left after this frame */
+} gate_verdict;
+
+/* Takes one token from key's bucket (rate tokens per second, at most burst), now_ms on a
+ * monotonic clock. A new connection starts with a full bucket. When all GATE_WAYS slots of its
+ * set are taken, the slot idle longest is reused: a bucket idle for burst/rate seconds is full
+ * again anyway, so nothing is lost unless more than GATE_WAYS connections of one set are busy. */
+gate_verdict gate_take(gate_table *t, const char *key, size_t keylen, uint64_t now_ms, double rate,
+                       double burst);
+
+/* The error ack for a frame the gate answers itself: writes
+ * {"type":"ack","ackId":N,"success":false,"error":{"name":name,"message":message}} to out and
+ * returns its length, or 0 when the frame is not a JSON object with an unsigned integer ackId
+ * (then it gets no answer: it is dropped, as hub-router drops such frames over the rate). */
+size_t gate_ack(const char *frame, size_t len, const char *name, const char *message, char *out,
+                size_t outlen);
+
+/* Where a client's WebSocket byte stream stands (RFC 6455 §5.2), fed with the bytes nginx reads
+ * from the socket, so the gate knows when nchan has read a whole data frame (and queued it as a
+ * fake request) without parsing a frame itself. Only the framing is read: 2 header bytes, the
+ * extended length (2 or 8 bytes), the mask key (4), then the payload is skipped. */
+typedef struct gate_wsscan {
+    uint8_t head[GATE_WS_MAX_HEAD];
+    uint8_t have;  /* header bytes seen of the frame being read */
+    uint8_t need;  /* its header length (2 until the second byte is known) */
+    uint64_t left; /* payload bytes still to come, once the header is complete */
+    uint8_t in_payload;
+} gate_wsscan;
+
+/* Feeds n bytes of the stream; returns how many data frames (text or binary: the ones nchan
+ * hands to /_hub/frame) ended within them. Control frames (ping, pong, close) are not counted. */
+size_t gate_wsscan_feed(gate_wsscan *s, const uint8_t *p, size_t n);
+
+#endif
