@@ -325,15 +325,19 @@ int ev_create_private_chat(ev_ctx *ev)
         utf8_prefix(b_short, sizeof b_short, b_name, (CHAT_NAME_MAX - 3) / 2);
         snprintf(name, sizeof name, "%s & %s", a_short, b_short);
         const char *p[4] = {id, name, ev->user_id, target};
+        /* An existing chat of the pair keeps the name it was created with, whoever clicks
+         * now: the answer carries the stored name, so both tabs keep one name. */
         PGresult *r = fn_db_exec(
             "WITH c AS (INSERT INTO chatr.chats (id, name, owner, private) VALUES ($1, $2, $3, true) "
-            "           ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING id) "
-            "INSERT INTO chatr.members (chat_id, user_id) SELECT c.id, u FROM c, "
-            "  unnest(ARRAY[$3, $4]) AS u ON CONFLICT DO NOTHING",
+            "           ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING id, name), "
+            "m AS (INSERT INTO chatr.members (chat_id, user_id) SELECT c.id, u FROM c, "
+            "      unnest(ARRAY[$3, $4]) AS u ON CONFLICT DO NOTHING) "
+            "SELECT name FROM c",
             4, p);
         if (!r) {
             db_fail(ev);
         } else {
+            if (PQntuples(r) == 1) snprintf(name, sizeof name, "%s", PQgetvalue(r, 0, 0));
             PQclear(r);
             hub_join_user(id, ev->user_id);
             hub_join_user(id, target);

@@ -163,6 +163,23 @@ def test_private_chat_between_two_that_a_third_cannot_join(chatr, alice, bob):
     carol.close()
 
 
+def test_private_chat_keeps_its_name_whoever_opens_it_again(chatr, alice, bob):
+    """The pair's chat is named once, when it is created; the other member opening it again
+    (clicking the first one's name) gets that same name, so no tab is renamed under anyone."""
+    def opened(who, other):
+        before, ack = event(who, "createPrivateChat", {"initiatorUserId": who.uid, "targetUserId": other.uid})
+        assert ack["success"], ack
+        return [json.loads(m["data"]["data"]) for m in before
+                if m.get("from") == "server" and m["data"].get("chatEvent") == "joinPrivateChat"][0]
+
+    first = opened(alice, bob)
+    chat_events(bob, "joinPrivateChat")
+    again = opened(bob, alice)
+    assert again["id"] == first["id"]
+    assert again["name"] == first["name"], (first, again)
+    assert json.loads(chat_events(alice, "joinPrivateChat"))["name"] == first["name"]
+
+
 def test_private_chat_must_be_started_as_yourself(chatr, alice, bob):
     _, ack = event(alice, "createPrivateChat", {"initiatorUserId": bob.uid, "targetUserId": alice.uid})
     assert not ack["success"]
