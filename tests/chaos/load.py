@@ -25,7 +25,6 @@ import hashlib
 import hmac
 import json
 import random
-import socket
 import threading
 import time
 import urllib.parse

@@ -12,13 +12,14 @@ steady chat load of load.py, asserting the goals:
 CHATR_CHAOS_PROFILE=reduced (make test-chaos, the default) runs one scenario of each kind;
 full (make chaos) every program. CHATR_CHAOS_ONLY=name,name picks scenarios."""
 import json
+import os
 
 import pytest
 
 from conftest import PROFILE
 import drill as drillmod
 
-SCENARIOS = drillmod.selected(PROFILE, __import__("os").environ.get("CHATR_CHAOS_ONLY"))
+SCENARIOS = drillmod.selected(PROFILE, os.environ.get("CHATR_CHAOS_ONLY"))
 
 
 def summary(r):
@@ -35,6 +36,10 @@ def test_fault(drill, name):
     assert "error" not in notes, why
     if name.startswith("kill:") or name == "nginx":
         assert notes["killed"] > 0, why
+    if name.startswith("restart:"):
+        assert notes["deploy_rc"] == 0, why
+    if name == "postgres":
+        assert notes["db_stop_rc"] == 0 and notes["db_start_rc"] == 0, why
     if name == "flood":
         assert notes.get("frames", 0) > 0, why
     assert r["sent"] > 0 and r["delivered"] > 0, why
