@@ -8,7 +8,8 @@ the other clients saw, and any crash the logs show.
 
 The pytest form (tests/chaos/test_chaos.py, `make chaos` / `make test-chaos`) runs the same
 scenarios and asserts the goals. CHATR_CHAOS_PROFILE (reduced|full) and CHATR_CHAOS_ONLY pick
-the scenarios there; CHATR_CHAOS_STATE the folder of the report (default: a new temp folder)."""
+the scenarios there; CHATR_CHAOS_STATE the folder of the report (default: a new temp folder);
+CHATR_CHAOS_TIMEOUT the seconds a scenario may take to recover (default: the profile's)."""
 import argparse
 import collections
 import importlib.util
@@ -103,7 +104,9 @@ class Drill:
 
     def __init__(self, profile="reduced", state=None):
         self.profile = profile
-        self.cfg = PROFILES[profile]
+        self.cfg = dict(PROFILES[profile])
+        if os.environ.get("CHATR_CHAOS_TIMEOUT"):  # seconds a scenario may take to recover
+            self.cfg["timeout"] = float(os.environ["CHATR_CHAOS_TIMEOUT"])
         self.root = state or os.environ.get("CHATR_CHAOS_STATE") or tempfile.mkdtemp(prefix="chatr-chaos-")
         os.makedirs(self.root, exist_ok=True)
         os.chmod(self.root, 0o711)  # PostgreSQL's account must traverse it to reach its cluster

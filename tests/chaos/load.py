@@ -9,7 +9,8 @@
 - HTTP clients: signed-in guests calling the API (users, chats, getToken, /.auth/me) and the
   hub's REST API (a group's history).
 - Churn: one user who signs on and off again every second (getToken, connect with that token,
-  ping, close), so that the connect and events pools and the event handler are always in use.
+  send a user event that the app's event handler answers through the hub's REST API, close),
+  so that every pool is always in use.
 
 Every message carries (sender, seq); every delivery is recorded per receiving client. A message
 is LOST when its ack said success and a member did not get it although that member's session
@@ -350,7 +351,8 @@ class HttpClient(threading.Thread):
 
 
 class Churn(threading.Thread):
-    """A user who comes and goes: getToken, connect with it, ping, close; once a second."""
+    """A user who comes and goes once a second: getToken, connect with it, a user event
+    (userEnterIdle/userExitIdle: router, eventHandler, hub-rest), close."""
 
     def __init__(self, load, session):
         super().__init__(daemon=True, name="churn")
@@ -369,9 +371,16 @@ class Churn(threading.Thread):
                     timeout=5, subprotocols=[PLAIN])
                 while json.loads(ws.recv()).get("type") != "system":
                     pass
-                ws.send('{"type":"ping"}')
-                while json.loads(ws.recv()).get("type") != "pong":
-                    pass
+                # a user event the app's handler answers through the hub's REST API (idle on/off)
+                self.idle = not getattr(self, "idle", False)
+                ws.send(json.dumps({"type": "event", "event": "userEnterIdle" if self.idle else "userExitIdle",
+                                    "dataType": "text", "data": "", "ackId": 1}))
+                while True:
+                    m = json.loads(ws.recv())
+                    if m.get("type") == "ack":
+                        break
+                if not m.get("success"):
+                    raise ConnectionError(f"event ack {m.get('error', {}).get('name')}")
                 self.rec.good_event("churn")
             except (OSError, websocket.WebSocketException, ConnectionError, ValueError,
                     requests.RequestException) as e:
