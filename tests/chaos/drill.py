@@ -250,7 +250,7 @@ class Drill:
         recovered, recovery = False, None
         while time.time() - t_fault < cfg["timeout"]:
             time.sleep(0.1)
-            if not done.is_set() or not load.all_ready():
+            if not done.is_set() or not load.all_ready() or load.stalled():
                 continue
             last = load.quiet_since(t_fault)
             lg = load.rec.last_good

@@ -9,7 +9,7 @@
 - HTTP clients: signed-in guests calling the API (users, chats, getToken, /.auth/me) and the
   hub's REST API (a group's history).
 - Churn: one user who signs on and off again every second (getToken, connect with that token,
-  send a user event that the app's event handler answers through the hub's REST API, close),
+  every other time with the reliable subprotocol, send a user event that the app's event handler answers through the hub's REST API, close),
   so that every pool is always in use.
 
 Every message carries (sender, seq); every delivery is recorded per receiving client. A message
@@ -322,6 +322,7 @@ class HttpClient(threading.Thread):
         self.paths = ["/api/users", "/api/chats", "/api/getToken", "/.auth/me",
                       f"REST /api/hubs/{HUB}/groups/{group}/messages"]
         self.idx = idx
+        self.inflight = None  # when the request under way began
 
     def run(self):
         period = self.load.cfg["http_clients"] / self.load.cfg["http_rate"]
@@ -329,7 +330,7 @@ class HttpClient(threading.Thread):
         while not self.load.stopping:
             path = self.paths[i % len(self.paths)]
             i += 1
-            t = time.time()
+            t = self.inflight = time.time()
             try:
                 if path.startswith("REST "):
                     url = self.load.url + path[5:] + "?limit=1&api-version=2024-12-01"
@@ -340,6 +341,7 @@ class HttpClient(threading.Thread):
                 status = str(r.status_code)
             except requests.RequestException as e:
                 status = type(e).__name__
+            self.inflight = None
             label = path.split("?")[0].replace("REST ", "").split("/groups/")[0]
             with self.rec.lock:
                 self.rec.http[f"{label} {status}"] += 1
@@ -351,24 +353,27 @@ class HttpClient(threading.Thread):
 
 
 class Churn(threading.Thread):
-    """A user who comes and goes once a second: getToken, connect with it, a user event
+    """A user who comes and goes once a second: getToken, connect with it (every other time
+    as a reliable client, whose handshake goes through hub-events), a user event
     (userEnterIdle/userExitIdle: router, eventHandler, hub-rest), close."""
 
     def __init__(self, load, session):
         super().__init__(daemon=True, name="churn")
         self.load, self.rec, self.session = load, load.rec, session
+        self.inflight = None
 
     def run(self):
         while not self.load.stopping:
-            t = time.time()
+            t = self.inflight = time.time()
             ws = None
             try:
                 r = self.session.get(self.load.url + "/api/getToken", timeout=HTTP_TIMEOUT)
                 if r.status_code != 200:
                     raise ConnectionError(f"getToken {r.status_code}")
+                self.rounds = getattr(self, "rounds", 0) + 1  # every other round a reliable client
                 ws = websocket.create_connection(
                     self.load.ws_url + f"/client/hubs/{HUB}?access_token={r.json()['token']}",
-                    timeout=5, subprotocols=[PLAIN])
+                    timeout=5, subprotocols=[RELIABLE if self.rounds % 2 else PLAIN])
                 while json.loads(ws.recv()).get("type") != "system":
                     pass
                 # a user event the app's handler answers through the hub's REST API (idle on/off)
@@ -387,6 +392,7 @@ class Churn(threading.Thread):
                 self.rec.bad_event(f"churn: {type(e).__name__} {e}"[:80], "churn", t)
                 self.rec.count("churn failures")
             finally:
+                self.inflight = None
                 if ws:
                     try:
                         ws.close(timeout=0.2)
@@ -435,6 +441,16 @@ class Load:
 
     def all_ready(self):
         return all(c.ready for c in self.clients)
+
+    def stalled(self, limit=1.5):
+        """Whether an operation has been under way for more than limit seconds (an ack not
+        yet come, an HTTP request or a churn round not yet answered): its outcome, and so the
+        end of the outage, is not known yet. Bad events carry the time the failed operation
+        began, so this keeps a hung operation from being taken for a recovery."""
+        now = time.time()
+        starts = [t for c in self.clients for _k, t in list(c.pending.values())]
+        starts += [h.inflight for h in self.http + [self.churn] if h.inflight]
+        return any(now - t > limit for t in starts)
 
     def stop(self, drain):
         """Stops sending, waits (at most drain seconds) for outstanding acks and deliveries,
