@@ -43,6 +43,8 @@ PROFILES = {
              "http_rate": 10.0, "warmup": 3.0, "timeout": 60.0, "quiet": 3.0, "drain": 5.0,
              "flood_rate": 20000, "flood_seconds": 10.0, "db_down": 3.0, "scenarios": None},
 }
+# what must have succeeded since the last bad event for traffic to count as flowing again
+TRAFFIC = ("ack", "http", "churn plain", "churn reliable")
 # log lines that mean a crash (nginx worker or a sanitizer report in any program)
 CRASH = re.compile(r"exited on signal|Assertion|AddressSanitizer|runtime error:")
 
@@ -254,7 +256,7 @@ class Drill:
                 continue
             last = load.quiet_since(t_fault)
             lg = load.rec.last_good
-            if time.time() - last >= cfg["quiet"] and all(lg.get(k, 0) > last for k in ("ack", "http", "churn")):
+            if time.time() - last >= cfg["quiet"] and all(lg.get(k, 0) > last for k in TRAFFIC):
                 recovered, recovery = True, round(max(0.0, last - t_fault), 2)
                 break
         done.wait(timeout=120)

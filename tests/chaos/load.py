@@ -386,7 +386,7 @@ class Churn(threading.Thread):
                         break
                 if not m.get("success"):
                     raise ConnectionError(f"event ack {m.get('error', {}).get('name')}")
-                self.rec.good_event("churn")
+                self.rec.good_event("churn reliable" if self.rounds % 2 else "churn plain")
             except (OSError, websocket.WebSocketException, ConnectionError, ValueError,
                     requests.RequestException) as e:
                 self.rec.bad_event(f"churn: {type(e).__name__} {e}"[:80], "churn", t)
