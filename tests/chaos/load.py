@@ -25,6 +25,7 @@ import collections
 import hashlib
 import hmac
 import json
+import os
 import random
 import threading
 import time
@@ -42,6 +43,8 @@ PING_EVERY = 2.0  # keep-alive, like frontend/js/socket.js
 DEAD_AFTER = 6.0  # no frame at all for this long: the socket counts as lost
 SLACK = 2.0  # a member that left within this long after the ack is excused from a delivery
 HTTP_TIMEOUT = 5.0
+# a reliable client stops trying to recover after the hub's retention time (README)
+RECOVERY_GIVE_UP = int(os.environ.get("CHATR_RELIABLE_RETENTION_MS", "30000")) / 1000
 
 
 def b64url(b):
@@ -100,6 +103,8 @@ class WsClient(threading.Thread):
         self.pending = {}  # ackId -> (key, t_send)
         self.next_send = time.time() + random.random() / load.cfg["rate"]
         self.sending = True
+        self.recovering = False
+        self.dropped_at = None
 
     # ---- connection ----------------------------------------------------------------------
 
@@ -115,7 +120,14 @@ class WsClient(threading.Thread):
     def open(self):
         """Connects (a reliable client recovers its logical connection when it has one) and
         joins the group; True when the client is ready to send."""
-        recover = self.reliable and self.conn_id is not None
+        if self.reliable and self.conn_id is not None and self.dropped_at and \
+                time.time() - self.dropped_at > RECOVERY_GIVE_UP:  # as the SDK does
+            self.rec.count("reliable recoveries given up")
+            self.rec.bad_event("recovery given up", self.idx)
+            self.end_session(self.dropped_at)
+            self.conn_id = None
+            self.fail_pending("recovery given up")
+        recover = self.recovering = self.reliable and self.conn_id is not None
         try:
             self.ws = websocket.create_connection(self.url(recover), timeout=5,
                                                   subprotocols=[RELIABLE if self.reliable else PLAIN])
@@ -126,21 +138,25 @@ class WsClient(threading.Thread):
                     raise ConnectionError("closed before connected")
                 if m.get("type") == "system" and m.get("event") == "connected":
                     break
+            self.recovering = False
             if recover:
                 self.rec.count("reliable recoveries")
                 self.reconn_token = m.get("reconnectionToken") or self.reconn_token
                 for ack_id, (key, _t) in list(self.pending.items()):  # the SDK's resend
                     self.send_message(key[1], ack_id=ack_id, resend=True)
-                self.became_ready()
-                return True
-            self.conn_id, self.reconn_token = m["connectionId"], m.get("reconnectionToken")
-            self.last_seq_id = self.acked_seq_id = 0
+                if self.sessions and self.sessions[-1][1] is None:
+                    self.became_ready()
+                    return True
+                # dropped before its join was acknowledged: join now (ackId 1 may be a Duplicate)
+            else:
+                self.conn_id, self.reconn_token = m["connectionId"], m.get("reconnectionToken")
+                self.last_seq_id = self.acked_seq_id = 0
             self.ws.send(json.dumps({"type": "joinGroup", "group": self.group, "ackId": 1}))
             deadline = time.time() + 5
             while time.time() < deadline:
                 m = self.read(1)
                 if m and m.get("type") == "ack" and m.get("ackId") == 1:
-                    if not m.get("success"):
+                    if not m.get("success") and (m.get("error") or {}).get("name") != "Duplicate":
                         raise ConnectionError(f"joinGroup: {m.get('error')}")
                     self.sessions.append([time.time(), None])
                     self.became_ready()
@@ -149,7 +165,7 @@ class WsClient(threading.Thread):
         except RecoveryRefused:
             self.rec.count("reliable recoveries refused")
             self.rec.bad_event("recovery refused", self.idx)
-            self.end_session(self.dropped_at)
+            self.end_session(self.dropped_at or time.time())
             self.conn_id = None
             self.fail_pending("recovery refused")
         except (OSError, websocket.WebSocketException, ConnectionError, ValueError, KeyError) as e:
@@ -206,7 +222,7 @@ class WsClient(threading.Thread):
             self.last_frame = time.time()
             if op == websocket.ABNF.OPCODE_CLOSE:
                 code = int.from_bytes(frame.data[:2], "big") if len(frame.data) >= 2 else None
-                if code == 1008 and self.reliable and self.conn_id and not self.ready:
+                if code == 1008 and self.recovering:
                     raise RecoveryRefused()
                 self.close_code = code
                 return None
