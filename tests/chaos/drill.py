@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 
+import websocket
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import load as loadmod  # noqa: E402  (tests/chaos/load.py)
@@ -194,9 +196,20 @@ class Drill:
                 os.kill(pid, signal.SIGKILL)
             return {"killed": len(pids)}
         if name.startswith("restart:"):
+            # a busy moment, as in the issue (400 msg/s): three more sockets ping 180 times a
+            # second each meanwhile, so that frames arrive throughout the restart
+            stop = threading.Event()
+            busy = [threading.Thread(target=pinger, args=(self.chatr, stop, 180), daemon=True) for _ in range(3)]
+            for b in busy:
+                b.start()
             t = time.time()
             r = self.chatr.deploy(name[8:], "restart")
-            return {"deploy_rc": r.returncode, "deploy_seconds": round(time.time() - t, 2),
+            took = time.time() - t
+            time.sleep(0.5)
+            stop.set()
+            for b in busy:
+                b.join(timeout=5)
+            return {"deploy_rc": r.returncode, "deploy_seconds": round(took, 2),
                     "deploy_stderr": r.stderr.strip()[-300:]}
         if name == "nginx":
             pids = self.nginx_pids()
@@ -307,6 +320,33 @@ def scan_logs(logs, offsets):
             if "worker_connections are not enough" in line:
                 notes[f"{name}: worker_connections are not enough"] += 1
     return crashes, dict(notes)
+
+
+def pinger(chatr, stop, rate):
+    """Pings at `rate` per second from one socket until stop is set (reconnecting if dropped;
+    its own fate is not counted: it only keeps frames coming)."""
+    while not stop.is_set():
+        tok = loadmod.jwt(chatr.access_key, {"iat": int(time.time()), "exp": int(time.time()) + 3600,
+                                             "aud": f"{chatr.url}/client/hubs/{loadmod.HUB}", "sub": "pinger"})
+        try:
+            ws = websocket.create_connection(chatr.url.replace("http", "ws", 1) + f"/client/hubs/{loadmod.HUB}?access_token={tok}",
+                                             timeout=2, subprotocols=[loadmod.PLAIN])
+            ws.settimeout(0.001)
+            t0, n = time.time(), 0
+            while not stop.is_set():
+                ws.send('{"type":"ping"}')
+                n += 1
+                try:
+                    while True:
+                        ws.recv()
+                except websocket.WebSocketTimeoutException:
+                    pass
+                pause = t0 + n / rate - time.time()
+                if pause > 0:
+                    time.sleep(pause)
+            ws.close(timeout=0.2)
+        except (OSError, websocket.WebSocketException):
+            time.sleep(0.05)
 
 
 def flood(chatr, rate, seconds):
