@@ -93,7 +93,7 @@ bench: deps all
 	/usr/bin/python3 tests/bench/run.py
 
 # Fault drills (tests/chaos, docs/fault-drills.md): every scenario under a steady chat load,
-# with lost and duplicate counting. `make chaos` runs them all (about 10 minutes), `make
+# with lost and duplicate counting. `make chaos` runs them all (15 minutes while pools stay dead), `make
 # test-chaos` one of each kind (about 2 minutes, part of `make test`). CHAOS_BIN picks the build.
 CHAOS_BIN ?= $(CURDIR)/build/asan/bin
 .PHONY: chaos test-chaos
