@@ -101,7 +101,7 @@ run: deps all
 test: deps
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory -C tests/bench MODE=asan test
-	@$(MAKE) --no-print-directory test-unit test-api test-e2e test-fuzz
+	@$(MAKE) --no-print-directory test-unit test-api test-e2e test-fuzz test-chaos
 
 test-unit:
 	build/asan/bin/unit-tests
@@ -190,6 +190,18 @@ fuzz: fuzz-build
 test-fuzz: fuzz-build
 	@rm -rf $(FUZZ_OUT)/corpus-test
 	$(call FUZZ_run,$(FUZZ_TEST_SECONDS),$(FUZZ_OUT)/corpus-test)
+
+# Fault drills (tests/chaos, docs/fault-drills.md): every scenario under a steady chat load,
+# with lost and duplicate counting. `make chaos` runs them all (15 minutes while pools stay dead), `make
+# test-chaos` one of each kind (about 2 minutes, part of `make test`). CHAOS_BIN picks the build.
+CHAOS_BIN ?= $(CURDIR)/build/asan/bin
+.PHONY: chaos test-chaos
+chaos: deps
+	@$(MAKE) --no-print-directory asan
+	CHATR_BIN_DIR=$(CHAOS_BIN) CHATR_CHAOS_PROFILE=full /usr/bin/python3 -m pytest -q tests/chaos
+
+test-chaos:
+	CHATR_BIN_DIR=$(CHAOS_BIN) CHATR_CHAOS_PROFILE=reduced /usr/bin/python3 -m pytest -q tests/chaos
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
