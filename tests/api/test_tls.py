@@ -1,0 +1,287 @@
+"""The whole system over TLS (docs/tls.md): an emulator of its own started with CHATR_TLS_CERT and
+CHATR_TLS_KEY, a CA and a server certificate for 127.0.0.1 made with openssl at run time, and
+every client verifying the certificate against that CA: requests with verify=<ca>,
+websocket-client with sslopt ca_certs. Sign-in (Secure cookie, HSTS), getToken (a wss:// URL),
+the socket with json.webpubsub.azure.v1, a group message between two people through the app's
+chat events (the event handler answers through the REST API: the functions reach it over nginx's
+internal socket), a REST call with a token; plain http to the port is redirected to https."""
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import uuid
+import warnings
+
+import pytest
+import requests
+import websocket
+
+from conftest import Chatr
+from hubtools import PROTO, jwt
+
+
+def openssl(*args, cwd):
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+
+
+def make_pki(folder):
+    """A CA and a server certificate it signed for 127.0.0.1 (and localhost); returns the paths
+    (ca, cert, key)."""
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
+    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
+            "-subj", "/CN=Chatr test CA", cwd=folder)
+    openssl("req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+            cwd=folder)
+    with open(os.path.join(folder, "ext.cnf"), "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n"
+                "extendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf", cwd=folder)
+    return tuple(os.path.join(folder, n) for n in ("ca.pem", "server.pem", "server.key"))
+
+
+@pytest.fixture(scope="module")
+def tls():
+    """A running emulator serving https/wss; .ca is the CA file clients verify against."""
+    pki = tempfile.mkdtemp(prefix="chatr-tls-")
+    os.chmod(pki, 0o755)  # nginx reads the certificate (as root: its master, before it drops)
+    ca, cert, key = make_pki(pki)
+    c = Chatr()
+    c.url = f"https://127.0.0.1:{c.port}"
+    c.plain_url = f"http://127.0.0.1:{c.port}"
+    c.ca = ca
+    c.env.update(CHATR_TLS_CERT=cert, CHATR_TLS_KEY=key)
+    c.env.pop("CHATR_PUBLIC_URL", None)
+    c.env.pop("CHATR_LISTEN", None)
+    try:
+        c.emulator("start")
+        yield c
+    finally:
+        c.emulator("stop", check=False)
+        shutil.rmtree(c.state, ignore_errors=True)
+        shutil.rmtree(pki, ignore_errors=True)
+
+
+def verified_session(chatr):
+    """A requests.Session that verifies against the test CA. trust_env off: requests lets
+    REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE from the environment override a session's verify."""
+    s = requests.Session()
+    s.trust_env = False
+    s.verify = chatr.ca
+    return s
+
+
+class Person:
+    """A signed-in guest (a requests.Session verifying against the test CA) with the socket
+    getToken gives them, as the web app has both."""
+
+    def __init__(self, chatr, name):
+        self.chatr = chatr
+        self.name = name
+        self.session = verified_session(chatr)
+        r = self.session.post(chatr.url + "/.auth/login/guest", data={"name": name},
+                              allow_redirects=False, timeout=10)
+        assert r.status_code == 302, r.text
+        self.login = r
+        me = self.session.get(chatr.url + "/.auth/me", timeout=10)
+        self.uid = me.json()["clientPrincipal"]["userId"]
+        r = self.session.get(chatr.url + "/api/getToken", timeout=10)
+        assert r.status_code == 200, r.text
+        self.token = r.json()
+        # Origin as the browser sends it (websocket-client's default is always http://)
+        self.ws = websocket.create_connection(self.token["url"], subprotocols=[PROTO], timeout=10,
+                                              sslopt={"ca_certs": chatr.ca}, origin=chatr.url)
+        first = self.recv()
+        assert first["type"] == "system" and first["event"] == "connected", first
+        assert first["userId"] == self.uid
+
+    def recv(self, timeout=10):
+        self.ws.settimeout(timeout)
+        return json.loads(self.ws.recv())
+
+    def request(self, obj):
+        """Sends a frame with an ackId; returns the ack (frames before it are dropped)."""
+        obj = dict(obj, ackId=uuid.uuid4().int & 0xFFFFFF)
+        self.ws.send(json.dumps(obj))
+        while True:
+            m = self.recv()
+            if m.get("type") == "ack" and m.get("ackId") == obj["ackId"]:
+                return m
+
+    def event(self, name, data, data_type="json"):
+        return self.request({"type": "event", "event": name, "dataType": data_type, "data": data})
+
+    def group_message(self, group, timeout=10):
+        while True:
+            m = self.recv(timeout)
+            if m.get("type") == "message" and m.get("from") == "group" and m.get("group") == group:
+                return m
+
+    def close(self):
+        self.ws.close()
+
+
+def set_cookies(response):
+    return response.raw.headers.getlist("Set-Cookie")
+
+
+def test_status_prints_an_https_endpoint(tls):
+    out = tls.emulator("status").stdout
+    assert f"connection string: Endpoint=https://127.0.0.1:{tls.port};AccessKey=" in out, out
+    assert f"url: https://127.0.0.1:{tls.port}" in out
+
+
+def test_sign_in_tokens_socket_group_message_and_rest_all_verified(tls):
+    alice, bob = Person(tls, "Alice"), Person(tls, "Bob")
+    try:
+        # The session cookie is Secure (and still HttpOnly), on every Set-Cookie of sign-in.
+        cookies = set_cookies(alice.login)
+        assert cookies and all("; Secure" in c and "HttpOnly" in c for c in cookies), cookies
+        assert alice.login.headers["Strict-Transport-Security"].startswith("max-age=")
+        # getToken's URL is the public one, as wss://
+        assert alice.token["baseUrl"] == f"wss://127.0.0.1:{tls.port}/client/hubs/chat"
+        assert alice.token["url"].startswith("wss://")
+        # A chat through the app's events: eventHandler answers through the hub's REST API.
+        cid = str(uuid.uuid4())
+        assert alice.event("createChat", {"name": "Secure", "id": cid})["success"]
+        assert alice.event("joinChat", cid, "text")["success"]
+        assert bob.event("joinChat", cid, "text")["success"]
+        ack = alice.request({"type": "sendToGroup", "group": cid, "dataType": "json",
+                             "data": {"message": "over tls", "fromUserId": alice.uid,
+                                      "fromUserName": "Alice"}})
+        assert ack["success"], ack
+        while True:
+            got = bob.group_message(cid)
+            if isinstance(got["data"], dict) and got["data"].get("message") == "over tls":
+                break
+        assert got["fromUserId"] == alice.uid
+        # A REST call with a token, to the public https URL (aud = that URL).
+        url = f"{tls.url}/api/hubs/chat/groups/{cid}/:send?api-version=2024-01-01"
+        now = int(time.time())
+        bearer = jwt(tls.access_key, {"iat": now, "exp": now + 300, "aud": url})
+        r = verified_session(tls).post(url, data="from rest", timeout=10, headers={
+            "Authorization": "Bearer " + bearer, "Content-Type": "text/plain"})
+        assert r.status_code == 202, r.text
+        assert r.headers["Strict-Transport-Security"].startswith("max-age=")
+        while True:
+            got = bob.group_message(cid)
+            if got["data"] == "from rest":
+                break
+        # The API answers carry HSTS too (nginx's own answers and the functions').
+        r = alice.session.get(tls.url + "/api/chats", timeout=10)
+        assert r.status_code == 200 and "Strict-Transport-Security" in r.headers
+        # Signing out clears the cookie, Secure again.
+        r = alice.session.get(tls.url + "/.auth/logout", allow_redirects=False, timeout=10)
+        cookies = set_cookies(r)
+        assert cookies and all("; Secure" in c for c in cookies), cookies
+    finally:
+        alice.close()
+        bob.close()
+
+
+def test_certificate_is_really_checked(tls):
+    """The clients above verify: without our CA the same requests fail."""
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(tls.url + "/.auth/me", timeout=10)  # the system's CAs only
+    with pytest.raises(ssl.SSLError):
+        websocket.create_connection(f"wss://127.0.0.1:{tls.port}/client/hubs/chat", timeout=10)
+
+
+def test_plain_http_to_the_tls_port_is_redirected_to_https(tls):
+    r = verified_session(tls).get(tls.plain_url + "/api/users?x=1", allow_redirects=False, timeout=10)
+    assert r.status_code == 301
+    assert r.headers["Location"] == f"{tls.url}/api/users?x=1"
+
+
+def test_browser_origin_is_the_https_one(tls):
+    """The hub's allowed origins come from CHATR_PUBLIC_URL: https://..., not http://."""
+    s = verified_session(tls)
+    s.post(tls.url + "/.auth/login/guest", data={"name": "Eve"}, allow_redirects=False, timeout=10)
+    url = s.get(tls.url + "/api/getToken", timeout=10).json()["url"]
+    ok = websocket.create_connection(url, subprotocols=[PROTO], timeout=10,
+                                     sslopt={"ca_certs": tls.ca}, origin=tls.url)
+    ok.close()
+    with pytest.raises(websocket.WebSocketBadStatusException) as e:
+        websocket.create_connection(url, subprotocols=[PROTO], timeout=10,
+                                    sslopt={"ca_certs": tls.ca}, origin=tls.plain_url)
+    assert e.value.status_code == 403
+
+
+def tls_socket(chatr, alpn=None, version=None):
+    ctx = ssl.create_default_context(cafile=chatr.ca)
+    if alpn:
+        ctx.set_alpn_protocols(alpn)
+    if version:
+        # security level 0: this client can speak TLSv1.1 (with SHA-1), so only the server
+        # can refuse it
+        ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1_1
+            ctx.minimum_version = ctx.maximum_version = version
+    raw = socket.create_connection(("127.0.0.1", chatr.port), timeout=10)
+    return ctx.wrap_socket(raw, server_hostname="127.0.0.1")
+
+
+def test_http2_for_files_and_http11_websocket_on_the_same_port(tls):
+    """A browser gets HTTP/2 for the page (ALPN h2) and opens its WebSocket on a connection of
+    its own asking for http/1.1 (nginx has no WebSocket over HTTP/2): both work on one port."""
+    with tls_socket(tls, ["h2", "http/1.1"]) as s:
+        assert s.selected_alpn_protocol() == "h2"
+    sess = verified_session(tls)
+    sess.post(tls.url + "/.auth/login/guest", data={"name": "Hal"}, allow_redirects=False, timeout=10)
+    token = sess.get(tls.url + "/api/getToken", timeout=10).json()["token"]
+    with tls_socket(tls, ["http/1.1"]) as s:
+        assert s.selected_alpn_protocol() == "http/1.1"
+        s.sendall((f"GET /client/hubs/chat?access_token={token} HTTP/1.1\r\n"
+                   f"Host: 127.0.0.1:{tls.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                   f"Sec-WebSocket-Protocol: {PROTO}\r\nOrigin: {tls.url}\r\n\r\n").encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            assert chunk, head
+            head += chunk
+        status, _, rest = head.decode("latin-1").partition("\r\n")
+        assert status.startswith("HTTP/1.1 101"), head
+        assert f"sec-websocket-protocol: {PROTO}" in rest.lower()
+
+
+def test_only_tls12_and_newer(tls):
+    with tls_socket(tls, version=ssl.TLSVersion.TLSv1_2) as s:
+        assert s.version() == "TLSv1.2"
+    with tls_socket(tls, version=ssl.TLSVersion.TLSv1_3) as s:
+        assert s.version() == "TLSv1.3"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        old = ssl.TLSVersion.TLSv1_1
+    with pytest.raises(ssl.SSLError, match="(?i)protocol version|no protocols"):
+        with tls_socket(tls, version=old):
+            pass
+
+
+def test_settings_are_checked(tmp_path):
+    """A public URL must be an origin; a certificate needs its key; https means an https
+    public URL. Checked before anything starts (status reads the settings too)."""
+    c = Chatr()
+    c.state = str(tmp_path / "state")
+    base = dict(c.env, CHATR_STATE_DIR=c.state)
+    for extra, words in (({"CHATR_PUBLIC_URL": "https://chat.example.com/"}, "CHATR_PUBLIC_URL"),
+                         ({"CHATR_PUBLIC_URL": "https://chat.example.com/app"}, "CHATR_PUBLIC_URL"),
+                         ({"CHATR_TLS_CERT": "/etc/hostname"}, "CHATR_TLS_KEY"),
+                         ({"CHATR_LISTEN": "localhost"}, "CHATR_LISTEN"),
+                         ({"CHATR_TLS_CERT": "/etc/hostname", "CHATR_TLS_KEY": "/etc/hostname",
+                           "CHATR_PUBLIC_URL": "http://chat.example.com"}, "is http")):
+        env = dict(base, **extra)
+        r = subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..", "infra", "emulator"),
+                            "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1 and words in r.stderr, (extra, r.stdout, r.stderr)
+    # Behind a proxy: what browsers see is the connection string's Endpoint.
+    env = dict(base, CHATR_PUBLIC_URL="https://chat.example.com")
+    r = subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..", "infra", "emulator"),
+                        "status"], env=env, capture_output=True, text=True, timeout=60)
+    assert "connection string: Endpoint=https://chat.example.com;AccessKey=" in r.stdout, r.stdout
