@@ -285,3 +285,65 @@ def test_settings_are_checked(tmp_path):
     r = subprocess.run([os.path.join(os.path.dirname(__file__), "..", "..", "infra", "emulator"),
                         "status"], env=env, capture_output=True, text=True, timeout=60)
     assert "connection string: Endpoint=https://chat.example.com;AccessKey=" in r.stdout, r.stdout
+
+
+@pytest.fixture(scope="module")
+def proxied():
+    """An emulator behind an (imagined) TLS proxy: nginx plain http on loopback, browsers at
+    CHATR_PUBLIC_URL=https://chat.example.test, a name that does not even resolve here. The test
+    plays the proxy: it talks to the port and forwards the public Host."""
+    c = Chatr()
+    c.public = "https://chat.example.test"
+    c.env.update(CHATR_PUBLIC_URL=c.public)
+    for k in ("CHATR_TLS_CERT", "CHATR_TLS_KEY", "CHATR_LISTEN"):
+        c.env.pop(k, None)
+    try:
+        c.emulator("start")
+        yield c
+    finally:
+        c.emulator("stop", check=False)
+        shutil.rmtree(c.state, ignore_errors=True)
+
+
+def test_behind_a_tls_proxy_the_public_url_is_what_clients_get(proxied):
+    via = {"Host": "chat.example.test", "X-Forwarded-Proto": "https"}
+    r = requests.post(proxied.url + "/.auth/login/guest", data={"name": "Ivy"}, headers=via,
+                      allow_redirects=False, timeout=10)
+    assert r.status_code == 302
+    cookies = set_cookies(r)
+    assert cookies and all("; Secure" in c for c in cookies), cookies
+    # (requests keeps a Secure cookie off plain http: the proxy would send it, so do we)
+    cookie = {"Cookie": cookies[0].split(";", 1)[0]}
+    r = requests.get(proxied.url + "/api/getToken", headers={**via, **cookie}, timeout=10)
+    assert r.status_code == 200, r.text
+    token = r.json()
+    assert token["baseUrl"] == "wss://chat.example.test/client/hubs/chat"
+    out = proxied.emulator("status").stdout
+    assert "connection string: Endpoint=https://chat.example.test;AccessKey=" in out
+    # The browser's origin is the public one; the socket, through the "proxy", is accepted.
+    ws = websocket.create_connection(f"ws://127.0.0.1:{proxied.port}/client/hubs/chat?access_token="
+                                     + token["token"], subprotocols=[PROTO], timeout=10,
+                                     origin=proxied.public, host="chat.example.test")
+    try:
+        ws.settimeout(10)
+        assert json.loads(ws.recv())["event"] == "connected"
+        # Chat events: the event handler calls the REST API at an Endpoint that does not
+        # resolve here; it reaches the hub on nginx's internal socket instead.
+        cid = str(uuid.uuid4())
+        ack_id = 41
+        ws.send(json.dumps({"type": "event", "event": "createChat", "dataType": "json",
+                            "data": {"name": "Proxied", "id": cid}, "ackId": ack_id}))
+        while True:
+            m = json.loads(ws.recv())
+            if m.get("type") == "ack" and m.get("ackId") == ack_id:
+                break
+        assert m["success"], m
+        ws.send(json.dumps({"type": "event", "event": "joinChat", "dataType": "text",
+                            "data": cid, "ackId": ack_id + 1}))
+        while True:
+            m = json.loads(ws.recv())
+            if m.get("type") == "ack" and m.get("ackId") == ack_id + 1:
+                break
+        assert m["success"], m
+    finally:
+        ws.close()
