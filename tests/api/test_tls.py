@@ -347,3 +347,61 @@ def test_behind_a_tls_proxy_the_public_url_is_what_clients_get(proxied):
         assert m["success"], m
     finally:
         ws.close()
+
+
+BROWSER = r"""
+const pw = require(process.env.PLAYWRIGHT);
+(async () => {
+  const browser = await pw.chromium.launch({executablePath: process.env.CHROMIUM, headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking',
+           '--disable-component-update', '--disable-sync', '--no-first-run',
+           // trust exactly our server's key (the test CA is not in Chromium's store)
+           '--ignore-certificate-errors-spki-list=' + process.env.SPKI]});
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const resp = await page.goto(process.env.PAGE);
+    const hsts = (await resp.allHeaders())['strict-transport-security'] || null;
+    const got = await page.evaluate(([url, proto]) => new Promise((resolve) => {
+      const nav = performance.getEntriesByType('navigation')[0].nextHopProtocol;
+      const ws = new WebSocket(url, proto);
+      const t = setTimeout(() => resolve({error: 'timeout'}), 10000);
+      ws.onmessage = (e) => { clearTimeout(t); resolve({nav, protocol: ws.protocol, first: JSON.parse(e.data)}); ws.close(); };
+      ws.onerror = () => { clearTimeout(t); resolve({error: 'websocket error (handshake refused?)'}); };
+    }), [process.env.WS_URL, process.env.PROTO]);
+    got.hsts = hsts;
+    console.log(JSON.stringify(got));
+  } finally {
+    await browser.close();
+  }
+})().catch((e) => { console.log(JSON.stringify({error: String(e)})); process.exit(1); });
+"""
+
+
+def test_chromium_gets_the_page_over_http2_and_its_websocket_on_the_same_port(tls, tmp_path):
+    """A real browser: the page over HTTP/2, then `new WebSocket('wss://...')` from it (Chromium
+    opens it on an HTTP/1.1 connection of its own) gets the `connected` frame."""
+    from test_hub_browser import CHROMIUM, PLAYWRIGHT
+    from hubtools import client_token
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("/usr/bin/chromium is not installed (make deps)")
+    node = shutil.which("node")
+    assert node and os.path.isdir(PLAYWRIGHT), "node and frontend/node_modules/playwright-core (make deps)"
+    cert = tls.env["CHATR_TLS_CERT"]
+    pub = subprocess.run(["openssl", "x509", "-in", cert, "-pubkey", "-noout"], capture_output=True, check=True)
+    der = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "der"], input=pub.stdout,
+                         capture_output=True, check=True)
+    spki = subprocess.run(["openssl", "base64", "-A"], capture_output=True, check=True, input=subprocess.run(
+        ["openssl", "dgst", "-sha256", "-binary"], input=der.stdout, capture_output=True, check=True).stdout)
+    ws_url = f"wss://127.0.0.1:{tls.port}/client/hubs/chat?access_token=" + client_token(tls, user="u-tls")
+    script = tmp_path / "tls.js"
+    script.write_text(BROWSER)
+    env = dict(os.environ, PLAYWRIGHT=PLAYWRIGHT, CHROMIUM=CHROMIUM, PAGE=tls.url + "/login.html",
+               WS_URL=ws_url, PROTO=PROTO, HOME=str(tmp_path), SPKI=spki.stdout.decode().strip())
+    r = subprocess.run([node, str(script)], env=env, capture_output=True, text=True, timeout=90)
+    got = json.loads(r.stdout.strip().splitlines()[-1])
+    assert "error" not in got, (got, r.stderr[-2000:])
+    assert got["nav"] == "h2", got
+    assert got["hsts"] and got["hsts"].startswith("max-age="), got
+    assert got["protocol"] == PROTO
+    assert got["first"]["type"] == "system" and got["first"]["event"] == "connected"
+    assert got["first"]["userId"] == "u-tls"
