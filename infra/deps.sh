@@ -13,6 +13,7 @@ APT_PACKAGES=(
     python3 python3-pytest python3-requests python3-websocket
     chromium
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
+    openssl # tests/api/test_tls.py and tests/bench/tls_light.py make their CA and certificate
 )
 
 missing=()

@@ -45,6 +45,51 @@ def gate_module(root):
     return os.path.join(root, "build", "modules", "ngx_http_chatr_gate_module.so")
 
 
+# TLS settings (docs/tls.md): TLSv1.2 and 1.3 only; for 1.2, forward-secret AEAD suites only
+# (Mozilla's "intermediate" list without DHE, which nginx only offers with a dhparam file).
+TLS_CIPHERS = ("ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+               "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+               "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305")
+HSTS_MAX_AGE = 31536000  # one year; no includeSubDomains: other hosts of the domain are not ours
+
+
+def listen(env):
+    """The listen directive: CHATR_LISTEN (env.listen, an ipaddress) on CHATR_PORT; with a
+    certificate, TLS and HTTP/2 on the same port. HTTP/2 is for the page and its files: nginx
+    does not offer WebSockets over HTTP/2 (RFC 8441), so browsers open a WebSocket on a
+    connection of its own that asks ALPN for http/1.1, and nchan gets its usual upgrade."""
+    addr = getattr(env, "listen", "127.0.0.1")
+    host = f"[{addr}]" if ":" in str(addr) else str(addr)
+    tls = " ssl http2" if getattr(env, "tls_cert", None) else ""
+    return f"listen {host}:{env.port}{tls};"
+
+
+def tls(env):
+    """The public server's TLS settings, or a comment when it serves plain http."""
+    cert, key = getattr(env, "tls_cert", None), getattr(env, "tls_key", None)
+    if not cert:
+        return "# plain http (no CHATR_TLS_CERT)"
+    for path in (cert, key):
+        if any(c in ";{}\"'$" or c.isspace() for c in path):
+            raise SystemExit(f"emulator: TLS file name {path!r}: ; {{ }} $ quotes and spaces are not allowed")
+    return "\n        ".join([
+        f"ssl_certificate {cert};",
+        f"ssl_certificate_key {key};",
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+        f"ssl_ciphers {TLS_CIPHERS};",
+        "ssl_prefer_server_ciphers off;",
+        "ssl_session_cache shared:chatr_tls:10m;",
+        "ssl_session_timeout 1d;",
+        # tickets would need their key rotated (nginx keeps one per start): the cache is enough
+        "ssl_session_tickets off;",
+        # headers_more, not add_header: add_header is not inherited by a location that has one
+        # of its own (static.conf's global headers, Retry-After), headers_more's directives are.
+        f'more_set_headers "Strict-Transport-Security: max-age={HSTS_MAX_AGE}";',
+        # plain http to this port (nginx's 497): sent to the same path on the public origin
+        f"error_page 497 =301 {getattr(env, 'url', '')}$request_uri;",
+    ])
+
+
 def substitute(text, values, where):
     def repl(m):
         if m.group(1) not in values:
@@ -135,6 +180,10 @@ def render(root, env, is_root):
         "NCHAN_SHM": nchan_shm(),
         "REAL_IP": real_ip(),
         "GATE_MODULE": gate_module(root),
+
+
+        "LISTEN": listen(env),
+        "TLS": tls(env),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)

@@ -23,11 +23,15 @@ static int dev_auth(void)
     return v && !strcmp(v, "1");
 }
 
+/* Whether the cookie gets Secure: nginx served this request over TLS, or browsers see an https
+ * site (CHATR_PUBLIC_URL) with TLS ending in a proxy in front (docs/tls.md). */
 static int is_https(const fn_req *req)
 {
     const char *https = fn_param(req, "HTTPS");
     const char *proto = fn_header(req, "X-Forwarded-Proto");
-    return (https && !strcasecmp(https, "on")) || (proto && !strcasecmp(proto, "https"));
+    const char *pub = getenv("CHATR_PUBLIC_URL");
+    return (https && !strcasecmp(https, "on")) || (proto && !strcasecmp(proto, "https")) ||
+           (pub && !strncasecmp(pub, "https://", 8));
 }
 
 /* The session behind the request's cookie: 1 signed in, 0 not, -1 database failure. */

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <curl/curl.h>
 #include <sodium.h>
 
@@ -209,11 +210,20 @@ static struct curl_slist *headers(const char *jwt, const wps_body *body)
     return h;
 }
 
-/* Options for one request on a freshly reset handle. */
-static void setup(wps_client *c, const char *method, const wps_body *body, struct curl_slist *h)
+/* Options for one request on a freshly reset handle. Through the unix socket an https endpoint
+ * is reached as http (the socket is nginx's plain internal server, docs/tls.md): the URL libcurl
+ * gets is the endpoint's with that scheme; the token's aud stays the endpoint's own URL. */
+static int setup(wps_client *c, const char *method, const wps_body *body, struct curl_slist *h)
 {
     CURL *k = c->curl;
-    curl_easy_setopt(k, CURLOPT_URL, c->last_url);
+    if (c->unix_socket && strncasecmp(c->last_url, "https://", 8) == 0) {
+        char *plain;
+        if (asprintf(&plain, "http://%s", c->last_url + 8) < 0) return -1;
+        curl_easy_setopt(k, CURLOPT_URL, plain); /* libcurl copies it */
+        free(plain);
+    } else {
+        curl_easy_setopt(k, CURLOPT_URL, c->last_url);
+    }
     curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(k, CURLOPT_CONNECTTIMEOUT_MS, (long)WPS_CLIENT_CONNECT_TIMEOUT_MS);
@@ -225,7 +235,7 @@ static void setup(wps_client *c, const char *method, const wps_body *body, struc
     if (c->unix_socket) curl_easy_setopt(k, CURLOPT_UNIX_SOCKET_PATH, c->unix_socket);
     if (strcmp(method, "HEAD") == 0) {
         curl_easy_setopt(k, CURLOPT_NOBODY, 1L);
-        return;
+        return 0;
     }
     if (body || strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0) {
         curl_easy_setopt(k, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(body ? body->len : 0));
@@ -233,6 +243,7 @@ static void setup(wps_client *c, const char *method, const wps_body *body, struc
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
         curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, method);
+    return 0;
 }
 
 int wps_client_request(wps_client *c, const char *method, char *url, const wps_body *body)
@@ -250,7 +261,10 @@ int wps_client_request(wps_client *c, const char *method, char *url, const wps_b
     free(jwt);
     if (!h) return set_err(c, "%s %s: out of memory", method, url);
     curl_easy_reset(c->curl);
-    setup(c, method, body, h);
+    if (setup(c, method, body, h) != 0) {
+        curl_slist_free_all(h);
+        return set_err(c, "%s %s: out of memory", method, url);
+    }
     CURLcode rc = curl_easy_perform(c->curl);
     long status = -1;
     if (rc == CURLE_OK) curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);

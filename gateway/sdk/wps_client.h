@@ -22,7 +22,9 @@
  *
  * One client holds one keep-alive HTTP connection; use it from one thread at a time. If the
  * environment variable WEBPUBSUB_UNIX_SOCKET is set when the client is created, requests go
- * through that unix socket (our local nginx) while URLs and token audiences stay the endpoint's. */
+ * through that unix socket (our local nginx) while URLs and token audiences stay the endpoint's;
+ * the socket speaks plain http even when the endpoint is https (TLS is for the network, the
+ * socket is local: docs/tls.md). */
 #ifndef WPS_CLIENT_H
 #define WPS_CLIENT_H
 #include <stddef.h>

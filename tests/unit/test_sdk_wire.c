@@ -249,3 +249,36 @@ UNIT_TEST(wire_history_requests_over_unix_socket)
     unlink(path);
     rmdir(dir);
 }
+
+/* An https Endpoint reached through the unix socket (nginx's internal server, docs/tls.md):
+ * plain http on the socket, while the token's aud stays the https URL the hub checks. */
+UNIT_TEST(wire_https_endpoint_is_plain_http_on_the_unix_socket)
+{
+    fake_server s = {.replies = {R202}, .nreplies = 1};
+    char dir[] = "/tmp/chatr-sdk-XXXXXX";
+    struct sockaddr_un addr;
+    const char *path = addr.sun_path;
+    pthread_t th;
+    if (fake_listen(&s, dir, &addr) != 0 || pthread_create(&th, NULL, serve, &s) != 0) {
+        CHECK(!"fake server");
+        return;
+    }
+    setenv(WPS_UNIX_SOCKET_ENV, path, 1);
+    wps_client *c =
+        wps_client_new("Endpoint=https://chat.example.com;AccessKey=" KEY, "chat", NULL, 0);
+    unsetenv(WPS_UNIX_SOCKET_ENV);
+    json_object *msg = json_tokener_parse("{\"n\":1}");
+    wps_body b = wps_body_json(msg);
+    CHECK(wps_rest_send_to_group(c, "g", &b, NULL, 0) == 202);
+    CHECK_STR(wps_client_error(c), "");
+    wps_client_free(c);
+    pthread_join(th, NULL);
+    CHECK(s.got == 1);
+    CHECK(!strncmp(s.reqs[0], "POST /api/hubs/chat/groups/g/:send?api-version=2024-12-01 ", 58));
+    CHECK(strstr(s.reqs[0], "\r\nHost: chat.example.com\r\n") != NULL);
+    CHECK(bearer_for(
+        s.reqs[0], "https://chat.example.com/api/hubs/chat/groups/g/:send?api-version=2024-12-01"));
+    json_object_put(msg);
+    unlink(path);
+    rmdir(dir);
+}
