@@ -129,6 +129,9 @@ def render(root, env, is_root):
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
         "REAL_IP": real_ip(),
+        # where the access log goes: a file in the emulator; the journal (syslog) in a production
+        # install, where infra/systemd/chatr-nginx sets env.access_log (docs/deployment.md)
+        "ACCESS_LOG": getattr(env, "access_log", None) or os.path.join(env.logs, "access.log"),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)
