@@ -12,6 +12,7 @@ APT_PACKAGES=(
     python3 python3-pytest python3-requests python3-websocket
     chromium
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
+    systemd # systemd-analyze verify on the installed units (tests/api/test_install.py)
 )
 
 missing=()
