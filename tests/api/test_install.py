@@ -197,6 +197,10 @@ def test_no_unit_runs_as_root_and_every_one_is_hardened(installed):
         assert caps in ("", "CAP_NET_BIND_SERVICE"), unit
     with open(installed.path(f"{installed.prefix}/lib/sysusers.d/chatr.conf")) as f:
         assert re.search(r"^u chatr - ", f.read(), re.M)
+    with open(installed.path(f"{installed.prefix}/lib/tmpfiles.d/chatr.conf")) as f:
+        tmpfiles = f.read()
+    assert re.search(r"^d /run/chatr 0750 chatr chatr -$", tmpfiles, re.M)
+    assert re.search(r"^L /var/lib/chatr/run - - - - /run/chatr$", tmpfiles, re.M)
 
 
 def test_migrations_run_before_the_programs(installed):
