@@ -397,3 +397,116 @@ def test_log_redactor_writes_the_journal_without_credentials(installed, tmp_path
     finally:
         proc.terminate()
         proc.wait()
+
+
+# ---- the installed node, run as systemd would run it ---------------------------------------------
+
+def unit_env(inst, unit, base):
+    """The environment systemd gives a unit's processes: Environment=, then EnvironmentFile=s."""
+    env = dict(base)
+    svc = inst.unit(unit)["Service"]
+    for line in svc.get("Environment", []):
+        env.update(kv.split("=", 1) for kv in line.split())
+    for path in svc.get("EnvironmentFile", []):
+        with open(path.lstrip("-")) as f:
+            for line in f:
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    k, _, v = line.partition("=")
+                    env[k] = v
+    return env
+
+
+def test_installed_node_serves_a_chat(chatr, tmp_path):
+    """A real install (no DESTDIR; every path under a temp dir), started the way the units say:
+    chatr-setup, chatr-migrate on a fresh database, each pool on a socket bound for it and handed
+    over as fd 0 (what the .socket unit does), the redactor and chatr-nginx. Then a guest signs
+    in through it, gets a token (its URL from CHATR_PUBLIC_URL), connects to the hub, and a REST
+    call signed with the key chatr-setup generated reaches the socket. Runs as root, so nginx's
+    workers are `nobody` here: the sockets are opened to them (production: everything is chatr)."""
+    import tempfile
+    from hubtools import Client, rest
+    from conftest import free_port, sign_in_guest
+
+    top = tempfile.mkdtemp(prefix="chatr-install-")
+    os.chmod(top, 0o755)
+    procs = []
+    try:
+        t = top
+        run, state = f"{t}/run/chatr", f"{t}/var/lib/chatr"
+        mode = "asan" if "asan" in os.environ.get("CHATR_BIN_DIR", "") else "release"
+        r = subprocess.run(["make", "-s", "--no-print-directory", "install", f"MODE={mode}",
+                            f"PREFIX={t}/usr", f"SYSCONFDIR={t}/etc", f"STATEDIR={state}",
+                            f"RUNDIR={run}"], cwd=ROOT, capture_output=True, text=True)
+        assert r.returncode == 0, r.stdout + r.stderr
+        inst = Install("", f"{t}/usr")
+        assert os.path.islink(f"{state}/run")  # made by systemd-tmpfiles at install
+        os.chmod(run, 0o755)  # for nginx's workers (nobody) in this root-run test only
+        port = free_port()
+        db = "chatr_install_test"
+        subprocess.run(["dropdb", "--if-exists", "-h", f"{chatr.state}/pg/sock", "-U", "postgres", db],
+                       capture_output=True)
+        subprocess.run(["createdb", "-h", f"{chatr.state}/pg/sock", "-U", "postgres", db], check=True)
+        with open(f"{t}/etc/chatr/chatr.env", "a") as f:
+            f.write(f"DATABASE_URL=postgresql:///{db}?host={chatr.state}/pg/sock&user=postgres\n"
+                    f"CHATR_PUBLIC_URL=http://127.0.0.1:{port}\nCHATR_PORT={port}\n")
+        base = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "ASAN_OPTIONS": "detect_leaks=0"}
+
+        def start(unit, **kw):
+            argv = inst.unit(unit)["Service"]["ExecStart"][0].split()
+            p = subprocess.Popen(argv, env=unit_env(inst, unit, base), start_new_session=True,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **kw)
+            procs.append(p)
+            return p
+
+        for unit in ("chatr-setup.service", "chatr-migrate.service"):
+            argv = inst.unit(unit)["Service"]["ExecStart"][0].split()
+            r = subprocess.run(argv, env=unit_env(inst, unit, base), capture_output=True, text=True)
+            assert r.returncode == 0, f"{unit}: {r.stdout}{r.stderr}"
+        for unit in programs():
+            path = inst.unit(f"{unit}.socket")["Socket"]["ListenStream"][0]
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.bind(path)
+            s.listen(4096)
+            os.chmod(path, 0o666)
+            start(f"{unit}.service", stdin=s.fileno())
+            s.close()  # the pool holds it now (systemd would keep its own copy)
+        start("chatr-log-redactor.service")
+        nginx = start("chatr-nginx.service")
+        for _ in range(150):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/.chatr/health", timeout=2):
+                    break
+            except OSError:
+                assert nginx.poll() is None, "chatr-nginx exited"
+                time.sleep(0.1)
+        node = type("Node", (), {})()
+        node.url = f"http://127.0.0.1:{port}"
+        with open(f"{state}/secrets/access_key") as f:
+            node.access_key = f.read().strip()
+
+        guest = sign_in_guest(node, "Installed")
+        r = guest.get(node.url + "/api/getToken", timeout=10)
+        assert r.status_code == 200, r.text
+        url = r.json()["url"]
+        assert url.startswith(f"ws://127.0.0.1:{port}/client/hubs/chat?access_token=")
+        ws = Client(node, token=url.split("access_token=", 1)[1], headers=[f"Origin: {node.url}"])
+        r = rest(node, "POST", "/api/hubs/chat/:send", body='{"n":1}', ctype="application/json",
+                 params={"api-version": "2024-12-01"})
+        assert r.status_code == 202, r.text
+        for _ in range(10):  # the chat's own frames (userOnline, ...) may come first
+            frame = ws.recv()
+            if frame.get("from") == "server" and frame.get("data") == {"n": 1}:
+                break
+        else:
+            raise AssertionError("the REST message never reached the socket")
+        ws.close()
+        assert guest.get(node.url + "/api/users", timeout=10).status_code == 200
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, 9)
+            except ProcessLookupError:
+                pass
+            p.wait()
+        shutil.rmtree(top, ignore_errors=True)
