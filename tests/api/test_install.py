@@ -509,4 +509,6 @@ def test_installed_node_serves_a_chat(chatr, tmp_path):
             except ProcessLookupError:
                 pass
             p.wait()
+        subprocess.run(["dropdb", "--if-exists", "-h", f"{chatr.state}/pg/sock", "-U", "postgres",
+                        "chatr_install_test"], capture_output=True)
         shutil.rmtree(top, ignore_errors=True)
