@@ -199,7 +199,8 @@ INSTALL_PATHS   = LIBEXECDIR=$(LIBEXECDIR) SHAREDIR=$(SHAREDIR) DOCDIR=$(DOCDIR)
                   MULTIWATCH=/usr/bin/multiwatch PYTHON=/usr/bin/python3
 
 .PHONY: install
-install: $(PROGS)
+# $(GATE_SO): the frame gate module, once merged (empty before: then build/modules has none)
+install: $(PROGS) $(GATE_SO)
 	@for f in $(FRONTEND_VENDOR); do test -e frontend/node_modules/$$f || \
 	    { echo "install: frontend/node_modules/$$f is missing (run make deps)" >&2; exit 1; }; done
 	rm -rf $(OUT)/systemd && /usr/bin/python3 infra/systemd/render.py . $(OUT)/systemd $(INSTALL_PATHS)
