@@ -208,3 +208,75 @@ fmt:
 
 clean:
 	rm -rf build
+
+# ---- Production install (infra/systemd, docs/deployment.md) ------------------------------------
+# `make install` (as root; DESTDIR=... to stage it, PREFIX=/usr for a Debian package) installs the
+# programs of this MODE's build (release by default), the front end with the vendored files
+# index.html uses, the schema and its migrate script, the nginx templates and their renderer, one
+# systemd unit per component plus chatr.target, the system user (sysusers.d), /run/chatr
+# (tmpfiles.d) and, only if absent, the settings /etc/chatr/chatr.env (0640 root:chatr). Without
+# DESTDIR it then creates the user and folders and reloads systemd.
+PREFIX         ?= /usr/local
+LIBEXECDIR     ?= $(PREFIX)/lib/chatr
+SHAREDIR       ?= $(PREFIX)/share/chatr
+DOCDIR         ?= $(PREFIX)/share/doc/chatr
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
+SYSCONFDIR     ?= /etc
+STATEDIR       ?= /var/lib/chatr
+RUNDIR         ?= /run/chatr
+# what frontend/index.html takes from node_modules (with the fonts all.min.css names, licences)
+FRONTEND_VENDOR := bulma/css/bulma.min.css bulma/LICENSE vue/dist/vue.esm-browser.prod.js \
+                   vue/LICENSE @fortawesome/fontawesome-free/css/all.min.css \
+                   @fortawesome/fontawesome-free/webfonts @fortawesome/fontawesome-free/LICENSE.txt
+INSTALL_PATHS   = LIBEXECDIR=$(LIBEXECDIR) SHAREDIR=$(SHAREDIR) DOCDIR=$(DOCDIR) \
+                  SYSCONFDIR=$(SYSCONFDIR) STATEDIR=$(STATEDIR) RUNDIR=$(RUNDIR) \
+                  MULTIWATCH=/usr/bin/multiwatch PYTHON=/usr/bin/python3
+
+.PHONY: install
+# $(GATE_SO): the frame gate module, once merged (empty before: then build/modules has none)
+install: $(PROGS) $(GATE_SO)
+	@for f in $(FRONTEND_VENDOR); do test -e frontend/node_modules/$$f || \
+	    { echo "install: frontend/node_modules/$$f is missing (run make deps)" >&2; exit 1; }; done
+	rm -rf $(OUT)/systemd && /usr/bin/python3 infra/systemd/render.py . $(OUT)/systemd $(INSTALL_PATHS)
+	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(SHAREDIR)/infra $(DESTDIR)$(SHAREDIR)/schema \
+	    $(DESTDIR)$(SHAREDIR)/gateway/moderation $(DESTDIR)$(SHAREDIR)/frontend/node_modules \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/chatr
+	install -m 0755 $(PROGS) infra/systemd/chatr-setup infra/systemd/chatr-nginx infra/log-redactor \
+	    $(DESTDIR)$(LIBEXECDIR)/
+	@# our nginx modules (build/modules/*.so), where the rendered load_module finds them
+	if ls build/modules/*.so >/dev/null 2>&1; then \
+	    install -d $(DESTDIR)$(LIBEXECDIR)/modules $(DESTDIR)$(SHAREDIR)/build && \
+	    install -m 0644 build/modules/*.so $(DESTDIR)$(LIBEXECDIR)/modules/ && \
+	    ln -sfnr $(DESTDIR)$(LIBEXECDIR)/modules $(DESTDIR)$(SHAREDIR)/build/modules; fi
+	install -m 0644 schema/*.sql $(DESTDIR)$(SHAREDIR)/schema/
+	install -m 0755 schema/migrate $(DESTDIR)$(SHAREDIR)/schema/
+	install -m 0644 infra/nginx_render.py infra/swa_routes.py $(DESTDIR)$(SHAREDIR)/infra/
+	install -m 0755 infra/emulator $(DESTDIR)$(SHAREDIR)/infra/
+	rm -rf $(DESTDIR)$(SHAREDIR)/gateway/nginx && cp -r gateway/nginx $(DESTDIR)$(SHAREDIR)/gateway/nginx
+	find $(DESTDIR)$(SHAREDIR)/gateway/nginx -type f ! -name '*.in' -delete
+	install -m 0644 gateway/hubs.json $(DESTDIR)$(SHAREDIR)/gateway/
+	install -m 0644 gateway/moderation/words.txt $(DESTDIR)$(SHAREDIR)/gateway/moderation/
+	for f in functions/*/function.json; do install -D -m 0644 $$f $(DESTDIR)$(SHAREDIR)/$$f; done
+	cd frontend && find . -path ./node_modules -prune -o -name 'package*.json' -o -type f -print \
+	    | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(SHAREDIR)/frontend/$$f"; done
+	cd frontend/node_modules && cp -r --parents $(FRONTEND_VENDOR) $(DESTDIR)$(SHAREDIR)/frontend/node_modules/
+	install -m 0644 docs/deployment.md docs/operations.md $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(OUT)/systemd/*.service $(OUT)/systemd/*.socket $(OUT)/systemd/*.target \
+	    $(DESTDIR)$(SYSTEMDUNITDIR)/
+	install -m 0644 $(OUT)/systemd/chatr.sysusers $(DESTDIR)$(SYSUSERSDIR)/chatr.conf
+	install -m 0644 $(OUT)/systemd/chatr.tmpfiles $(DESTDIR)$(TMPFILESDIR)/chatr.conf
+	install -m 0644 $(OUT)/systemd/chatr.env $(DESTDIR)$(SHAREDIR)/chatr.env.example
+	@# the settings: only if absent (never overwrite an admin's), readable by root and chatr only
+	if [ ! -e $(DESTDIR)$(SYSCONFDIR)/chatr/chatr.env ]; then \
+	    install -m 0640 $(OUT)/systemd/chatr.env $(DESTDIR)$(SYSCONFDIR)/chatr/chatr.env; \
+	    if [ -z "$(DESTDIR)" ]; then systemd-sysusers $(SYSUSERSDIR)/chatr.conf; fi; \
+	    chown root:chatr $(DESTDIR)$(SYSCONFDIR)/chatr/chatr.env 2>/dev/null || \
+	        echo "install: set the owner of $(SYSCONFDIR)/chatr/chatr.env to root:chatr once the user exists"; \
+	else echo "install: kept $(SYSCONFDIR)/chatr/chatr.env (the new list: $(SHAREDIR)/chatr.env.example)"; fi
+	if [ -z "$(DESTDIR)" ]; then systemd-sysusers $(SYSUSERSDIR)/chatr.conf && \
+	    install -d -m 0750 -o chatr -g chatr $(STATEDIR) && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/chatr.conf && \
+	    { ! [ -d /run/systemd/system ] || systemctl daemon-reload; }; fi

@@ -166,6 +166,9 @@ def render(root, env, is_root):
         "STATE_DIR": env.state,
         "RUN_DIR": env.run,
         "LOG_DIR": env.logs,
+        # where the access log goes: a file in the emulator; the journal (syslog) in a production
+        # install, where infra/systemd/chatr-nginx sets env.access_log (docs/deployment.md)
+        "ACCESS_LOG": getattr(env, "access_log", None) or os.path.join(env.logs, "access.log"),
         "NGINX_DIR": env.nginx,
         "ROOT": root,
         "FRONTEND_DIR": getattr(env, "frontend", None) or os.path.join(root, "frontend"),
