@@ -5,7 +5,7 @@ CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INCS    = $(addprefix -I,$(LIB_DIRS)) -I/usr/include/postgresql -I/usr/include/json-c
-LDLIBS  := -lfcgi -ljson-c -lsodium -lpq -lcurl -lm
+LDLIBS  := -lfcgi -ljson-c -lsodium -lpq -lcurl -lcrypto -lm
 
 MODE    ?= release
 ifeq ($(MODE),asan)
