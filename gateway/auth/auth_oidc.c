@@ -626,6 +626,11 @@ static int callback(fn_req *req, fn_res *res, oidc_provider *p, auth_user *u, ch
     if (!fn_query(req, "code", code, sizeof code) || !code[0])
         return error_page(res, 400, STALE, p, "no code");
     if (discover(p)) return error_page(res, 502, PROVIDER_DOWN, p, "discovery failed");
+    /* RFC 9207: a provider that names itself in the answer must be the one asked (mix-up). */
+    char iss[AUTH_OIDC_URL_MAX + 1];
+    if (fn_query(req, "iss", iss, sizeof iss) && strcmp(iss, p->issuer))
+        return error_page(res, 400, "The sign-in answer came from another provider.", p,
+                          "iss parameter of another issuer");
     char *token = exchange(p, code, verifier);
     sodium_memzero(verifier, sizeof verifier);
     if (!token) return error_page(res, 502, PROVIDER_DOWN, p, "code exchange failed");

@@ -128,6 +128,7 @@ static EVP_PKEY *jwk_key(json_object *jwk, const alg_info *a)
     BIGNUM *n = NULL, *e = NULL;
     unsigned char *nb = NULL, *eb = NULL, *x = NULL, *y = NULL;
     size_t nlen = 0, elen = 0, xlen = 0, ylen = 0;
+    unsigned char pub[1 + 2 * 48]; /* read by OSSL_PARAM_BLD_to_param, below */
     EVP_PKEY_CTX *ctx = NULL;
     if (!bld) goto out;
     if (!strcmp(a->kty, "RSA")) {
@@ -146,7 +147,6 @@ static EVP_PKEY *jwk_key(json_object *jwk, const alg_info *a)
         y = jwk_bytes(jwk, "y", a->coord, &ylen);
         if (!crv || strcmp(crv, a->curve) || !x || !y || xlen != a->coord || ylen != a->coord)
             goto out;
-        unsigned char pub[1 + 2 * 48];
         pub[0] = 0x04; /* uncompressed point */
         memcpy(pub + 1, x, xlen);
         memcpy(pub + 1 + xlen, y, ylen);
