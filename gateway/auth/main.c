@@ -3,7 +3,8 @@
  *   /.chatr/auth/principal  the session's x-ms-client-principal for the API (X-Chatr-Principal)
  *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param
  * SWA_ROLES) Providers: guest (a name), local (username + password, argon2id), and the development
- * mock (github, aad, twitter) when CHATR_DEV_AUTH=1, whose user ids live in their own namespace.
+ * mock (github, aad, twitter) when CHATR_DEV_AUTH=1, whose user ids live in their own namespace,
+ * and the site's OpenID Connect providers (auth_oidc.c; GET /.auth/providers lists them).
  * Sign-in is throttled per client and per account with backoff; logout also closes the hub
  * connections the session's tokens opened (docs/sign-in.md). */
 #include "auth.h"

@@ -216,6 +216,13 @@ def oidc():
         shutil.rmtree(work, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def fresh_limits(oidc):
+    """Every test starts sign-ins from 127.0.0.1: each starts with the client's allowance."""
+    oidc.sql("DELETE FROM swa.attempts")
+    yield
+
+
 def start(chatr, provider, session=None, path=None):
     """GET /.auth/login/<provider>; returns (session, the authorization URL)."""
     s = session or requests.Session()
@@ -487,3 +494,14 @@ def test_provider_down(oidc):
     assert_refused(oidc, s, r, 502)
     assert "could not be reached" in r.text
     assert "ChatrOidcBinding" not in r.headers.get("Set-Cookie", "")
+
+
+def test_starts_are_rate_limited(oidc):
+    """Each start stores a flow row: one client gets 30 a minute free, then waits after each
+    further one (429, Retry-After), as the other throttle counters do."""
+    for _ in range(31):
+        start(oidc, "testrs")
+    s = requests.Session()
+    r = s.get(oidc.url + "/.auth/login/testrs", allow_redirects=False, timeout=10)
+    assert_refused(oidc, s, r, 429)
+    assert int(r.headers["Retry-After"]) >= 1
