@@ -221,8 +221,11 @@ static int jnum(json_object *o, const char *key, long long *out)
 {
     json_object *v;
     if (!json_object_object_get_ex(o, key, &v)) return 0;
-    if (json_object_is_type(v, json_type_int)) {
-        *out = (long long)json_object_get_int64(v);
+    if (json_object_is_type(v,
+                            json_type_int)) { /* bounded, so that adding leeways cannot overflow */
+        int64_t i = json_object_get_int64(v);
+        if (i <= -1000000000000000LL || i >= 1000000000000000LL) return -1;
+        *out = (long long)i;
         return 1;
     }
     if (json_object_is_type(v, json_type_double)) {

@@ -217,6 +217,8 @@ UNIT_TEST(oidc_claims)
     REFUSED(claims_with("nonce", NULL), "wrong nonce");
     REFUSED(claims_with("exp", NULL), "no exp");
     REFUSED(claims_with("exp", "\"1800000300\""), "no exp");
+    REFUSED(claims_with("exp", "9223372036854775807"), "no exp"); /* exp + leeway: no overflow */
+    REFUSED(claims_with("iat", "-9223372036854775807"), "no iat");
     /* exp: a small leeway for clocks, no more */
     snprintf(v, sizeof v, "%lld", NOW - AUTH_OIDC_LEEWAY_S + 1);
     ACCEPTED(claims_with("exp", v));
