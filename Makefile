@@ -5,7 +5,7 @@ CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 INCS    = $(addprefix -I,$(LIB_DIRS)) -I/usr/include/postgresql -I/usr/include/json-c
-LDLIBS  := -lfcgi -ljson-c -lsodium -lpq -lcurl -lm
+LDLIBS  := -lfcgi -ljson-c -lsodium -lpq -lcurl -lcrypto -lm
 
 MODE    ?= release
 ifeq ($(MODE),asan)
@@ -138,6 +138,7 @@ FUZZ_LIB     := $(FUZZ_OUT)/lib/libchatr.a
 fuzz_extra_router      := $(filter-out %/main.c,$(wildcard gateway/hub-router/*.c))
 fuzz_extra_rest        := $(filter-out %/main.c,$(wildcard gateway/hub-rest/*.c))
 fuzz_extra_cookie      := $(filter-out %/main.c,$(wildcard gateway/auth/*.c))
+fuzz_extra_idtoken     := gateway/auth/auth_oidc_jwt.c gateway/auth/auth_util.c
 fuzz_extra_cloudevents := $(filter-out %/eventHandler.c,$(wildcard functions/eventHandler/*.c))
 # libFuzzer: -close_fd_mask=2 sends the programs' own log lines (fn_log) to /dev/null while
 # libFuzzer and the sanitizers keep reporting on a copy of stderr.

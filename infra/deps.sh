@@ -10,6 +10,7 @@ APT_PACKAGES=(
     nginx-dev
     postgresql spawn-fcgi multiwatch
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
+    libssl-dev # libcrypto: OpenID Connect ID token signatures (gateway/auth/auth_oidc_jwt.c)
     python3 python3-pytest python3-requests python3-websocket
     chromium
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
@@ -48,6 +49,17 @@ if [ -f "$root/frontend/package.json" ]; then
         { [ -f "$root/frontend/package-lock.json" ] && [ "$root/frontend/package-lock.json" -nt "$stamp" ]; }; then
         echo "deps: npm install (frontend)"
         (cd "$root/frontend" && npm install --no-audit --no-fund --loglevel=error)
+        touch "$stamp"
+    fi
+fi
+
+# The OpenID Connect provider the sign-in tests run (tests/oidc: node oidc-provider).
+if [ -f "$root/tests/oidc/package.json" ]; then
+    stamp="$root/tests/oidc/node_modules/.chatr-deps"
+    if [ ! -f "$stamp" ] || [ "$root/tests/oidc/package.json" -nt "$stamp" ] ||
+        { [ -f "$root/tests/oidc/package-lock.json" ] && [ "$root/tests/oidc/package-lock.json" -nt "$stamp" ]; }; then
+        echo "deps: npm ci (tests/oidc)"
+        (cd "$root/tests/oidc" && npm ci --no-audit --no-fund --loglevel=error)
         touch "$stamp"
     fi
 fi

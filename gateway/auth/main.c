@@ -3,10 +3,12 @@
  *   /.chatr/auth/principal  the session's x-ms-client-principal for the API (X-Chatr-Principal)
  *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param
  * SWA_ROLES) Providers: guest (a name), local (username + password, argon2id), and the development
- * mock (github, aad, twitter) when CHATR_DEV_AUTH=1, whose user ids live in their own namespace.
+ * mock (github, aad, twitter) when CHATR_DEV_AUTH=1, whose user ids live in their own namespace,
+ * and the site's OpenID Connect providers (auth_oidc.c; GET /.auth/providers lists them).
  * Sign-in is throttled per client and per account with backoff; logout also closes the hub
  * connections the session's tokens opened (docs/sign-in.md). */
 #include "auth.h"
+#include "auth_oidc.h"
 #include "hub.h"
 
 #include <stdio.h>
@@ -397,6 +399,12 @@ static int origin_ok(const fn_req *req)
 
 static int login(fn_req *req, fn_res *res, const char *provider)
 {
+    /* OpenID Connect providers of the site's configuration (auth_oidc.c). */
+    auth_user oidc_user;
+    login_ctx oc = {.req = req, .res = res, .provider = provider};
+    int oidc = auth_oidc_login(req, res, provider, &oidc_user, oc.redirect);
+    if (oidc == 2) return signed_in(&oc, &oidc_user);
+    if (oidc) return 0;
     int mock = 0;
     for (const char *const *m = MOCK_PROVIDERS; *m; m++)
         if (!strcmp(provider, *m)) mock = 1;
@@ -450,6 +458,8 @@ static int handle(fn_req *req, fn_res *res)
         fn_error(res, 405, "method %s not allowed", req->method);
         return 0;
     }
+    if (!strcmp(path, "/.auth/providers"))
+        return auth_oidc_providers(req, res, MOCK_PROVIDERS, dev_auth());
     if (!strcmp(path, "/.auth/me")) return me(req, res);
     if (!strcmp(path, "/.auth/logout")) return logout(req, res);
     if (!strncmp(path, "/.auth/purge/", 13) && !auth_valid_provider(path + 13))
