@@ -215,6 +215,9 @@ void hub_rel_expire(void);
 typedef struct hub_settings hub_settings;
 /* Settings of one hub (falls back to "default"); loaded once per process. */
 const hub_settings *hub_settings_get(const char *hub);
+/* The hub as a metrics label: its name when hubs.json lists it, else "other" (any client may
+ * name any hub: the label set stays bounded; docs/observability.md). */
+const char *hub_metric_hub(const char *hub);
 /* The handler URL for an event (system: connect/connected/disconnected), or NULL. Writes the
  * resolved URL into out. */
 const char *hub_settings_handler(const hub_settings *s, const char *hub, const char *event,
