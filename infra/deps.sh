@@ -10,6 +10,7 @@ APT_PACKAGES=(
     postgresql spawn-fcgi multiwatch
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     python3 python3-pytest python3-requests python3-websocket
+    python3-prometheus-client # tests/api/test_metrics.py parses /.chatr/metrics
     chromium
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
 )

@@ -257,6 +257,10 @@ int hub_publish_live(const char *channel, const char *body, size_t len, const ch
 int hub_channel_subscribers(const char *channel);
 /* Deletes channels: their sockets close. */
 int hub_delete_channel(const char *channel);
+/* nchan's own figures (nchan_stub_status on the internal socket, /.chatr/nchan) into buf:
+ * "name: value" lines. Returns 0, or -1 when nginx did not answer (docs/observability.md). */
+#define HUB_NCHAN_STATUS_MAX 2048
+int hub_nchan_status(char *buf, size_t len);
 
 /* hub_close.c: disconnected frame (JSON clients), reason for the webhook, then the socket
  * closes. protocol is a hint used when the connection is not registered (yet). */
