@@ -29,7 +29,9 @@ static const struct family {
      "sender's history quota).",
      1},
     {"chatr_hub_handshakes_refused_total", "counter",
-     "Client handshakes refused by the hub, by hub and reason (unavailable, user_limit).", 1},
+     "Client handshakes refused by the hub, by hub and reason (bad_request, origin, token, "
+     "revoked, invalid, webhook, user_limit, unavailable, error).",
+     1},
     {"chatr_db_errors_total", "counter",
      "Database statements that failed (any reason, connection losses included).", 0},
     {"chatr_db_reconnects_total", "counter",
@@ -72,7 +74,7 @@ static const struct family {
      "Processes of each program that started (every worker of every pool counts once).", 1},
     {"chatr_process_restarts_total", "counter",
      "Worker processes the pool supervisor (multiwatch) started in place of one that died, by "
-     "program: starts more than METRICS_POOL_GRACE_S after the pool itself started.",
+     "program: starts more than 2 s after the pool itself started.",
      1},
 };
 #define NFAMILIES (sizeof families / sizeof families[0])
