@@ -188,13 +188,13 @@ static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *o
     return rc;
 }
 
-/* Rejects the handshake with status. nginx's auth_request passes only 401 and 403 through, so
- * any other status travels as 403 + X-Hub-Status and hub_socket.conf maps it back. */
 /* Why this handshake was refused (chatr_hub_handshakes_refused_total's reason), set where it
  * is decided; the protocol of an accepted one. Counted by handshake_counted. */
 static const char *refusal;
 static char accepted_protocol[40]; /* hub_ctx.protocol */
 
+/* Rejects the handshake with status. nginx's auth_request passes only 401 and 403 through, so
+ * any other status travels as 403 + X-Hub-Status and hub_socket.conf maps it back. */
 static void deny(fn_res *res, int status, const char *why)
 {
     fn_error(res, status == 401 ? 401 : 403, "%s", why);
