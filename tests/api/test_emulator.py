@@ -141,7 +141,7 @@ def test_no_credential_in_any_log(chatr):
         assert b" 413 " in s.recv(4096)
     logs = os.path.join(chatr.state, "logs")
     for _ in range(100):  # the error log is written by infra/log-redactor, asynchronously
-        if "too large body" in chatr.log("nginx-error.log") and "413" in chatr.log("access.log"):
+        if "too large body" in chatr.log("nginx-error.log") and "\" 413 " in chatr.log("access.log"):
             break
         time.sleep(0.05)
     assert "access_token=*" in chatr.log("nginx-error.log")
