@@ -298,7 +298,8 @@ def test_a_worker_replaced_by_multiwatch_counts_as_a_restart(node):
                 env = f.read()
         except OSError:
             continue
-        if cmd and cmd[0].endswith(b"/fn-users") and node.state.encode() in env:
+        if cmd and cmd[0].endswith(b"/fn-users") and \
+                b"\0CHATR_STATE_DIR=" + node.state.encode() + b"\0" in b"\0" + env:
             worker = int(p)
             break
     assert worker, "no fn-users worker of this node"
@@ -317,7 +318,7 @@ def test_a_worker_replaced_by_multiwatch_counts_as_a_restart(node):
         after = samples(scrape(node))
         return value(after, "chatr_process_restarts_total", program="users") \
             - value(before, "chatr_process_restarts_total", program="users") >= 1
-    assert wait_until(restarted), ([l for l in scrape(node).splitlines() if "users" in l], node.log("fn-users.log")[-600:])
+    assert wait_until(restarted, timeout=20), ([l for l in scrape(node).splitlines() if "users" in l], node.log("fn-users.log")[-600:])
 
 
 # ---- health and readiness ---------------------------------------------------------------------
