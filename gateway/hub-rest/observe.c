@@ -18,8 +18,16 @@
 /* The words of the REST paths (PROTOCOL.md §4.3): kept in the operation label; any other
  * segment is a name or an id and becomes {}. */
 static const char *const rest_words[] = {
-    "groups",       "users",         "connections",       "permissions", "messages",
-    ":send",        ":closeConnections", ":addToGroups", ":removeFromGroups", ":generateToken",
+    "groups",
+    "users",
+    "connections",
+    "permissions",
+    "messages",
+    ":send",
+    ":closeConnections",
+    ":addToGroups",
+    ":removeFromGroups",
+    ":generateToken",
 };
 
 void obs_rest_op(const char *uri, const char *method, char *out, size_t len)
@@ -48,7 +56,8 @@ void obs_rest_op(const char *uri, const char *method, char *out, size_t len)
         size_t n = slash ? (size_t)(slash - p) : (size_t)(end - p);
         const char *word = "{}";
         for (size_t i = 0; i < sizeof rest_words / sizeof rest_words[0]; i++)
-            if (strlen(rest_words[i]) == n && strncmp(rest_words[i], p, n) == 0) word = rest_words[i];
+            if (strlen(rest_words[i]) == n && strncmp(rest_words[i], p, n) == 0)
+                word = rest_words[i];
         int k = snprintf(out + o, len - (size_t)o, "/%s", word);
         if (k < 0 || (size_t)k >= len - (size_t)o) break;
         o += k;
@@ -247,10 +256,14 @@ static const char *db_check(void)
     const char *k[] = {"dbname", "connect_timeout", NULL};
     const char *v[] = {url, OBS_DB_PING_TIMEOUT_S, NULL};
     switch (PQpingParams(k, v, 1)) {
-    case PQPING_OK: return NULL;
-    case PQPING_REJECT: return "not accepting connections";
-    case PQPING_NO_RESPONSE: return "no response";
-    default: return "bad connection settings";
+    case PQPING_OK:
+        return NULL;
+    case PQPING_REJECT:
+        return "not accepting connections";
+    case PQPING_NO_RESPONSE:
+        return "no response";
+    default:
+        return "bad connection settings";
     }
 }
 

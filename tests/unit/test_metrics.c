@@ -69,8 +69,10 @@ UNIT_TEST(metrics_capped_values_stay_bounded)
     for (int i = 0; i < 20; i++) {
         snprintf(v, sizeof v, "name%d", i);
         const char *got = metrics_capped("unit", v, 5);
-        if (strcmp(got, v) == 0) kept++;
-        else if (strcmp(got, METRICS_OTHER) == 0) other++;
+        if (strcmp(got, v) == 0)
+            kept++;
+        else if (strcmp(got, METRICS_OTHER) == 0)
+            other++;
     }
     CHECK(kept == 5);
     CHECK(other == 15);
@@ -102,8 +104,10 @@ UNIT_TEST(request_id_taken_only_when_well_formed)
     if (sodium_init() < 0) CHECK(0);
     fn_request_id_set("abc-DEF-123");
     CHECK_STR(fn_request_id(), "abc-DEF-123");
-    const char *bad[] = {"", "a b", "a\"b", "x\r\nSet-Cookie: y", NULL,
-                         "0123456789012345678901234567890123456789012345678901234567890123456789"};
+    const char *bad[] = {
+        "",     "a b",
+        "a\"b", "x\r\nSet-Cookie: y",
+        NULL,   "0123456789012345678901234567890123456789012345678901234567890123456789"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fn_request_id_set(bad[i]);
         const char *id = fn_request_id();
