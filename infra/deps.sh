@@ -12,6 +12,7 @@ APT_PACKAGES=(
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     libssl-dev # libcrypto: OpenID Connect ID token signatures (gateway/auth/auth_oidc_jwt.c)
     python3 python3-pytest python3-requests python3-websocket
+    python3-prometheus-client # tests/api/test_metrics.py parses /.chatr/metrics
     chromium
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
     openssl # tests/api/test_tls.py and tests/bench/tls_light.py make their CA and certificate

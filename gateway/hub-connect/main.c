@@ -188,6 +188,11 @@ static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *o
     return rc;
 }
 
+/* Why this handshake was refused (chatr_hub_handshakes_refused_total's reason), set where it
+ * is decided; the protocol of an accepted one. Counted by handshake_counted. */
+static const char *refusal;
+static char accepted_protocol[40]; /* hub_ctx.protocol */
+
 /* Rejects the handshake with status. nginx's auth_request passes only 401 and 403 through, so
  * any other status travels as 403 + X-Hub-Status and hub_socket.conf maps it back. */
 static void deny(fn_res *res, int status, const char *why)
@@ -200,9 +205,8 @@ static void deny(fn_res *res, int status, const char *why)
  * (/_hub/status/503). */
 static void deny_unavailable(fn_res *res, const char *hub)
 {
-    char l[METRICS_MAX_LABELS];
-    metrics_inc("chatr_hub_handshakes_refused_total",
-                metrics_labels(l, sizeof l, "hub", hub, "reason", "unavailable", NULL));
+    (void)hub;
+    refusal = "unavailable";
     deny(res, 503, "the database is unavailable; retry later");
 }
 
@@ -264,9 +268,12 @@ static int answer(fn_res *res, const hub_ctx *ctx, const char *channels, const c
     if (enc) fn_set_header(res, "X-Hub-Ctx", "%s", enc);
     free(enc);
     if (res->nheaders < before + 5) {
+        refusal = "error";
         fn_error(res, 500, "connection context too large");
         return 0;
     }
+    snprintf(accepted_protocol, sizeof accepted_protocol, "%s",
+             ctx->protocol[0] ? ctx->protocol : "none");
     fn_text(res, 200, "text/plain", "", 0);
     return 0;
 }
@@ -321,6 +328,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     char hub_buf[HUB_MAX_HUB_NAME * 3 + 1];
     if (raw_hub) fn_url_decode(hub_buf, sizeof hub_buf, raw_hub, strlen(raw_hub), 0);
     if (!raw_hub || !hub_name_valid(hub_buf) || !conn_id) {
+        refusal = "bad_request";
         deny(res, 400, "invalid hub name");
         return 0;
     }
@@ -331,6 +339,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     if (!hub_settings_origin_ok(hs, origin)) {
         char why[512];
         snprintf(why, sizeof why, "origin %.200s is not allowed for hub %s", origin, ctx.hub);
+        refusal = "origin";
         deny(res, 403, why);
         return 0;
     }
@@ -346,6 +355,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
             token[0] = '\0';
     }
     if (!token[0]) {
+        refusal = "token";
         fn_error(res, 401, "missing access token");
         return 0;
     }
@@ -353,10 +363,14 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     snprintf(aud_path, sizeof aud_path, "/client/hubs/%s", ctx.hub);
     wps_jwt_claims tok;
     if (hub_token_verify(token, aud_path, &tok, why, sizeof why) != 0) {
+        refusal = "token";
         fn_error(res, 401, "invalid access token (%s)", why);
         return 0;
     }
-    if (hub_revoke_refused(res, &tok, conn_id)) return 0; /* its session signed out */
+    if (hub_revoke_refused(res, &tok, conn_id)) { /* its session signed out */
+        refusal = "revoked";
+        return 0;
+    }
     json_object *claims = tok.claims;
     if (tok.user_id) ctx.user = strdup(tok.user_id);
     ctx.roles = list_to_json(tok.roles, tok.nroles);
@@ -366,6 +380,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     if (!roles_valid(ctx.roles) || !groups_valid(ctx.groups) ||
         (ctx.user && strlen(ctx.user) > HUB_MAX_USER_ID))
         status = 400;
+    refusal = status ? "invalid" : "webhook";
     const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
     if (offered(offers, HUB_PROTO_JSON)) snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_JSON);
     else if (offered(offers, HUB_PROTO_RELIABLE))
@@ -408,13 +423,12 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     int regd = register_conn(&ctx, conn_id, own);
     if (regd != 0) {
         if (regd == 1) {
-            char l[METRICS_MAX_LABELS];
-            metrics_inc("chatr_hub_handshakes_refused_total",
-                        metrics_labels(l, sizeof l, "hub", ctx.hub, "reason", "user_limit", NULL));
+            refusal = "user_limit";
             deny(res, 403, "too many connections for this user");
         } else if (fn_db_unavailable()) {
             deny_unavailable(res, ctx.hub);
         } else {
+            refusal = "error";
             deny(res, 500, "connection not registered");
         }
         hub_ctx_free(&ctx);
@@ -426,7 +440,30 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     return rc;
 }
 
+/* Counts every handshake: accepted by hub and protocol, refused by hub and reason
+ * (docs/observability.md). */
+static int handshake_counted(fn_req *req, fn_res *res, hub_after *after)
+{
+    refusal = NULL;
+    accepted_protocol[0] = '\0';
+    int rc = handshake(req, res, after);
+    const char *raw = fn_param(req, "HUB_NAME");
+    char dec[HUB_MAX_HUB_NAME * 3 + 1], hub[HUB_MAX_HUB_NAME + 1] = "";
+    if (raw) fn_url_decode(dec, sizeof dec, raw, strlen(raw), 0);
+    if (raw && hub_name_valid(dec)) hub_name_norm(dec, hub, sizeof hub);
+    char l[METRICS_MAX_LABELS];
+    if (res->status == 200 && accepted_protocol[0])
+        metrics_inc("chatr_hub_handshakes_accepted_total",
+                    metrics_labels(l, sizeof l, "hub", hub_metric_hub(hub), "protocol",
+                                   accepted_protocol, NULL));
+    else
+        metrics_inc("chatr_hub_handshakes_refused_total",
+                    metrics_labels(l, sizeof l, "hub", hub_metric_hub(hub), "reason",
+                                   refusal ? refusal : "error", NULL));
+    return rc;
+}
+
 int main(void)
 {
-    return hub_run("hub-connect", handshake, NULL);
+    return hub_run("hub-connect", handshake_counted, NULL);
 }

@@ -2,6 +2,7 @@
  * auth (§4.1, aud compared by path). Status codes are exactly those the SDK declares (§4.3). */
 #include "hub.h"
 #include "metrics.h"
+#include "observe.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -486,32 +487,25 @@ static void route(rest *r)
 
 static int handle_rest(fn_req *req, fn_res *res);
 
-/* GET /.chatr/metrics: the node's counters (gateway/metrics); nginx lets only loopback in. */
-static void metrics_page(fn_res *res)
-{
-    size_t len;
-    char *text = metrics_render(&len);
-    if (!text) {
-        fn_error(res, 500, "out of memory");
-        return;
-    }
-    fn_text(res, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
-    free(text);
-}
-
 /* A REST call the database could not serve (after the hold, fn_db.c) is answered 503 with
  * Retry-After instead of 500 (docs/storage.md, "Outages"). */
 static int handle(fn_req *req, fn_res *res, hub_after *after)
 {
     (void)after;
     const char *uri = fn_param(req, "HUB_URI");
+    /* GET /.chatr/metrics and /.chatr/ready (observe.c; docs/observability.md) */
     if (uri && strcmp(uri, "/.chatr/metrics") == 0) {
-        metrics_page(res);
+        obs_metrics(req, res);
+        return 0;
+    }
+    if (uri && strcmp(uri, "/.chatr/ready") == 0) {
+        obs_ready(req, res);
         return 0;
     }
     fn_db_clear_error();
     int rc = handle_rest(req, res);
     fn_db_unavailable_503(res);
+    obs_rest_count(uri, req->method, res->status ? res->status : 500);
     return rc;
 }
 

@@ -7,6 +7,7 @@
  * rate (HUB_RATE_PER_SEC) is kept in nginx, by the frame gate (docs/frame-gate.md): frames over
  * it never reach this program. */
 #include "hub.h"
+#include "metrics.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -87,6 +88,9 @@ static void ack(fn_res *res, const frame_ctx *f, const char *err, const char *fm
     }
     if (err && f->claimed) ack_release(f); /* failed operations are not remembered */
     size_t len = 0;
+    char l[METRICS_MAX_LABELS];
+    metrics_inc("chatr_hub_acks_total", metrics_labels(l, sizeof l, "hub", hub_metric_hub(f->c.hub),
+                                                       "error", err ? err : "none", NULL));
     char *body = hub_env_ack(f->ack_id, err, err ? msg : NULL, &len);
     reply(res, body, len);
 }

@@ -216,6 +216,9 @@ void hub_rel_expire(void);
 typedef struct hub_settings hub_settings;
 /* Settings of one hub (falls back to "default"); loaded once per process. */
 const hub_settings *hub_settings_get(const char *hub);
+/* The hub as a metrics label: its name when hubs.json lists it, else "other" (any client may
+ * name any hub: the label set stays bounded; docs/observability.md). */
+const char *hub_metric_hub(const char *hub);
 /* The handler URL for an event (system: connect/connected/disconnected), or NULL. Writes the
  * resolved URL into out. */
 const char *hub_settings_handler(const hub_settings *s, const char *hub, const char *event,
@@ -255,6 +258,10 @@ int hub_publish_live(const char *channel, const char *body, size_t len, const ch
 int hub_channel_subscribers(const char *channel);
 /* Deletes channels: their sockets close. */
 int hub_delete_channel(const char *channel);
+/* nchan's own figures (nchan_stub_status on the internal socket, /.chatr/nchan) into buf:
+ * "name: value" lines. Returns 0, or -1 when nginx did not answer (docs/observability.md). */
+#define HUB_NCHAN_STATUS_MAX 2048
+int hub_nchan_status(char *buf, size_t len);
 
 /* hub_close.c: disconnected frame (JSON clients), reason for the webhook, then the socket
  * closes. protocol is a hint used when the connection is not registered (yet). */

@@ -8,6 +8,7 @@
  * accept (on this virtual machine a system call costs ~20 us, and that herd was most of the
  * router's CPU). A stop signal ends the loop only between requests, after draining the queue. */
 #include "hub.h"
+#include "metrics.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -84,6 +85,7 @@ static long next_due_ms(void)
 int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
 {
     const char *logfile = getenv("CHATR_LOG_FILE");
+    fn_log_as(name);
     if (sodium_init() < 0) return 1;
     /* fn_log writes to stderr, which spawn-fcgi children do not have: point it at the log. */
     if (logfile && *logfile && !freopen(logfile, "a", stderr)) return 1;
@@ -94,6 +96,7 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         return 1;
     }
     if (on_start) on_start();
+    metrics_process_started(name);
     FCGX_Request r;
     FCGX_InitRequest(&r, FCGI_LISTENSOCK_FILENO, 0);
     fn_log("started");
@@ -121,6 +124,9 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         if (!req.method) req.method = "GET";
         if (!req.path) req.path = "/";
         if (!req.query) req.query = "";
+        /* CHATR_REQUEST_ID on real requests (hub_params.conf); a hook has none (its $request_id
+         * is its socket's, the same for every frame), so it gets a fresh one. */
+        fn_request_id_set(fn_param(&req, "CHATR_REQUEST_ID"));
         /* Over the limit (413) the handler still runs, with a truncated body whose body_len is
          * above HUB_MAX_FRAME: the router answers an oversized frame with a close reason. */
         int rc = fn_read_body(&req, HUB_MAX_FRAME + 64 * 1024);
@@ -133,13 +139,18 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         snprintf(rid, sizeof rid, "%s", fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");
         const char *hook = fn_param(&req, "HUB_EVENT");
         int watch = hook && strcmp(hook, "closed") != 0 && strcmp(rid, "-") != 0;
-        FCGX_Finish_r(&r); /* the parameters are gone after this */
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-        if (res.status >= 400 || getenv("CHATR_HUB_TRACE")) {
-            fn_log("%d %.1fms req=%s%s%s", res.status, ms, rid, res.log_note[0] ? " note=" : "",
-                   res.log_note);
-        }
+        /* One structured line per request (docs/observability.md, "Logs"): conn is the
+         * connection a hook or handshake acts for (REQUEST_ID there), never a metric label. */
+        char st[8], dur[32];
+        snprintf(st, sizeof st, "%d", res.status);
+        snprintf(dur, sizeof dur, "%.1f", ms);
+        fn_log_request("method", req.method, "path", req.path, "hook", hook, "status", st, "ms",
+                       dur, "req", fn_request_id(), "conn",
+                       hook || fn_param(&req, "HUB_NAME") ? rid : NULL, "note",
+                       res.log_note[0] ? res.log_note : NULL, NULL);
+        FCGX_Finish_r(&r); /* the parameters are gone after this */
         if (after.fn) after.fn(after.arg);
         free(req.body);
         free(res.body);

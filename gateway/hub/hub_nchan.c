@@ -112,7 +112,7 @@ int hub_publish_live(const char *channel, const char *body, size_t len, const ch
 }
 
 typedef struct info_sink {
-    char buf[512];
+    char buf[HUB_NCHAN_STATUS_MAX]; /* a channel's info, or nchan_stub_status (~600 bytes) */
     size_t len;
 } info_sink;
 
@@ -152,6 +152,26 @@ int hub_channel_subscribers(const char *channel)
     json_object_put(o);
     if (n < 0) fn_log("nchan channel info %s: HTTP %ld", channel, status);
     return n;
+}
+
+int hub_nchan_status(char *buf, size_t len)
+{
+    CURL *c = handle();
+    if (!c || len < 2) return -1;
+    info_sink body = {.len = 0};
+    curl_easy_setopt(c, CURLOPT_URL, "http://localhost/.chatr/nchan");
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_info);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    if (rc != CURLE_OK || status != 200) {
+        fn_log("nchan status: %s", rc != CURLE_OK ? curl_easy_strerror(rc) : "not 200");
+        return -1;
+    }
+    snprintf(buf, len, "%s", body.buf);
+    return 0;
 }
 
 int hub_delete_channel(const char *channel)

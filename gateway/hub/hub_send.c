@@ -20,7 +20,7 @@ static int excluded_has(char *const *excluded, size_t n, const char *id)
  * (hub_reliable.c). */
 static int publish_rows(PGresult *r, int col, const char *json_body, size_t json_len,
                         const hub_payload *p, const char *exclude_conn, char *const *excluded,
-                        size_t nexcluded)
+                        size_t nexcluded, size_t *delivered)
 {
     size_t n = (size_t)PQntuples(r), nj = 0, ns = 0, nr = 0;
     char (*chans)[HUB_MAX_CHANNEL] = malloc((n ? n : 1) * sizeof *chans);
@@ -44,6 +44,7 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
     if (!rc && nj && hub_publish(js, nj, json_body, json_len, "application/json") != 0) rc = -1;
     if (!rc && ns && hub_publish(ss, ns, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
     if (!rc && nr && hub_rel_send(rs, nr, json_body, json_len) != 0) rc = -1;
+    if (!rc && delivered) *delivered = nj + ns + nr;
     free(chans);
     free(js);
     free(ss);
@@ -120,12 +121,16 @@ static void count_drop(const char *hub, const char *reason)
 {
     char l[METRICS_MAX_LABELS];
     metrics_inc("chatr_hub_messages_dropped_total",
-                metrics_labels(l, sizeof l, "hub", hub, "reason", reason, NULL));
+                metrics_labels(l, sizeof l, "hub", hub_metric_hub(hub), "reason", reason, NULL));
 }
 
 enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen)
 {
     why[0] = '\0';
+    char l[METRICS_MAX_LABELS];
+    metrics_inc("chatr_hub_messages_in_total",
+                metrics_labels(l, sizeof l, "hub", hub_metric_hub(m->hub), "source",
+                               m->conn_id ? "client" : "rest", NULL));
     if (hub_moderate(m->hub, m->p, why, whylen) != 0) return HUB_SEND_REJECTED;
     int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
     PGresult *r = group_send_db(m, 0, store);
@@ -171,7 +176,9 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
     size_t len;
     char *env = hub_env_group(m->p, m->group, m->from_user, m->from_user != NULL, id,
                               PQgetvalue(r, 0, 2), &len);
-    int prc = env ? publish_rows(r, 3, env, len, m->p, m->exclude_conn, m->excluded, m->nexcluded) : -1;
+    size_t delivered = 0;
+    int prc = env ? publish_rows(r, 3, env, len, m->p, m->exclude_conn, m->excluded, m->nexcluded,
+                                 &delivered) : -1;
     free(env);
     PQclear(r);
     if (prc != 0) {
@@ -182,6 +189,8 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
         count_drop(m->hub, "delivery");
         return HUB_SEND_FAILED;
     }
+    metrics_add("chatr_hub_deliveries_total",
+                metrics_labels(l, sizeof l, "hub", hub_metric_hub(m->hub), NULL), delivered);
     return HUB_SENT;
 }
 
@@ -202,7 +211,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
     } else {
         const char *q[] = {hub};
         PGresult *r = fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
-        rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded) : -1;
+        rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
         PQclear(r);
     }
     free(env);
@@ -231,7 +240,7 @@ int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);
-    int rc = env ? publish_rows(r, 0, env, len, p, NULL, NULL, 0) : -1;
+    int rc = env ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
     free(env);
     PQclear(r);
     return rc;

@@ -45,6 +45,18 @@ const hub_settings *hub_settings_get(const char *hub)
     return &cache[1];
 }
 
+const char *hub_metric_hub(const char *hub)
+{
+    json_object *hubs;
+    if (hub && json_object_object_get_ex(load(), "hubs", &hubs)) {
+        json_object_object_foreach(hubs, key, val) {
+            (void)val;
+            if (strcasecmp(key, hub) == 0) return key;
+        }
+    }
+    return "other";
+}
+
 /* Expands ${VAR} from the environment. */
 static void expand(const char *in, char *out, size_t outlen)
 {

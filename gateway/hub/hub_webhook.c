@@ -13,7 +13,25 @@
 #include <unistd.h>
 #include <curl/curl.h>
 
+#include "metrics.h"
 #include "wps_sig.h"
+
+#define WEBHOOK_EVENT_LABELS 32 /* distinct user event names counted apart; later ones: other */
+
+/* One webhook call counted: by hub, event and outcome, and its latency (docs/observability.md). */
+static void count_call(const hub_event *ev, const struct timespec *t0, const char *outcome)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const char *event =
+        ev->system ? ev->event : metrics_capped("webhook_event", ev->event, WEBHOOK_EVENT_LABELS);
+    char l[METRICS_MAX_LABELS];
+    metrics_inc("chatr_hub_webhook_calls_total",
+                metrics_labels(l, sizeof l, "hub", hub_metric_hub(ev->hub), "event", event,
+                               "outcome", outcome, NULL));
+    metrics_observe("chatr_hub_webhook_duration_seconds",
+                    metrics_labels(l, sizeof l, "event", event, NULL), metrics_seconds(t0, &t1));
+}
 
 #define VALIDATED_MAX 16
 #define VALIDATE_TTL 60 /* seconds a successful validation is trusted */
@@ -243,6 +261,9 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     h = add(h, "ce-eventName", ev->event);
     if (ev->protocol && *ev->protocol) h = add(h, "ce-subprotocol", ev->protocol);
     h = add(h, "ce-connectionState", ev->state);
+    /* The request this event belongs to: the handler's runtime takes it as its own request id
+     * (nginx believes it from the internal socket only; docs/observability.md). */
+    h = add(h, "X-Request-Id", fn_request_id());
     h = add(h, "Expect", "");
 
     CURL *c = handle();
@@ -263,15 +284,22 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     CURLcode rc = curl_easy_perform(c);
     curl_slist_free_all(h);
     if (rc != CURLE_OK) {
+        count_call(ev, &t0, "unreachable");
         fn_log("webhook %s %s: %s", ev->event, url, curl_easy_strerror(rc));
         free(body.buf);
         free(rh.state);
         return -1;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    count_call(ev, &t0,
+               out->status >= 200 && out->status < 300   ? "ok"
+               : out->status >= 400 && out->status < 500 ? "rejected"
+                                                         : "error");
     char *ct = NULL;
     curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct);
     if (ct) snprintf(ctype_buf, sizeof ctype_buf, "%s", ct);

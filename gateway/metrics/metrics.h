@@ -32,6 +32,26 @@ void metrics_inc(const char *name, const char *labels);
 char *metrics_labels(char *buf, size_t len, ...) __attribute__((sentinel));
 /* The value of one series (0 when absent); for tests and the exposition. */
 uint64_t metrics_get(const char *name, const char *labels);
+/* Histograms (families of type "histogram"): one observation of `seconds`. Buckets are fixed
+ * (METRICS_BUCKETS, in seconds, the same for every histogram); each bucket is a series of its
+ * own (labels plus le), counted with one atomic add, and the sum is kept in microseconds. The
+ * family name must leave room for the "_bucket" suffix. */
+#define METRICS_NBUCKETS 12
+extern const double METRICS_BUCKETS[METRICS_NBUCKETS];
+void metrics_observe(const char *name, const char *labels, double seconds);
+/* Bounded label values: `value` when it is one of the first `limit` distinct values seen for
+ * `set` on this node (recorded in the shared file, so every process agrees), else "other".
+ * For label values a client chooses (event names): the series count stays bounded. */
+#define METRICS_OTHER "other"
+const char *metrics_capped(const char *set, const char *value, unsigned limit);
+/* Counts this process's start (chatr_process_starts_total{program}), and a restart when its
+ * parent is the pool's multiwatch and the pool is older than METRICS_POOL_GRACE_S: a worker
+ * started later replaces one that died (docs/observability.md). Every program calls it once. */
+#define METRICS_POOL_GRACE_S 2
+void metrics_process_started(const char *program);
+/* Seconds between two CLOCK_MONOTONIC readings (a convenience for metrics_observe). */
+struct timespec;
+double metrics_seconds(const struct timespec *t0, const struct timespec *t1);
 /* Prometheus text exposition (version 0.0.4) of every declared family: malloc'd, *len set. */
 char *metrics_render(size_t *len);
 

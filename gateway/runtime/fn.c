@@ -18,6 +18,9 @@
 #include <fcgiapp.h>
 #include <sodium.h>
 
+#include "metrics.h"
+#include "wps_client.h"
+
 static volatile sig_atomic_t stopping;
 static sigset_t wait_mask; /* the signal mask while waiting for a connection: TERM/INT let in */
 static const char *fn_name = "fn";
@@ -115,6 +118,71 @@ void fn_log(const char *fmt, ...)
     FILE *out = log_out ? log_out : stderr;
     fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
     fflush(out);
+}
+
+static char request_id[FN_MAX_REQUEST_ID + 1];
+
+void fn_log_as(const char *name)
+{
+    fn_name = name;
+}
+
+const char *fn_request_id(void)
+{
+    return request_id[0] ? request_id : "-";
+}
+
+void fn_request_id_set(const char *id)
+{
+    size_t n =
+        id ? strspn(id, "0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz-") : 0;
+    if (n > 0 && n <= FN_MAX_REQUEST_ID && id[n] == '\0') {
+        memcpy(request_id, id, n + 1);
+    } else {
+        unsigned char raw[16];
+        randombytes_buf(raw, sizeof raw);
+        sodium_bin2hex(request_id, sizeof request_id, raw, sizeof raw);
+    }
+    wps_request_id_set(request_id);
+}
+
+/* Appends ` key=value` to line (at o, room len), quoting the value when it must be. */
+static size_t kv_put(char *line, size_t o, size_t len, const char *k, const char *v)
+{
+    int plain = *v != '\0';
+    for (const unsigned char *p = (const unsigned char *)v; *p && plain; p++)
+        if (*p <= ' ' || *p == '"' || *p == '=' || *p == '\\' || *p >= 0x7f) plain = 0;
+    int n = snprintf(line + o, len - o, " %s=%s", k, plain ? v : "\"");
+    if (n < 0 || (size_t)n >= len - o) return o;
+    o += (size_t)n;
+    if (plain) return o;
+    for (const unsigned char *p = (const unsigned char *)v; *p && o + 6 < len; p++) {
+        if (*p == '"' || *p == '\\') {
+            line[o++] = '\\';
+            line[o++] = (char)*p;
+        } else if (*p < ' ' || *p == 0x7f) {
+            o += (size_t)snprintf(line + o, len - o, "\\x%02x", *p);
+        } else {
+            line[o++] = (char)*p; /* UTF-8 passes as is */
+        }
+    }
+    if (o + 1 < len) line[o++] = '"';
+    line[o] = '\0';
+    return o;
+}
+
+void fn_log_request(const char *first_key, ...)
+{
+    char line[1900] = "request";
+    size_t o = strlen(line);
+    va_list ap;
+    va_start(ap, first_key);
+    for (const char *k = first_key; k; k = va_arg(ap, const char *)) {
+        const char *v = va_arg(ap, const char *);
+        if (v) o = kv_put(line, o, sizeof line, k, v);
+    }
+    va_end(ap);
+    fn_log("%s", line);
 }
 
 const char *fn_param(const fn_req *req, const char *fcgi_name)
@@ -407,6 +475,7 @@ int fn_run(const char *name, fn_handler handler)
     FCGX_Request r;
     FCGX_InitRequest(&r, FCGI_LISTENSOCK_FILENO, 0); /* the socket spawn-fcgi hands us */
     fn_log("started");
+    metrics_process_started(name);
     for (;;) {
         int got = fn_accept(&r, -1);
         if (got < 0) break;
@@ -423,14 +492,25 @@ int fn_run(const char *name, fn_handler handler)
         if (!req.method) req.method = "GET";
         if (!req.path) req.path = "/";
         if (!req.query) req.query = "";
+        const char *crid = fn_param(&req, "CHATR_REQUEST_ID");
+        fn_request_id_set(crid ? crid : fn_param(&req, "REQUEST_ID"));
         serve(&req, &res, handler);
         write_response(&r, &req, &res);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
         const char *rid = fn_param(&req, "REQUEST_ID");
-        fn_log("%s %s %d %.1fms user=%s req=%s%s%s", req.method, req.path, res.status, ms,
-               req.principal ? req.principal->user_id : "-", rid ? rid : "-",
-               res.log_note[0] ? " note=" : "", res.log_note);
+        (void)rid;
+        char st[8], dur[32];
+        snprintf(st, sizeof st, "%d", res.status);
+        snprintf(dur, sizeof dur, "%.1f", ms);
+        fn_log_request("method", req.method, "path", req.path, "status", st, "ms", dur, "user",
+                       req.principal ? req.principal->user_id : "-", "req", fn_request_id(), "note",
+                       res.log_note[0] ? res.log_note : NULL, NULL);
+        char l[METRICS_MAX_LABELS];
+        metrics_inc("chatr_function_requests_total",
+                    metrics_labels(l, sizeof l, "function", name, "status", st, NULL));
+        metrics_observe("chatr_function_duration_seconds",
+                        metrics_labels(l, sizeof l, "function", name, NULL), ms / 1e3);
         free(req.body);
         res_reset(&res);
         FCGX_Finish_r(&r);

@@ -109,6 +109,22 @@ long fn_body_limit(const char *declared);
 /* Logging: one line per request; fn_log for anything else (never secrets). */
 void fn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Request ids (docs/observability.md). Each request has one: nginx's $chatr_request_id (its own
+ * $request_id, or a well-formed X-Request-Id from a trusted peer: the hub's webhooks, a function's
+ * REST calls), passed as CHATR_REQUEST_ID (REQUEST_ID for functions), or a fresh one when the
+ * request has none (nchan hooks share their socket's). The runtime sets it before the handler
+ * runs and hands it to the SDK, so REST calls made while serving carry it (X-Request-Id). */
+#define FN_MAX_REQUEST_ID 64 /* accepted: 1..64 of [0-9A-Za-z-] */
+const char *fn_request_id(void);
+/* The program name log lines carry (fn_run sets it; hub_run too). */
+void fn_log_as(const char *name);
+/* Takes id when it is well-formed, else makes a fresh one (32 hex digits, like nginx's). */
+void fn_request_id_set(const char *id);
+/* One structured request line: `request k=v k=v ...` from a NULL-terminated list of key/value
+ * pairs (a NULL value is skipped); values with spaces, quotes or control bytes are quoted and
+ * escaped, so every line splits the same way (docs/observability.md, "Logs"). */
+void fn_log_request(const char *first_key, ...) __attribute__((sentinel));
+
 /* PostgreSQL: one connection per process, opened on first use from DATABASE_URL, re-opened
  * after the server restarts (fn_db.c; docs/storage.md, "Transactions and retries").
  * fn_db_exec returns NULL (and logs once) on failure. A statement outside a transaction whose

@@ -192,14 +192,26 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
+static char request_id[65];
+
+void wps_request_id_set(const char *id)
+{
+    size_t n =
+        id ? strspn(id, "0123456789abcdefABCDEFGHIJKLMNOPQRSTUVWXYZghijklmnopqrstuvwxyz-") : 0;
+    if (n == 0 || n >= sizeof request_id || id[n] != '\0') n = 0; /* never a header split */
+    memcpy(request_id, id ? id : "", n);
+    request_id[n] = '\0';
+}
+
 static struct curl_slist *headers(const char *jwt, const wps_body *body)
 {
-    char line[WPS_JWT_MAX_LEN + 64], ct[256];
+    char line[WPS_JWT_MAX_LEN + 64], ct[256], rid[96];
     snprintf(line, sizeof line, "Authorization: Bearer %s", jwt);
     snprintf(ct, sizeof ct, "Content-Type:%s%s", body ? " " : "",
              body ? (body->content_type ? body->content_type : "application/json") : "");
     struct curl_slist *h = NULL, *next;
-    const char *all[] = {line, "Accept: application/json", ct, "Expect:"};
+    snprintf(rid, sizeof rid, "X-Request-Id:%s%s", request_id[0] ? " " : "", request_id);
+    const char *all[] = {line, "Accept: application/json", ct, "Expect:", rid};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         if (!(next = curl_slist_append(h, all[i]))) {
             curl_slist_free_all(h);

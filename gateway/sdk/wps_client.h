@@ -40,6 +40,11 @@
 
 typedef struct wps_client wps_client;
 
+/* The request id REST calls carry as X-Request-Id (process-wide; NULL or "" for none): the
+ * function runtime sets it to the request being served, so one user action can be followed
+ * from the function into hub-rest's log (docs/observability.md). At most 64 of [0-9A-Za-z-]. */
+void wps_request_id_set(const char *id);
+
 /* NULL with a message in err (may be NULL) on a bad connection string or hub name. */
 wps_client *wps_client_new(const char *connection_string, const char *hub, char *err,
                            size_t errlen);

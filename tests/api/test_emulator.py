@@ -144,7 +144,7 @@ def test_no_credential_in_any_log(chatr):
                        "Content-Length: 100000000\r\nConnection: close\r\n\r\n").encode())
             assert b" 413 " in s.recv(4096)
         for _ in range(40):  # the error log is written by infra/log-redactor, asynchronously
-            if "too large body" in chatr.log("nginx-error.log") and "413" in chatr.log("access.log"):
+            if "too large body" in chatr.log("nginx-error.log") and "\" 413 " in chatr.log("access.log"):
                 break
             time.sleep(0.05)
         if "too large body" in chatr.log("nginx-error.log"):

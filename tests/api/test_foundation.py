@@ -97,7 +97,7 @@ def test_database_restart_is_survived(chatr):
     log = chatr.log("auth.log")
     assert "database reconnect failed" in log or "database connect failed" in log
     assert "database connection re-established" in log or \
-        "GET /.chatr/auth/principal 204" in log.rsplit("failed", 1)[1]
+        "path=/.chatr/auth/principal status=204" in log.rsplit("failed", 1)[1]
 
 
 def run_migrate(chatr, schema_dir):

@@ -142,8 +142,11 @@ UNIT_TEST(wire_requests_over_unix_socket)
     char *tok = NULL;
     size_t len = 0;
 
+    wps_request_id_set(NULL); /* none: no X-Request-Id */
     CHECK(wps_rest_send_to_group(c, "room 1", &b, ex, 2) == 202);
+    wps_request_id_set("rid-1"); /* the request being served (docs/observability.md) */
     CHECK(wps_rest_group_add_user(c, "room1", "dev") == 404);
+    wps_request_id_set("bad\r\nX-Injected: 1"); /* never a header split: none sent */
     CHECK_STR(wps_client_response(c, &len), "User `dev` is not found.");
     CHECK(len == 24);
     CHECK(wps_rest_list_group_connections(c, "room1", 10, NULL, &list) == 200);
@@ -169,6 +172,10 @@ UNIT_TEST(wire_requests_over_unix_socket)
     CHECK(strstr(s.reqs[0], "\r\nContent-Type: application/json\r\n") != NULL);
     CHECK(strstr(s.reqs[0], "\r\nAccept: application/json\r\n") != NULL);
     CHECK(strstr(s.reqs[0], "Expect:") == NULL);
+    CHECK(strcasestr(s.reqs[0], "X-Request-Id") == NULL);
+    CHECK(strstr(s.reqs[1], "\r\nX-Request-Id: rid-1\r\n") != NULL);
+    CHECK(strcasestr(s.reqs[2], "X-Request-Id") == NULL);
+    CHECK(strcasestr(s.reqs[2], "X-Injected") == NULL);
     CHECK_STR(body_of(s.reqs[0]), "{\"from\":\"a/b\",\"n\":1}");
     CHECK(bearer_for(s.reqs[0], u0));
     CHECK(
