@@ -1,4 +1,4 @@
--- 001: the Chatr application's own state (DESIGN.md §3). The app reads only this schema.
+-- 001: the Chatr application's own state (docs/architecture.md#state). The app reads only this schema.
 CREATE SCHEMA chatr;
 
 CREATE TABLE chatr.users (

@@ -1,4 +1,4 @@
--- 003: the Static Web Apps emulation's own state (DESIGN.md §3): local accounts, sessions and
+-- 003: the Static Web Apps emulation's own state (docs/architecture.md#state): local accounts, sessions and
 -- sign-in attempt counters. Only the auth program (gateway/auth) reads or writes it.
 CREATE SCHEMA swa;
 

@@ -1,4 +1,4 @@
--- 004: ackId dedupe per connection (PROTOCOL.md §2.5, Appendix A item 3). An ackId whose
+-- 004: ackId dedupe per connection (docs/protocols.md#ack-ids, checklist item 3). An ackId whose
 -- operation succeeded is remembered, a repeat is answered Duplicate and not executed again;
 -- failed ones are not remembered. Memory is bounded: one row per (connection, ackId mod 1024)
 -- slot, so the last 1024 consecutive ackIds (what the SDKs send) are exact; rows die with

@@ -1,5 +1,5 @@
--- 006: the reliable subprotocol json.reliable.webpubsub.azure.v1 (PROTOCOL.md §2.7, Appendix A
--- item 4; gateway/hub/hub_reliable.c). A reliable connection is a LOGICAL connection: its row in
+-- 006: the reliable subprotocol json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol,
+-- checklist item 4; gateway/hub/hub_reliable.c). A reliable connection is a LOGICAL connection: its row in
 -- pubsub.connections (id, groups, roles, ackIds) outlives the WebSocket that opened it, and a
 -- later socket may take it over (recovery) until HUB_RELIABLE_RETENTION after the last socket
 -- went. Every data message to it gets the next sequenceId and is kept here until the client

@@ -1,4 +1,4 @@
-// api.js: the HTTP calls of CHATR-CONTRACT.md (/.auth/me, /api/users, /api/chats, /api/getToken)
+// api.js: the HTTP calls of docs/protocols.md#http-calls (/.auth/me, /api/users, /api/chats, /api/getToken)
 // and the chat history (/api/chats/{id}/messages).
 
 export class HttpError extends Error {
@@ -35,7 +35,7 @@ export async function getChats() {
 }
 
 // A page of a chat's stored messages: {value: [envelope, ...] newest first, more: boolean}.
-// query: {before, after, limit} (ids; see the history paging rules in ISSUE6-CONTRACT.md).
+// query: {before, after, limit} (ids; history paging: docs/protocols.md#history).
 export async function getMessages(chatId, query = {}) {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) params.set(k, String(v));

@@ -2,7 +2,7 @@
  * ({"chats": {"<chatId>": {"id","name","members":{"<userId>":{"userId","userName"}},"owner"}}}).
  * Private chats are listed only to their members.
  * GET /api/chats/{id}/messages?before=&after=&limit=: a page of the chat's history, for its
- * members only, as the hub's history REST extension answers it (ISSUE6-CONTRACT.md):
+ * members only, as the hub's history REST extension answers it (docs/protocols.md#history):
  * {"value":[<envelope>, ...],"more":bool}, newest first. */
 #include "fn.h"
 

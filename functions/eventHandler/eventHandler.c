@@ -1,6 +1,6 @@
 /* eventHandler: the hub's upstream webhook (CloudEvents over HTTP). Answers the
  * abuse-protection OPTIONS and runs the chat events of the original app's contract
- * (CHATR-CONTRACT.md) with our stricter rules (DESIGN §4): identity from ce-userId only, chats
+ * (docs/protocols.md#chatrs-own-contract) with our stricter rules (docs/protocols.md#our-stricter-rules): identity from ce-userId only, chats
  * joined through the server, owners alone delete.
  *
  * Who may call it, in depth (docs/webhooks.md): only nginx's internal unix-socket server routes
@@ -31,7 +31,7 @@ static const char *access_key(void)
     return key;
 }
 
-/* Abuse protection (PROTOCOL §3.2): allow only the hub we are configured for. */
+/* Abuse protection (docs/protocols.md#abuse-protection): allow only the hub we are configured for. */
 static int validate(fn_req *req, fn_res *res)
 {
     const char *origin = fn_header(req, "WebHook-Request-Origin");

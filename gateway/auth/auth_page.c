@@ -37,7 +37,7 @@ static void form_fields(auth_buf *b, const char *provider, const char *prefill)
                       "<button type=\"submit\" name=\"action\" value=\"register\">Create account"
                       "</button>\n");
     } else {
-        /* The development mock, like the SWA CLI's page (PROTOCOL.md §5.5). */
+        /* The development mock, like the SWA CLI's page (docs/protocols.md#mock-sign-in-page). */
         char id[33];
         unsigned char raw[16];
         randombytes_buf(raw, sizeof raw);

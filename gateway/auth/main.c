@@ -1,4 +1,4 @@
-/* auth: the Static Web Apps sign-in program (PROTOCOL.md §5, DESIGN.md §4). nginx routes
+/* auth: the Static Web Apps sign-in program (docs/protocols.md#static-web-apps-sign-in). nginx routes
  * everything under /.auth/ here, and asks the two internal endpoints through auth_request:
  *   /.chatr/auth/principal  the session's x-ms-client-principal for the API (X-Chatr-Principal)
  *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param

@@ -1,7 +1,7 @@
 /* hub-router: every frame a client socket sends (nchan_publisher_upstream_request).
- * Speaks json.webpubsub.azure.v1 (PROTOCOL.md §2): joinGroup, leaveGroup, sendToGroup, event,
+ * Speaks json.webpubsub.azure.v1 (docs/protocols.md#subprotocol-frames): joinGroup, leaveGroup, sendToGroup, event,
  * ping, sequenceAck; simple clients' frames become `message` events. nchan publishes our 200
- * body to the socket's own channel (acks, pongs) and drops a 204 (DESIGN.md §6.8); anything
+ * body to the socket's own channel (acks, pongs) and drops a 204 (docs/nchan.md#upstream-status); anything
  * else closes the socket with 1008, so this program answers 200 or 204 only, except to a
  * refused recovery (hub_reliable.c), which it closes that way on purpose. The per-connection
  * rate (HUB_RATE_PER_SEC) is kept in nginx, by the frame gate (docs/frame-gate.md): frames over
@@ -26,7 +26,7 @@ typedef struct frame_ctx {
     int claimed; /* the ackId is recorded (pubsub.acks): forget it again if the operation fails */
 } frame_ctx;
 
-/* ---- ackId dedupe (PROTOCOL.md §2.5; schema/004_pubsub_acks.sql) --------------------------
+/* ---- ackId dedupe (docs/protocols.md#ack-ids; schema/004_pubsub_acks.sql) ----------------
  * A socket's frames reach the router one at a time (nchan serialises its hooks), so claiming
  * the ackId before the operation and releasing it on failure cannot race with a repeat. */
 
@@ -197,7 +197,7 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
     }
 }
 
-/* The upstream reply to a user event (§3.7): sent to this connection before the ack. */
+/* The upstream reply to a user event (docs/protocols.md#user-events): sent to this connection before the ack. */
 static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
 {
     if (rep->len == 0) return 0;
@@ -329,7 +329,7 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
     (void)after;
     frame_ctx f = {0};
     const char *refused = fn_param(req, "HUB_REFUSED");
-    if (refused && *refused) { /* a refused recovery: any frame closes it with 1008 (§6.8) */
+    if (refused && *refused) { /* a refused recovery: any frame closes it with 1008 (docs/nchan.md#upstream-status) */
         fn_error(res, 403, "recovery refused");
         return 0;
     }

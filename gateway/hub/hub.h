@@ -1,6 +1,6 @@
 /* hub.h: the Web PubSub emulator's shared code (gateway/hub), used by the hub programs
  * hub-connect (handshake), hub-events (socket opened/closed), hub-router (client frames) and
- * hub-rest (REST data plane). See DESIGN.md §2, §6 and PROTOCOL.md §1-4.
+ * hub-rest (REST data plane). See docs/architecture.md, docs/nchan.md and docs/protocols.md.
  *
  * Channels (nchan): every socket subscribes to its hub's broadcast channel, its user's channel
  * and its own connection channel. Simple (no-subprotocol) sockets and JSON sockets get
@@ -27,7 +27,7 @@
 #include "fn.h"
 #include "wps_jwt.h"
 
-/* Limits (PROTOCOL.md §6; every network input is bounded). Over a limit: error ack or close. */
+/* Limits (docs/protocols.md#limits; every network input is bounded). Over a limit: error ack or close. */
 #define HUB_MAX_FRAME (1024 * 1024)      /* one WebSocket message, as the service */
 #define HUB_MAX_HUB_NAME 128             /* ^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$ */
 #define HUB_MAX_GROUP_NAME 1024          /* 1-1024 chars, not whitespace only */
@@ -43,7 +43,7 @@
 #define HUB_RATE_PER_SEC 200             /* client messages per second per connection ... */
 #define HUB_RATE_BURST 2000              /* ... with this burst (token bucket in nginx, shared by
                                           * its workers: gateway/nginx/module, frame gate) */
-#define HUB_CHANNELS_PER_PUBLISH 255     /* nchan multi-channel publish limit (§6.9) */
+#define HUB_CHANNELS_PER_PUBLISH 255     /* nchan multi-channel publish limit (docs/nchan.md#multi-channel-limits) */
 #define HUB_WEBHOOK_TIMEOUT_MS 30000     /* blocking webhooks (connect, user events) */
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
@@ -58,7 +58,7 @@
 #define HUB_HISTORY_QUOTA_BYTES (8L * 1024 * 1024)
 #define HUB_HISTORY_QUOTA_WINDOW_S 3600
 
-/* Reliable subprotocol (PROTOCOL.md §2.7, schema/006_reliable.sql). */
+/* Reliable subprotocol (docs/protocols.md#the-reliable-subprotocol, schema/006_reliable.sql). */
 #define HUB_RELIABLE_MAX_MSGS 1000               /* unacknowledged messages per connection ... */
 #define HUB_RELIABLE_MAX_BYTES (16 * 1024 * 1024) /* ... and bytes; over either: closed for good */
 #define HUB_RELIABLE_RETENTION_MS 30000 /* a dropped connection waits this long for recovery
@@ -103,11 +103,11 @@ int hub_ctx_decode(const char *s, hub_ctx *c);
 void hub_ctx_free(hub_ctx *c);
 static inline int hub_ctx_json(const hub_ctx *c) { return c->protocol[0] != '\0'; }
 
-/* Permission check (PROTOCOL.md §1.5): kind "sendToGroup" or "joinLeaveGroup". */
+/* Permission check (docs/protocols.md#roles-and-permissions): kind "sendToGroup" or "joinLeaveGroup". */
 int hub_roles_allow(json_object *roles, const char *kind, const char *group);
 int hub_role_pattern_match(const char *pattern, const char *s);
 
-/* A message payload in its three shapes (§2.4). */
+/* A message payload in its three shapes (docs/protocols.md#data-types). */
 enum hub_dt { HUB_DT_JSON, HUB_DT_TEXT, HUB_DT_BINARY };
 const char *hub_dt_name(enum hub_dt dt);
 int hub_dt_parse(const char *name, enum hub_dt *dt); /* NULL name -> json */
@@ -164,14 +164,15 @@ enum hub_send_rc {
     HUB_SEND_FAILED,     /* database or nchan failure */
     HUB_SEND_QUOTA,      /* over the sender's history quota: nothing stored or delivered */
 };
-/* Sends m; on HUB_SENT *id/time tell the stored id (0 when not stored). why gets a reason. */
+/* Sends m (stores it first when the hub keeps history). Anything but HUB_SENT: why says what
+ * went wrong, for the sender's error ack or the REST answer. */
 enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen);
 /* REST sends (from:server). */
 int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded);
 int hub_send_user(const char *hub, const char *user, const hub_payload *p);
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p);
 
-/* ---- hub_reliable.c: json.reliable.webpubsub.azure.v1 (PROTOCOL.md §2.7) ------------------ */
+/* ---- hub_reliable.c: json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol) */
 
 static inline int hub_proto_reliable(const char *protocol)
 {
@@ -281,8 +282,9 @@ void hub_gone_notify(hub_gone *g);
 
 /* ---- hub_orphan.c: sockets that closed while one of their hooks was in flight ------------- */
 
-/* Watch a connection that just had a hook: HUB_ORPHAN_GRACE_MS later, if its socket is gone but
- * its row is not (nchan dropped the `closed` hook), remove it and fire `disconnected`. */
+/* Watch a connection that just had a hook: a second later, and then up to HUB_ORPHAN_CHECKS
+ * times over 30 s, if its socket is gone but its row is not (nchan dropped the `closed` hook),
+ * remove it and fire `disconnected`. */
 void hub_orphan_watch(const char *conn_id);
 void hub_orphan_tick(void);      /* checks what is due; cheap when nothing is */
 long hub_orphan_next_ms(void);   /* ms until something is due, -1 when nothing is watched */

@@ -1,4 +1,4 @@
-/* hub_reliable.c: the reliable subprotocol json.reliable.webpubsub.azure.v1 (PROTOCOL.md §2.7,
+/* hub_reliable.c: the reliable subprotocol json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol,
  * schema/006_reliable.sql).
  *
  * A reliable connection is logical: it outlives its socket for HUB_RELIABLE_RETENTION_MS and a

@@ -1,6 +1,6 @@
 /* wps_client.h: the Web PubSub service client, our equivalent of @azure/web-pubsub's
- * WebPubSubServiceClient: client access tokens (PROTOCOL.md §1.3, §1.4) and the authenticated
- * HTTP transport the REST operations in wps_rest.h run on (§4.1).
+ * WebPubSubServiceClient: client access tokens (docs/protocols.md#client-access-tokens) and the authenticated
+ * HTTP transport the REST operations in wps_rest.h run on (docs/protocols.md#rest-authentication).
  *
  * Usage (REST operations are in wps_rest.h, which includes this header):
  *     char err[256];
@@ -54,7 +54,7 @@ const char *wps_client_endpoint(const wps_client *c); /* "http://localhost:8080/
 const char *wps_client_hub(const wps_client *c);
 const char *wps_client_error(const wps_client *c); /* why the last call failed ("" if none) */
 
-/* ---- client access tokens (§1.3, §1.4) ---- */
+/* ---- client access tokens (docs/protocols.md#client-access-tokens) ---- */
 
 typedef struct {
     char *base_url; /* "wss://host/client/hubs/<hub>" (ws:// for http endpoints) */
@@ -79,7 +79,7 @@ int wps_client_token_extra(wps_client *c, const char *user_id, const char *const
 json_object *wps_token_json(const wps_token *t);
 void wps_token_free(wps_token *t);
 
-/* ---- transport for REST operations (§4.1) ---- */
+/* ---- transport for REST operations (docs/protocols.md#rest-authentication) ---- */
 
 typedef struct {
     const char *content_type; /* NULL = application/json */

@@ -1,4 +1,4 @@
-/* wps_jwt.c: HS256 JWT signing and verification (PROTOCOL.md §1.3, §4.1) on libsodium (HMAC,
+/* wps_jwt.c: HS256 JWT signing and verification (docs/protocols.md#client-access-tokens, #rest-authentication) on libsodium (HMAC,
  * base64url, constant-time compare) and json-c. */
 #include "wps_jwt.h"
 

@@ -1,4 +1,4 @@
-/* wps_rest.c: the REST data-plane operations (PROTOCOL.md §4.3, §4.6): each builds its URL with
+/* wps_rest.c: the REST data-plane operations (docs/protocols.md#operations-and-status-codes, #generatetoken): each builds its URL with
  * wps_url_rest and sends it through wps_client_request. */
 #include "wps_rest.h"
 #include "wps_url.h"
@@ -265,7 +265,7 @@ int wps_rest_group_delete_messages(wps_client *c, const char *group)
     return call(c, "DELETE", WPS_PATH_GROUP_MESSAGES, group, NULL, NULL, 0, NULL);
 }
 
-/* Query of :generateToken: userId, role*, minutesToExpire, group*, clientType (§4.6). */
+/* Query of :generateToken: userId, role*, minutesToExpire, group*, clientType (docs/protocols.md#generatetoken). */
 static char *token_url(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,
                        const char *const *groups, size_t ngroups, const char *minutes)
 {

@@ -1,4 +1,4 @@
-/* wps_rest.h: every REST data-plane operation of Web PubSub (PROTOCOL.md §4.3), one plain
+/* wps_rest.h: every REST data-plane operation of Web PubSub (docs/protocols.md#operations-and-status-codes), one plain
  * function each, on a wps_client. Each returns the HTTP status (the SDK-expected one is noted),
  * or -1 on a transport error or a bad argument (message in wps_client_error). Path parameters
  * are percent-encoded; every call carries api-version=WPS_API_VERSION and a fresh JWT whose aud

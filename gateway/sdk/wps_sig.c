@@ -1,4 +1,4 @@
-/* wps_sig.c: computing and checking `ce-signature` values (PROTOCOL.md §3.3) with libsodium. */
+/* wps_sig.c: computing and checking `ce-signature` values (docs/protocols.md#headers-and-signature) with libsodium. */
 #include "wps_sig.h"
 
 #include <ctype.h>

@@ -1,4 +1,4 @@
-/* wps_url.c: URL building for the Web PubSub SDK (PROTOCOL.md §1.2, §1.3, §4.1, §4.2); percent-
+/* wps_url.c: URL building for the Web PubSub SDK (docs/protocols.md#client-access-tokens, #rest-authentication); percent-
  * encoding by libcurl, strings assembled in a memory stream. */
 #include "wps_url.h"
 

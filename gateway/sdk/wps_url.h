@@ -1,5 +1,5 @@
-/* wps_url.h: the URLs the Web PubSub SDK builds: REST request URLs (PROTOCOL.md §4.1, §4.2),
- * which are also the `aud` of their JWT, and the client audience and WebSocket URLs (§1.2, §1.3).
+/* wps_url.h: the URLs the Web PubSub SDK builds: REST request URLs (docs/protocols.md#rest-authentication),
+ * which are also the `aud` of their JWT, and the client audience and WebSocket URLs (docs/protocols.md#client-access-tokens).
  * Pure functions: no network, no clock. */
 #ifndef WPS_URL_H
 #define WPS_URL_H
@@ -14,7 +14,7 @@ typedef struct {
     const char *value; /* percent-encoded when sent; NULL = parameter left out */
 } wps_query;
 
-/* 1 if hub matches the hub-name pattern of §1.2. */
+/* 1 if hub matches the hub-name pattern (docs/protocols.md#limits). */
 int wps_hub_name_ok(const char *hub);
 
 /* endpoint (ends with '/') + path + "?api-version=" WPS_API_VERSION + "&name=value" for each

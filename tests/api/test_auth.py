@@ -1,4 +1,4 @@
-"""Static Web Apps sign-in through nginx (PROTOCOL.md §5, DESIGN.md §4): every provider, /.auth/me,
+"""Static Web Apps sign-in through nginx (docs/protocols.md#static-web-apps-sign-in, docs/sign-in.md): every provider, /.auth/me,
 logout, expiry, wrong passwords, registration, rate limits, open redirects, Origin, and the
 principal the API sees."""
 import base64

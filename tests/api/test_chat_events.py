@@ -1,5 +1,5 @@
 """The Chatr API over real sockets: the hub calls /api/eventHandler for every event, which
-changes chatr.* and answers through the hub's REST API (CHATR-CONTRACT.md, DESIGN.md §4).
+changes chatr.* and answers through the hub's REST API (docs/protocols.md#chatrs-own-contract).
 Users are recorded as getToken records them; sockets use tokens without roles, as getToken
 issues them."""
 import json

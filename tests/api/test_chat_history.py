@@ -1,4 +1,4 @@
-"""GET /api/chats/{id}/messages (ISSUE6-CONTRACT.md): a chat's stored messages for its members
+"""GET /api/chats/{id}/messages (docs/protocols.md#history): a chat's stored messages for its members
 only (404 unknown chat, 403 non-member), paged like the hub's history REST extension, gone with
 the chat; and the `echo` user event the benchmarks use."""
 import base64

@@ -1,5 +1,5 @@
-"""PROTOCOL.md Appendix A, items 8 and 12, each in one place: the REST data plane answers every
-operation of §4.3 with exactly the status the JS server SDK declares (core-client throws on any
+"""The compatibility checklist (docs/protocols.md#compatibility-checklist), items 8 and 12, each in one place: the REST data plane answers every
+operation of docs/protocols.md#operations-and-status-codes with exactly the status the JS server SDK declares (core-client throws on any
 other, even another 2xx), and the Static Web Apps behaviours the original Chatr client relies on.
 (The other checklist items are tested next to their features: test_a1_* ... test_a11_*.)"""
 import base64
@@ -24,7 +24,7 @@ def live(chatr):
 
 
 # (operation, method, path, query, body, content type, expected status). {c} is the live
-# connection's id. Rows follow the §4.3 table; the failure statuses the SDK declares (404 for
+# connection's id. Rows follow that table; the failure statuses the SDK declares (404 for
 # HEADs and for adding a missing connection/user) have rows of their own.
 ROWS = [
     ("health", "HEAD", "/api/health", {}, None, None, 200),

@@ -1,4 +1,5 @@
-"""The reliable subprotocol json.reliable.webpubsub.azure.v1 (PROTOCOL.md §2.7, Appendix A item 4;
+"""The reliable subprotocol json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol,
+checklist item 4;
 gateway/hub/hub_reliable.c): reconnectionToken, sequenceIds on data messages, sequenceAck, the
 retention of a dropped connection, recovery with replay, and recovery refused with close 1008.
 Hub `testhub` has the recording event handler hubtools.UPSTREAM. The emulator of the session runs

@@ -1,4 +1,4 @@
-"""The hub's REST data plane (PROTOCOL.md §4.3): every operation and its exact status codes,
+"""The hub's REST data plane (docs/protocols.md#operations-and-status-codes): every operation and its exact status codes,
 JWT bearer auth, delivery to the right sockets."""
 import time
 

@@ -16,7 +16,7 @@ static char *b64(const char *s)
 
 UNIT_TEST(principal_decodes_protocol_example)
 {
-    /* PROTOCOL.md §5.3 example, byte for byte. */
+    /* The x-ms-client-principal example of Static Web Apps' docs, byte for byte. */
     const char *hdr = "eyJpZGVudGl0eVByb3ZpZGVyIjoiZ2l0aHViIiwidXNlcklkIjoiZDc1YjI2MGE2NDUwNDA2N2JmYzVi"
                       "MjkwNWUzYjgxODIiLCJ1c2VyRGV0YWlscyI6ImFsaWNlIiwidXNlclJvbGVzIjpbImFub255bW91cyIs"
                       "ImF1dGhlbnRpY2F0ZWQiXX0=";

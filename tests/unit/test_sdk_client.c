@@ -1,5 +1,5 @@
-/* test_sdk_client.c: the service client: client tokens and getToken's JSON (PROTOCOL.md §1.3,
- * §1.4), REST URLs and their per-request JWT (§4.1-§4.3). What goes on the wire is in
+/* test_sdk_client.c: the service client: client tokens and getToken's JSON (docs/protocols.md#client-access-tokens),
+ * REST URLs and their per-request JWT (#rest-data-plane). What goes on the wire is in
  * test_sdk_wire.c. */
 #include "unit.h"
 #include "wps_client.h"
@@ -134,7 +134,7 @@ UNIT_TEST(client_rest_url_and_token_vector)
     CHECK_STR(url, BASE "api/hubs/chat/:send" API);
     wps_client *c = client_via(NULL);
     char *jwt = wps_client_request_token(c, url, T0);
-    CHECK_STR(jwt, VECTOR_REST); /* aud = the full URL as sent (§4.1) */
+    CHECK_STR(jwt, VECTOR_REST); /* aud = the full URL as sent */
     free(jwt);
     free(url);
     wps_client_free(c);

@@ -1,4 +1,4 @@
-/* test_sdk_connstr.c: connection string parsing as @azure/web-pubsub does it (PROTOCOL.md §1.1). */
+/* test_sdk_connstr.c: connection string parsing as @azure/web-pubsub does it (docs/protocols.md#connection-strings). */
 #include "unit.h"
 #include "wps_connstr.h"
 

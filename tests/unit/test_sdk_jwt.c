@@ -1,4 +1,4 @@
-/* test_sdk_jwt.c: HS256 tokens: the PROTOCOL.md §1.3 and §4.1 vectors byte for byte, claim
+/* test_sdk_jwt.c: HS256 tokens: the client and REST token vectors byte for byte, claim
  * parsing (string or array), and every way a token must be refused. */
 #include "unit.h"
 #include "wps_jwt.h"

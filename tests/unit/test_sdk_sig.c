@@ -1,4 +1,4 @@
-/* test_sdk_sig.c: the ce-signature header (PROTOCOL.md §3.3). */
+/* test_sdk_sig.c: the ce-signature header (docs/protocols.md#headers-and-signature). */
 #include "unit.h"
 #include "wps_sig.h"
 
