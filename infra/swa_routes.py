@@ -1,4 +1,5 @@
-"""infra/swa_routes.py: renders frontend/staticwebapp.config.json (docs/protocols.md#route-rules) into nginx.
+"""infra/swa_routes.py: renders frontend/staticwebapp.config.json (docs/protocols.md#route-rules)
+into nginx.
 
 Output (into the instance's nginx directory):
   http.d/swa_routes.conf   maps: request -> rule, fallback exclusions, try_files candidates
@@ -15,11 +16,11 @@ How a static request flows:
   @swa_fallback         no such file: navigationFallback (unless excluded), else 404
   @swa_override_NNN     responseOverrides for 400/401/403/404 (redirect, rewrite, statusCode)
 
-Matching (docs/protocols.md#route-rules): an exact route matches that path; a route ending in /index.html also
-matches its folder with and without the trailing slash (so "/index.html" protects "/", but "/"
-does not protect "/index.html"); a wildcard route is a glob (`*` any characters, `{a,b}`
-alternatives). Matching is case-insensitive. Routes under /api/ and /.auth/ are not static and are
-ignored here (function roles come from function.json). Not supported: mimeTypes, statusCode
+Matching (docs/protocols.md#route-rules): an exact route matches that path; a route ending in
+/index.html also matches its folder with and without the trailing slash (so "/index.html" protects
+"/", but "/" does not protect "/index.html"); a wildcard route is a glob (`*` any characters,
+`{a,b}` alternatives). Matching is case-insensitive. Routes under /api/ and /.auth/ are not static
+and are ignored here (function roles come from function.json). Not supported: mimeTypes, statusCode
 together with rewrite (the rewrite wins), .referrer encoding beyond the raw request path.
 """
 import json

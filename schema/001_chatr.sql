@@ -1,4 +1,5 @@
--- 001: the Chatr application's own state (docs/architecture.md#state). The app reads only this schema.
+-- 001: the Chatr application's own state (docs/architecture.md#state). The app reads only this
+-- schema.
 CREATE SCHEMA chatr;
 
 CREATE TABLE chatr.users (

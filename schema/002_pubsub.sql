@@ -1,4 +1,5 @@
--- 002: the Web PubSub emulator's own state (docs/architecture.md#state), like the service's internal store.
+-- 002: the Web PubSub emulator's own state (docs/architecture.md#state), like the service's
+-- internal store.
 -- Only gateway/hub* programs touch it; the application reaches it through the REST API.
 
 CREATE SCHEMA pubsub;

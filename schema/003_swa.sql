@@ -1,5 +1,5 @@
--- 003: the Static Web Apps emulation's own state (docs/architecture.md#state): local accounts, sessions and
--- sign-in attempt counters. Only the auth program (gateway/auth) reads or writes it.
+-- 003: the Static Web Apps emulation's own state (docs/architecture.md#state): local accounts,
+-- sessions and sign-in attempt counters. Only the auth program (gateway/auth) reads or writes it.
 CREATE SCHEMA swa;
 
 -- Local accounts: argon2id hashes (libsodium crypto_pwhash_str), never the password.

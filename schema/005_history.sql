@@ -1,6 +1,6 @@
--- 005: message history (docs/protocols.md#history, issue 6). Hubs whose settings say "history": true store
--- every group message they deliver (unless the sender asked "persist": false) BEFORE delivering
--- it; the id and time are added to the delivered envelope ("id", "time").
+-- 005: message history (docs/protocols.md#history, issue 6). Hubs whose settings say "history":
+-- true store every group message they deliver (unless the sender asked "persist": false) BEFORE
+-- delivering it; the id and time are added to the delivered envelope ("id", "time").
 --
 -- Ids come from one sequence, so they increase across the whole hub. Within one group they are
 -- also committed in id order: the writer takes a transaction-scoped advisory lock on the
@@ -20,9 +20,10 @@ CREATE TABLE pubsub.messages (
 );
 CREATE INDEX messages_group ON pubsub.messages (hub, group_name, id);
 
--- One round trip for a group message from a client socket or the REST API (docs/storage.md#history-commits): the
--- sender's permission (p_conn NULL = the server, no checks), the ackId claim (schema/004), the
--- store (when p_store) and the member list. Rows: (status, msg_id, msg_time, member, protocol).
+-- One round trip for a group message from a client socket or the REST API
+-- (docs/storage.md#history-commits): the sender's permission (p_conn NULL = the server, no checks),
+-- the ackId claim (schema/004), the store (when p_store) and the member list. Rows: (status,
+-- msg_id, msg_time, member, protocol).
 --   status 0: one row per member connection (member NULL when the group is empty); msg_id and
 --             msg_time set when stored.
 --   status 1: no permission; 2: duplicate ackId; 3: the sender's connection is gone;
@@ -32,7 +33,8 @@ CREATE INDEX messages_group ON pubsub.messages (hub, group_name, id);
 -- The advisory lock on (hub, group) makes ids of one group commit in id order (see above).
 -- p_durable false: the commit does not wait for the WAL flush (synchronous_commit off for this
 -- transaction only): a stored message survives a PostgreSQL or process restart, and an
--- operating-system crash loses at most the last fraction of a second (docs/storage.md#history-commits).
+-- operating-system crash loses at most the last fraction of a second
+-- (docs/storage.md#history-commits).
 CREATE FUNCTION pubsub.group_send(p_conn text, p_hub text, p_group text, p_allowed boolean,
                                   p_ack_slot integer, p_ack_id numeric, p_store boolean,
                                   p_from text, p_data_type text, p_data text,

@@ -1,5 +1,5 @@
-// api.js: the HTTP calls of docs/protocols.md#http-calls (/.auth/me, /api/users, /api/chats, /api/getToken)
-// and the chat history (/api/chats/{id}/messages).
+// api.js: the HTTP calls of docs/protocols.md#http-calls (/.auth/me, /api/users, /api/chats,
+// /api/getToken) and the chat history (/api/chats/{id}/messages).
 
 export class HttpError extends Error {
   constructor(status, message) {

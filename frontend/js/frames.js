@@ -1,5 +1,5 @@
-// frames.js: the Chatr wire contract (docs/protocols.md#chatrs-own-contract) as frames to send and a decoder for
-// what arrives. Pure functions: no state, no I/O.
+// frames.js: the Chatr wire contract (docs/protocols.md#chatrs-own-contract) as frames to send and
+// a decoder for what arrives. Pure functions: no state, no I/O.
 
 const event = (name, dataType, data) => ({ type: 'event', event: name, dataType, data });
 

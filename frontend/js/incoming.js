@@ -1,5 +1,6 @@
-// incoming.js: what to do with each frame from the hub: server chatEvents (docs/protocols.md#events,
-// plus chatTopic), chat messages (users' and the bot's), group notices and typing frames.
+// incoming.js: what to do with each frame from the hub: server chatEvents
+// (docs/protocols.md#events, plus chatTopic), chat messages (users' and the bot's), group notices
+// and typing frames.
 import { decode } from './frames.js';
 import { state, nameOf, senderOf, rememberName, findTab, openTab, closeTab, addEntry, activate } from './store.js';
 import * as history from './history.js';

@@ -1,4 +1,5 @@
-// socket.js: a Web PubSub client over the json.webpubsub.azure.v1 subprotocol (docs/protocols.md#subprotocol-frames).
+// socket.js: a Web PubSub client over the json.webpubsub.azure.v1 subprotocol
+// (docs/protocols.md#subprotocol-frames).
 // Knows frames, ackIds, keep-alive and reconnecting with backoff; knows nothing about Chatr.
 //
 //   const s = new PubSubSocket({ getUrl, onOpen, onMessage, onStatus });

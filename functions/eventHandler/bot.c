@@ -1,7 +1,7 @@
-/* bot.c: the chat bot, "Chatr Bot" (docs/protocols.md#the-bot). A chat line starting with '/' arrives
- * as the user event chatCommand {"chatId","text"}; the caller (ce-userId, never a data field)
- * must be a member of the chat. The bot answers INTO the chat through the hub's REST API, so its
- * lines are stored in the chat's history like any other message. A malformed event, an unknown
+/* bot.c: the chat bot, "Chatr Bot" (docs/protocols.md#the-bot). A chat line starting with '/'
+ * arrives as the user event chatCommand {"chatId","text"}; the caller (ce-userId, never a data
+ * field) must be a member of the chat. The bot answers INTO the chat through the hub's REST API, so
+ * its lines are stored in the chat's history like any other message. A malformed event, an unknown
  * chat or a non-member gets a 4xx (an error ack); bad arguments and unknown commands get a bot
  * line saying what is wrong. */
 #include "events.h"

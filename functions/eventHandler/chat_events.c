@@ -1,5 +1,5 @@
-/* chat_events.c: the Chatr events (docs/protocols.md#events) run by eventHandler. Each validates its
- * input, changes chatr.* in PostgreSQL, then tells the hub; a bad input changes nothing and
+/* chat_events.c: the Chatr events (docs/protocols.md#events) run by eventHandler. Each validates
+ * its input, changes chatr.* in PostgreSQL, then tells the hub; a bad input changes nothing and
  * answers 4xx, which the hub turns into an error ack for the client. */
 #include "events.h"
 

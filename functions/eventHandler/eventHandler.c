@@ -1,7 +1,8 @@
 /* eventHandler: the hub's upstream webhook (CloudEvents over HTTP). Answers the
  * abuse-protection OPTIONS and runs the chat events of the original app's contract
- * (docs/protocols.md#chatrs-own-contract) with our stricter rules (docs/protocols.md#our-stricter-rules): identity from ce-userId only, chats
- * joined through the server, owners alone delete.
+ * (docs/protocols.md#chatrs-own-contract) with our stricter rules
+ * (docs/protocols.md#our-stricter-rules): identity from ce-userId only, chats joined through the
+ * server, owners alone delete.
  *
  * Who may call it, in depth (docs/webhooks.md): only nginx's internal unix-socket server routes
  * here (function.json "internal"; the public port answers 403); ce-connectionId must have the
@@ -31,7 +32,8 @@ static const char *access_key(void)
     return key;
 }
 
-/* Abuse protection (docs/protocols.md#abuse-protection): allow only the hub we are configured for. */
+/* Abuse protection (docs/protocols.md#abuse-protection): allow only the hub we are configured
+ * for. */
 static int validate(fn_req *req, fn_res *res)
 {
     const char *origin = fn_header(req, "WebHook-Request-Origin");

@@ -1,10 +1,11 @@
 /* getToken: GET /api/getToken, a Web PubSub client access token for the signed-in user
  * ({token, baseUrl, url}, as @azure/web-pubsub's getClientAccessToken returns it). The user id
  * is the session's; a userId query parameter (the original client sends one) must match it.
- * The token carries no roles: chats are joined through eventHandler (docs/protocols.md#our-stricter-rules). The user's
- * name and provider are recorded here, so the hub's events can name them later. The token is
- * bound to the sign-in session that asked for it (claim chatr.sid, from the platform's CHATR_SID):
- * once that session signs out, the hub refuses it and closes what it opened (docs/sign-in.md). */
+ * The token carries no roles: chats are joined through eventHandler
+ * (docs/protocols.md#our-stricter-rules). The user's name and provider are recorded here, so the
+ * hub's events can name them later. The token is bound to the sign-in session that asked for it
+ * (claim chatr.sid, from the platform's CHATR_SID): once that session signs out, the hub refuses it
+ * and closes what it opened (docs/sign-in.md). */
 #include "fn.h"
 
 #include <stdlib.h>

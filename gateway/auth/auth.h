@@ -1,7 +1,7 @@
-/* auth.h: the Static Web Apps sign-in program (docs/protocols.md#auth-endpoints): the /.auth endpoints login,
- * me, logout and purge, and the two internal endpoints nginx's auth_request asks (the principal
- * for the API routes, the role check for static route rules). Sessions, accounts and throttle
- * counters live in the `swa` schema (schema/003_swa.sql, 007_signin.sql). Why sign-in is
+/* auth.h: the Static Web Apps sign-in program (docs/protocols.md#auth-endpoints): the /.auth
+ * endpoints login, me, logout and purge, and the two internal endpoints nginx's auth_request asks
+ * (the principal for the API routes, the role check for static route rules). Sessions, accounts and
+ * throttle counters live in the `swa` schema (schema/003_swa.sql, 007_signin.sql). Why sign-in is
  * throttled the way it is, and what logout revokes: docs/sign-in.md. */
 #ifndef CHATR_AUTH_H
 #define CHATR_AUTH_H

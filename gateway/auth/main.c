@@ -1,5 +1,5 @@
-/* auth: the Static Web Apps sign-in program (docs/protocols.md#static-web-apps-sign-in). nginx routes
- * everything under /.auth/ here, and asks the two internal endpoints through auth_request:
+/* auth: the Static Web Apps sign-in program (docs/protocols.md#static-web-apps-sign-in). nginx
+ * routes everything under /.auth/ here, and asks the two internal endpoints through auth_request:
  *   /.chatr/auth/principal  the session's x-ms-client-principal for the API (X-Chatr-Principal)
  *   /.chatr/auth/check      204 / 401 / 403 for a static route rule's allowedRoles (param
  * SWA_ROLES) Providers: guest (a name), local (username + password, argon2id), and the development

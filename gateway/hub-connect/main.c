@@ -4,8 +4,9 @@
  * subscribes to, which subprotocol to echo, and the connection context for the hooks.
  * Registers the connection (every protocol, counted against the user's limit). A handshake the
  * database cannot serve gets 503 + Retry-After (docs/storage.md, "Outages"). A recovery
- * of a reliable connection (?awps_connection_id=&awps_reconnection_token=, docs/protocols.md#the-reliable-subprotocol) is checked
- * here instead of the access token and skips the `connect` webhook. docs/protocols.md#the-handshake, #system-events;
+ * of a reliable connection (?awps_connection_id=&awps_reconnection_token=,
+ * docs/protocols.md#the-reliable-subprotocol) is checked here instead of the access token and skips
+ * the `connect` webhook. docs/protocols.md#the-handshake, #system-events;
  * docs/architecture.md#a-connection-from-handshake-to-close. */
 #include "hub.h"
 #include "metrics.h"
@@ -83,7 +84,8 @@ static json_object *list_of(const char *s)
     return a;
 }
 
-/* The `connect` event body (docs/protocols.md#system-events): claims, query, headers, subprotocols, clientCertificates. */
+/* The `connect` event body (docs/protocols.md#system-events): claims, query, headers, subprotocols,
+ * clientCertificates. */
 static char *connect_body(fn_req *req, json_object *claims, const char *offers, size_t *len)
 {
     json_object *o = json_object_new_object(), *c = json_object_new_object();
@@ -279,12 +281,12 @@ static int answer(fn_res *res, const hub_ctx *ctx, const char *channels, const c
     return 0;
 }
 
-/* Recovery of a reliable connection (docs/protocols.md#the-reliable-subprotocol, docs/architecture.md#a-reliable-recovery):
- * ?awps_connection_id=&awps_reconnection_token=
- * (the SDK keeps the old access_token too; it is not looked at). The socket takes the logical
- * connection over: it subscribes to its own channel, its hooks act as the connection. A recovery
- * that cannot be done is still upgraded, then closed with 1008 (hub_rel_refuse): the SDK stops
- * recovering only on 1008 and would retry anything else for 30 s. */
+/* Recovery of a reliable connection (docs/protocols.md#the-reliable-subprotocol,
+ * docs/architecture.md#a-reliable-recovery): ?awps_connection_id=&awps_reconnection_token= (the SDK
+ * keeps the old access_token too; it is not looked at). The socket takes the logical connection
+ * over: it subscribes to its own channel, its hooks act as the connection. A recovery that cannot
+ * be done is still upgraded, then closed with 1008 (hub_rel_refuse): the SDK stops recovering only
+ * on 1008 and would retry anything else for 30 s. */
 static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const char *socket)
 {
     const char *offers = fn_header(req, "Sec-WebSocket-Protocol");

@@ -2,13 +2,13 @@
  * nchan_unsubscribe_request hooks). Opened: fire the `connected` webhook (hub-connect registered
  * the connection, a reliable one too, and sent its `connected` frame). Closed:
  * remove the connection (and with it its memberships) and fire `disconnected` exactly once.
- * Reliable connections (hub_reliable.c, docs/protocols.md#the-reliable-subprotocol): closed keeps one for the retention
- * time unless the hub closed it for good; opened of a recovering socket takes it over and
- * replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
+ * Reliable connections (hub_reliable.c, docs/protocols.md#the-reliable-subprotocol): closed keeps
+ * one for the retention time unless the hub closed it for good; opened of a recovering socket takes
+ * it over and replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
  * `disconnected` frame. Between requests (hub_loop_idle): retention expiry, the node's sweeps
  * (hub_sweep.c: ghosts whose socket is gone, rows of an nginx that restarted) and the
- * `disconnected` notifications of the latter. docs/protocols.md#system-events; docs/architecture.md#a-connection-from-handshake-to-close;
- * docs/liveness.md. */
+ * `disconnected` notifications of the latter. docs/protocols.md#system-events;
+ * docs/architecture.md#a-connection-from-handshake-to-close; docs/liveness.md. */
 #include "hub.h"
 
 #include <stdio.h>

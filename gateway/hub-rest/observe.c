@@ -15,8 +15,8 @@
 
 /* ---- REST calls ---------------------------------------------------------------------------- */
 
-/* The words of the REST paths (docs/protocols.md#operations-and-status-codes): kept in the operation label; any other
- * segment is a name or an id and becomes {}. */
+/* The words of the REST paths (docs/protocols.md#operations-and-status-codes): kept in the
+ * operation label; any other segment is a name or an id and becomes {}. */
 static const char *const rest_words[] = {
     "groups",
     "users",

@@ -1,11 +1,11 @@
 /* hub-router: every frame a client socket sends (nchan_publisher_upstream_request).
- * Speaks json.webpubsub.azure.v1 (docs/protocols.md#subprotocol-frames): joinGroup, leaveGroup, sendToGroup, event,
- * ping, sequenceAck; simple clients' frames become `message` events. nchan publishes our 200
- * body to the socket's own channel (acks, pongs) and drops a 204 (docs/nchan.md#upstream-status); anything
- * else closes the socket with 1008, so this program answers 200 or 204 only, except to a
- * refused recovery (hub_reliable.c), which it closes that way on purpose. The per-connection
- * rate (HUB_RATE_PER_SEC) is kept in nginx, by the frame gate (docs/frame-gate.md): frames over
- * it never reach this program. */
+ * Speaks json.webpubsub.azure.v1 (docs/protocols.md#subprotocol-frames): joinGroup, leaveGroup,
+ * sendToGroup, event, ping, sequenceAck; simple clients' frames become `message` events. nchan
+ * publishes our 200 body to the socket's own channel (acks, pongs) and drops a 204
+ * (docs/nchan.md#upstream-status); anything else closes the socket with 1008, so this program
+ * answers 200 or 204 only, except to a refused recovery (hub_reliable.c), which it closes that way
+ * on purpose. The per-connection rate (HUB_RATE_PER_SEC) is kept in nginx, by the frame gate
+ * (docs/frame-gate.md): frames over it never reach this program. */
 #include "hub.h"
 #include "metrics.h"
 
@@ -197,7 +197,8 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
     }
 }
 
-/* The upstream reply to a user event (docs/protocols.md#user-events): sent to this connection before the ack. */
+/* The upstream reply to a user event (docs/protocols.md#user-events): sent to this connection
+ * before the ack. */
 static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
 {
     if (rep->len == 0) return 0;
@@ -329,7 +330,7 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
     (void)after;
     frame_ctx f = {0};
     const char *refused = fn_param(req, "HUB_REFUSED");
-    if (refused && *refused) { /* a refused recovery: any frame closes it with 1008 (docs/nchan.md#upstream-status) */
+    if (refused && *refused) { /* refused recovery: 403 -> 1008 (docs/nchan.md#upstream-status) */
         fn_error(res, 403, "recovery refused");
         return 0;
     }

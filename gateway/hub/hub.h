@@ -27,7 +27,8 @@
 #include "fn.h"
 #include "wps_jwt.h"
 
-/* Limits (docs/protocols.md#limits; every network input is bounded). Over a limit: error ack or close. */
+/* Limits (docs/protocols.md#limits; every network input is bounded). Over a limit: error ack or
+ * close. */
 #define HUB_MAX_FRAME (1024 * 1024)      /* one WebSocket message, as the service */
 #define HUB_MAX_HUB_NAME 128             /* ^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$ */
 #define HUB_MAX_GROUP_NAME 1024          /* 1-1024 chars, not whitespace only */
@@ -43,7 +44,7 @@
 #define HUB_RATE_PER_SEC 200             /* client messages per second per connection ... */
 #define HUB_RATE_BURST 2000              /* ... with this burst (token bucket in nginx, shared by
                                           * its workers: gateway/nginx/module, frame gate) */
-#define HUB_CHANNELS_PER_PUBLISH 255     /* nchan multi-channel publish limit (docs/nchan.md#multi-channel-limits) */
+#define HUB_CHANNELS_PER_PUBLISH 255     /* nchan's limit: docs/nchan.md#multi-channel-limits */
 #define HUB_WEBHOOK_TIMEOUT_MS 30000     /* blocking webhooks (connect, user events) */
 #define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
@@ -103,7 +104,8 @@ int hub_ctx_decode(const char *s, hub_ctx *c);
 void hub_ctx_free(hub_ctx *c);
 static inline int hub_ctx_json(const hub_ctx *c) { return c->protocol[0] != '\0'; }
 
-/* Permission check (docs/protocols.md#roles-and-permissions): kind "sendToGroup" or "joinLeaveGroup". */
+/* Permission check (docs/protocols.md#roles-and-permissions): kind "sendToGroup" or
+ * "joinLeaveGroup". */
 int hub_roles_allow(json_object *roles, const char *kind, const char *group);
 int hub_role_pattern_match(const char *pattern, const char *s);
 
@@ -172,7 +174,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
 int hub_send_user(const char *hub, const char *user, const hub_payload *p);
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p);
 
-/* ---- hub_reliable.c: json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol) */
+/* ---- hub_reliable.c: the reliable subprotocol (docs/protocols.md#the-reliable-subprotocol) */
 
 static inline int hub_proto_reliable(const char *protocol)
 {

@@ -1,6 +1,7 @@
 /* hub_gone.c: the end of a connection and the system notifications around it. Removing the row
  * (DELETE ... RETURNING) is what makes `disconnected` fire exactly once, whoever notices first:
- * the socket's `closed` hook or the orphan check (hub_orphan.c). docs/protocols.md#system-events. */
+ * the socket's `closed` hook or the orphan check (hub_orphan.c). See
+ * docs/protocols.md#system-events. */
 #include "hub.h"
 
 #include <stdio.h>

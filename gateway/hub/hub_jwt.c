@@ -1,9 +1,10 @@
 /* hub_jwt.c: the hub's token checks on top of the SDK (gateway/sdk/wps_jwt): client access
- * tokens (docs/protocols.md#client-access-tokens) and REST bearer tokens (#rest-authentication), both signed with the access key.
- * The only hub-specific part is the lenient audience rule: the hub knows its request path but
- * not the public URL a client or server SDK was given, so aud is compared by path only. Within
- * the path, "/<x>/hubs/<hub>" ignores case (hub names do); what follows (group names, user and
- * connection ids) is compared exactly: a token for groups/Foo is no token for groups/foo. */
+ * tokens (docs/protocols.md#client-access-tokens) and REST bearer tokens (#rest-authentication),
+ * both signed with the access key. The only hub-specific part is the lenient audience rule: the hub
+ * knows its request path but not the public URL a client or server SDK was given, so aud is
+ * compared by path only. Within the path, "/<x>/hubs/<hub>" ignores case (hub names do); what
+ * follows (group names, user and connection ids) is compared exactly: a token for groups/Foo is no
+ * token for groups/foo. */
 #include "hub.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
-/* hub_reliable.c: the reliable subprotocol json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol,
- * schema/006_reliable.sql).
+/* hub_reliable.c: the reliable subprotocol json.reliable.webpubsub.azure.v1
+ * (docs/protocols.md#the-reliable-subprotocol, schema/006_reliable.sql).
  *
  * A reliable connection is logical: it outlives its socket for HUB_RELIABLE_RETENTION_MS and a
  * new socket may take it over (recovery). Its sockets subscribe to their own channel only, so

@@ -191,8 +191,8 @@ void hub_ctx_free(hub_ctx *c)
 
 /* ---- permissions ------------------------------------------------------------------------ */
 
-/* Wildcard role patterns (docs/protocols.md#roles-and-permissions): ? one char but '.', * a run without '.', ** any
- * run, backslash escapes. */
+/* Wildcard role patterns (docs/protocols.md#roles-and-permissions): ? one char but '.', * a run
+ * without '.', ** any run, backslash escapes. */
 int hub_role_pattern_match(const char *p, const char *s)
 {
     if (!*p) return !*s;

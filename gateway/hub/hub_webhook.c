@@ -1,8 +1,8 @@
 /* hub_webhook.c: the upstream event handler client (CloudEvents 1.0, HTTP binary mode,
- * docs/protocols.md#webhooks): abuse-protection validation, the ce-* headers, bounded timeouts. A handler on
- * our own public origin (hubs.json's "/api/eventHandler") is reached through nginx's internal
- * unix-socket server, the only server that routes to it; other handlers over TCP. Why, and what
- * the handler checks besides ce-signature: docs/webhooks.md. */
+ * docs/protocols.md#webhooks): abuse-protection validation, the ce-* headers, bounded timeouts. A
+ * handler on our own public origin (hubs.json's "/api/eventHandler") is reached through nginx's
+ * internal unix-socket server, the only server that routes to it; other handlers over TCP. Why, and
+ * what the handler checks besides ce-signature: docs/webhooks.md. */
 #include "hub.h"
 
 #include <stdio.h>

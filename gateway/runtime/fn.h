@@ -27,7 +27,8 @@ struct FCGX_Request;
 #define FN_MAX_HEADERS_OUT 16
 #define FN_MAX_HEADER_OUT_LEN 4096 /* room for a principal header or a cookie */
 
-/* The Static Web Apps client principal (docs/protocols.md#the-client-principal), decoded from x-ms-client-principal. */
+/* The Static Web Apps client principal (docs/protocols.md#the-client-principal), decoded from
+ * x-ms-client-principal. */
 typedef struct fn_principal {
     char provider[FN_MAX_PROVIDER];
     char user_id[FN_MAX_USER_ID];

@@ -1,6 +1,7 @@
 /* wps_client.h: the Web PubSub service client, our equivalent of @azure/web-pubsub's
- * WebPubSubServiceClient: client access tokens (docs/protocols.md#client-access-tokens) and the authenticated
- * HTTP transport the REST operations in wps_rest.h run on (docs/protocols.md#rest-authentication).
+ * WebPubSubServiceClient: client access tokens (docs/protocols.md#client-access-tokens) and the
+ * authenticated HTTP transport the REST operations in wps_rest.h run on
+ * (docs/protocols.md#rest-authentication).
  *
  * Usage (REST operations are in wps_rest.h, which includes this header):
  *     char err[256];

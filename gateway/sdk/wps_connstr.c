@@ -1,6 +1,7 @@
-/* wps_connstr.c: connection string parsing (docs/protocols.md#connection-strings). Pieces are split on ';', each at
- * its first '='; keys are case-insensitive, values verbatim, later duplicates win. The endpoint
- * URL is normalised with libcurl's URL API (Port applied, default port dropped, trailing '/'). */
+/* wps_connstr.c: connection string parsing (docs/protocols.md#connection-strings). Pieces are split
+ * on ';', each at its first '='; keys are case-insensitive, values verbatim, later duplicates win.
+ * The endpoint URL is normalised with libcurl's URL API (Port applied, default port dropped,
+ * trailing '/'). */
 #include "wps_connstr.h"
 
 #include <stdarg.h>

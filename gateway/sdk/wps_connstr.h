@@ -1,5 +1,6 @@
 /* wps_connstr.h: parsing a Web PubSub connection string ("Endpoint=...;AccessKey=...;Port=...;")
- * into an endpoint URL and an access key, the way @azure/web-pubsub does (docs/protocols.md#connection-strings). */
+ * into an endpoint URL and an access key, the way @azure/web-pubsub does
+ * (docs/protocols.md#connection-strings). */
 #ifndef WPS_CONNSTR_H
 #define WPS_CONNSTR_H
 #include <stddef.h>

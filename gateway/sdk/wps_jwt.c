@@ -1,5 +1,5 @@
-/* wps_jwt.c: HS256 JWT signing and verification (docs/protocols.md#client-access-tokens, #rest-authentication) on libsodium (HMAC,
- * base64url, constant-time compare) and json-c. */
+/* wps_jwt.c: HS256 JWT signing and verification (docs/protocols.md#client-access-tokens,
+ * #rest-authentication) on libsodium (HMAC, base64url, constant-time compare) and json-c. */
 #include "wps_jwt.h"
 
 #include <stdarg.h>

@@ -1,5 +1,6 @@
 /* wps_jwt.h: HS256 JSON Web Tokens as Web PubSub uses them: client access tokens
- * (docs/protocols.md#client-access-tokens) and per-request REST tokens (#rest-authentication). The key is the AccessKey's raw UTF-8 bytes. */
+ * (docs/protocols.md#client-access-tokens) and per-request REST tokens (#rest-authentication). The
+ * key is the AccessKey's raw UTF-8 bytes. */
 #ifndef WPS_JWT_H
 #define WPS_JWT_H
 #include <stddef.h>
@@ -14,8 +15,9 @@
 #define WPS_JWT_DEFAULT_TTL 3600 /* seconds, when a caller does not choose */
 
 /* Claims in jsonwebtoken's order (role, webpubsub.group, iat, exp, aud, sub), each optional part
- * omitted when NULL/empty. The REST token (docs/protocols.md#rest-authentication) is wps_jwt_claims_new(url, NULL, NULL, 0, NULL,
- * 0, iat, exp). Returns a new object (json_object_put it), NULL on allocation failure. */
+ * omitted when NULL/empty. The REST token (docs/protocols.md#rest-authentication) is
+ * wps_jwt_claims_new(url, NULL, NULL, 0, NULL, 0, iat, exp). Returns a new object (json_object_put
+ * it), NULL on allocation failure. */
 json_object *wps_jwt_claims_new(const char *aud, const char *sub, const char *const *roles,
                                 size_t nroles, const char *const *groups, size_t ngroups,
                                 long long iat, long long exp);

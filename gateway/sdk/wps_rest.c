@@ -1,5 +1,6 @@
-/* wps_rest.c: the REST data-plane operations (docs/protocols.md#operations-and-status-codes, #generatetoken): each builds its URL with
- * wps_url_rest and sends it through wps_client_request. */
+/* wps_rest.c: the REST data-plane operations (docs/protocols.md#operations-and-status-codes,
+ * #generatetoken): each builds its URL with wps_url_rest and sends it through
+ * wps_client_request. */
 #include "wps_rest.h"
 #include "wps_url.h"
 
@@ -265,7 +266,8 @@ int wps_rest_group_delete_messages(wps_client *c, const char *group)
     return call(c, "DELETE", WPS_PATH_GROUP_MESSAGES, group, NULL, NULL, 0, NULL);
 }
 
-/* Query of :generateToken: userId, role*, minutesToExpire, group*, clientType (docs/protocols.md#generatetoken). */
+/* Query of :generateToken: userId, role*, minutesToExpire, group*, clientType
+ * (docs/protocols.md#generatetoken). */
 static char *token_url(wps_client *c, const char *user_id, const char *const *roles, size_t nroles,
                        const char *const *groups, size_t ngroups, const char *minutes)
 {

@@ -1,9 +1,9 @@
-/* wps_rest.h: every REST data-plane operation of Web PubSub (docs/protocols.md#operations-and-status-codes), one plain
- * function each, on a wps_client. Each returns the HTTP status (the SDK-expected one is noted),
- * or -1 on a transport error or a bad argument (message in wps_client_error). Path parameters
- * are percent-encoded; every call carries api-version=WPS_API_VERSION and a fresh JWT whose aud
- * is the URL exactly as sent. The WPS_PATH_* templates are the request paths ("{}" = a path
- * parameter, in order), shared with the tests. */
+/* wps_rest.h: every REST data-plane operation of Web PubSub
+ * (docs/protocols.md#operations-and-status-codes), one plain function each, on a wps_client. Each
+ * returns the HTTP status (the SDK-expected one is noted), or -1 on a transport error or a bad
+ * argument (message in wps_client_error). Path parameters are percent-encoded; every call carries
+ * api-version=WPS_API_VERSION and a fresh JWT whose aud is the URL exactly as sent. The WPS_PATH_*
+ * templates are the request paths ("{}" = a path parameter, in order), shared with the tests. */
 #ifndef WPS_REST_H
 #define WPS_REST_H
 #include "wps_client.h"

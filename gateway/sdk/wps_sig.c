@@ -1,4 +1,5 @@
-/* wps_sig.c: computing and checking `ce-signature` values (docs/protocols.md#headers-and-signature) with libsodium. */
+/* wps_sig.c: computing and checking `ce-signature` values (docs/protocols.md#headers-and-signature)
+ * with libsodium. */
 #include "wps_sig.h"
 
 #include <ctype.h>

@@ -1,4 +1,6 @@
-/* wps_sig.h: the CloudEvents `ce-signature` header of upstream event requests (docs/protocols.md#headers-and-signature): "sha256=" + lowercase hex HMAC-SHA256(key = AccessKey bytes, msg = connectionId).
+/* wps_sig.h: the CloudEvents `ce-signature` header of upstream event requests
+ * (docs/protocols.md#headers-and-signature): "sha256=" + lowercase hex HMAC-SHA256(key = AccessKey
+ * bytes, msg = connectionId).
  *
  * The same key signs JWTs: HMAC-SHA256(key, header "." payload). A connection id with a '.'
  * could be a token's signing input, whose signature every token holder has, so it is never

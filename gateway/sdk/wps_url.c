@@ -1,5 +1,5 @@
-/* wps_url.c: URL building for the Web PubSub SDK (docs/protocols.md#client-access-tokens, #rest-authentication); percent-
- * encoding by libcurl, strings assembled in a memory stream. */
+/* wps_url.c: URL building for the Web PubSub SDK (docs/protocols.md#client-access-tokens,
+ * #rest-authentication); percent-encoding by libcurl, strings assembled in a memory stream. */
 #include "wps_url.h"
 
 #include <stdio.h>

@@ -1,6 +1,7 @@
-/* wps_url.h: the URLs the Web PubSub SDK builds: REST request URLs (docs/protocols.md#rest-authentication),
- * which are also the `aud` of their JWT, and the client audience and WebSocket URLs (docs/protocols.md#client-access-tokens).
- * Pure functions: no network, no clock. */
+/* wps_url.h: the URLs the Web PubSub SDK builds: REST request URLs
+ * (docs/protocols.md#rest-authentication), which are also the `aud` of their JWT, and the client
+ * audience and WebSocket URLs (docs/protocols.md#client-access-tokens). Pure functions: no network,
+ * no clock. */
 #ifndef WPS_URL_H
 #define WPS_URL_H
 #include <stddef.h>

@@ -1,6 +1,6 @@
-"""Static Web Apps sign-in through nginx (docs/protocols.md#static-web-apps-sign-in, docs/sign-in.md): every provider, /.auth/me,
-logout, expiry, wrong passwords, registration, rate limits, open redirects, Origin, and the
-principal the API sees."""
+"""Static Web Apps sign-in through nginx (docs/protocols.md#static-web-apps-sign-in,
+docs/sign-in.md): every provider, /.auth/me, logout, expiry, wrong passwords, registration, rate
+limits, open redirects, Origin, and the principal the API sees."""
 import base64
 import hashlib
 import json

@@ -1,5 +1,5 @@
-"""Chatr Bot over real sockets (docs/protocols.md#the-bot): a chatCommand event from a member runs the
-command and the bot answers into the chat through the hub's REST API (no envelope fromUserId,
+"""Chatr Bot over real sockets (docs/protocols.md#the-bot): a chatCommand event from a member runs
+the command and the bot answers into the chat through the hub's REST API (no envelope fromUserId,
 data.bot true); bad arguments and unknown commands get a bot reply, non-members an error ack."""
 import json
 import re

@@ -1,6 +1,6 @@
-"""GET /api/chats/{id}/messages (docs/protocols.md#history): a chat's stored messages for its members
-only (404 unknown chat, 403 non-member), paged like the hub's history REST extension, gone with
-the chat; and the `echo` user event the benchmarks use."""
+"""GET /api/chats/{id}/messages (docs/protocols.md#history): a chat's stored messages for its
+members only (404 unknown chat, 403 non-member), paged like the hub's history REST extension, gone
+with the chat; and the `echo` user event the benchmarks use."""
 import base64
 import json
 import os

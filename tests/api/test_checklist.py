@@ -1,6 +1,8 @@
-"""The compatibility checklist (docs/protocols.md#compatibility-checklist), items 8 and 12, each in one place: the REST data plane answers every
-operation of docs/protocols.md#operations-and-status-codes with exactly the status the JS server SDK declares (core-client throws on any
-other, even another 2xx), and the Static Web Apps behaviours the original Chatr client relies on.
+"""The compatibility checklist (docs/protocols.md#compatibility-checklist), items 8 and 12, each in
+one place: the REST data plane answers every operation of
+docs/protocols.md#operations-and-status-codes with exactly the status the JS server SDK declares
+(core-client throws on any other, even another 2xx), and the Static Web Apps behaviours the original
+Chatr client relies on.
 (The other checklist items are tested next to their features: test_a1_* ... test_a11_*.)"""
 import base64
 import json

@@ -1,5 +1,5 @@
-"""Message history, a hub feature (docs/protocols.md#history, schema/005_history.sql): hub `chat` stores
-every group message before delivering it, adds "id" and "time" to the envelope, and serves
+"""Message history, a hub feature (docs/protocols.md#history, schema/005_history.sql): hub `chat`
+stores every group message before delivering it, adds "id" and "time" to the envelope, and serves
 GET/DELETE /api/hubs/{hub}/groups/{group}/messages. Hub `bench` keeps none."""
 import json
 import re

@@ -1,8 +1,8 @@
 """A real browser against the hub (issue 3): Chromium opens
 `new WebSocket(url, 'json.webpubsub.azure.v1')` and gets the `connected` frame. Browsers abort a
-handshake whose 101 does not echo the subprotocol exactly (docs/nchan.md#the-subprotocol-header), which Python clients
-tolerate. Driven by playwright-core from frontend/node_modules (make deps) with Debian's Chromium;
-the page is on the emulator's own origin, which the hub allows."""
+handshake whose 101 does not echo the subprotocol exactly (docs/nchan.md#the-subprotocol-header),
+which Python clients tolerate. Driven by playwright-core from frontend/node_modules (make deps) with
+Debian's Chromium; the page is on the emulator's own origin, which the hub allows."""
 import json
 import os
 import shutil

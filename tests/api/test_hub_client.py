@@ -1,6 +1,6 @@
 """The hub's client side through real nginx + nchan + PostgreSQL: handshake, the
-json.webpubsub.azure.v1 messages, acks, groups, limits. Named after docs/protocols.md#compatibility-checklist
-items where they cover one."""
+json.webpubsub.azure.v1 messages, acks, groups, limits. Named after
+docs/protocols.md#compatibility-checklist items where they cover one."""
 import json
 import time
 
@@ -83,7 +83,8 @@ def test_handshake_401(chatr, case):
 
 
 def test_handshake_expired_within_clock_skew_accepted(chatr):
-    # exp 4 minutes ago: inside the 5-minute skew the service allows (docs/protocols.md#client-access-tokens)
+    # exp 4 minutes ago: inside the 5-minute skew the service allows
+    # (docs/protocols.md#client-access-tokens)
     c = Client(chatr, token=client_token(chatr, user="u-skew", exp=-240), user="u-skew")
     assert c.connected["userId"] == "u-skew"
     c.close()
@@ -91,7 +92,8 @@ def test_handshake_expired_within_clock_skew_accepted(chatr):
 
 @pytest.mark.parametrize("group", ["", "   "])
 def test_handshake_invalid_token_group_is_400(chatr, group):
-    # a webpubsub.group value that is not a valid group name -> 400 (docs/protocols.md#client-access-tokens)
+    # a webpubsub.group value that is not a valid group name -> 400
+    # (docs/protocols.md#client-access-tokens)
     for groups in (group, ["ok", group]):
         tok = client_token(chatr, user="u-badgroup", groups=groups)
         assert handshake_status(chatr, ws_url(chatr, token=tok), subprotocols=[PROTO]) == 400
@@ -305,7 +307,8 @@ def test_connection_and_groups_removed_on_close(chatr):
 
 def test_a3_acks_always_and_duplicate_ackid(chatr):
     """Checklist item 3: every request with an ackId is acked; a repeated ackId that succeeded is
-    answered Duplicate and not executed again; a failed one is not remembered (docs/protocols.md#ack-ids)."""
+    answered Duplicate and not executed again; a failed one is not remembered
+    (docs/protocols.md#ack-ids)."""
     c = Client(chatr, user="u-a3", roles=["webpubsub.joinLeaveGroup"])
     peer = Client(chatr, user="u-a3-peer", groups=["g-a3"])
     _, ack = c.request({"type": "joinGroup", "group": "g-a3", "ackId": 1})

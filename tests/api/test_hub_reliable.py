@@ -1,7 +1,7 @@
-"""The reliable subprotocol json.reliable.webpubsub.azure.v1 (docs/protocols.md#the-reliable-subprotocol,
-checklist item 4;
-gateway/hub/hub_reliable.c): reconnectionToken, sequenceIds on data messages, sequenceAck, the
-retention of a dropped connection, recovery with replay, and recovery refused with close 1008.
+"""The reliable subprotocol json.reliable.webpubsub.azure.v1
+(docs/protocols.md#the-reliable-subprotocol, checklist item 4; gateway/hub/hub_reliable.c):
+reconnectionToken, sequenceIds on data messages, sequenceAck, the retention of a dropped connection,
+recovery with replay, and recovery refused with close 1008.
 Hub `testhub` has the recording event handler hubtools.UPSTREAM. The emulator of the session runs
 with a short retention (CHATR_RELIABLE_RETENTION_MS below) so that expiry is quick to see."""
 import base64

@@ -1,5 +1,5 @@
-"""The hub's REST data plane (docs/protocols.md#operations-and-status-codes): every operation and its exact status codes,
-JWT bearer auth, delivery to the right sockets."""
+"""The hub's REST data plane (docs/protocols.md#operations-and-status-codes): every operation and
+its exact status codes, JWT bearer auth, delivery to the right sockets."""
 import time
 
 import pytest

@@ -1,5 +1,5 @@
-"""Upstream webhooks (CloudEvents, docs/protocols.md#webhooks) of hub `testhub`, whose handler is the
-real HTTP server hubtools.UPSTREAM (gateway/hubs.json: ${CHATR_TESTHUB_URL})."""
+"""Upstream webhooks (CloudEvents, docs/protocols.md#webhooks) of hub `testhub`, whose handler is
+the real HTTP server hubtools.UPSTREAM (gateway/hubs.json: ${CHATR_TESTHUB_URL})."""
 import hashlib
 import hmac
 import json
@@ -39,7 +39,8 @@ def test_a5_a6_connected_webhook_headers_and_signature(chatr):
 
 
 def test_signature_vector():
-    # the ce-signature vector (docs/protocols.md#headers-and-signature), computed the way the hub does (HMAC of the id with the key bytes)
+    # the ce-signature vector (docs/protocols.md#headers-and-signature), computed the way the hub
+    # does (HMAC of the id with the key bytes)
     got = hmac.new(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH", b"conn1", hashlib.sha256).hexdigest()
     assert got == "8de7281e588e23b0a30a7180ffa240257b8176e983004c240c9f3f7a7233c993"
 

@@ -1,6 +1,6 @@
-"""Static routing from frontend/staticwebapp.config.json (docs/protocols.md#route-rules) through nginx: the
-app is for signed-in users, signed-out users are sent to /login.html, unknown paths fall back to
-the app, and every static response carries the global headers."""
+"""Static routing from frontend/staticwebapp.config.json (docs/protocols.md#route-rules) through
+nginx: the app is for signed-in users, signed-out users are sent to /login.html, unknown paths fall
+back to the app, and every static response carries the global headers."""
 import json
 import os
 

@@ -1,7 +1,8 @@
 /* proto.c: the two protocols the generator speaks over WebSocket.
- *   wps: json.webpubsub.azure.v1 (docs/protocols.md#subprotocol-frames): token signed with the access key as the SDK
- *        does (wps_jwt), wait for "connected", joinGroup with ackId 1 (groups, ceiling),
- *        sendToGroup (groups) or event "echo" (echo, answered by the hub's event handler).
+ *   wps: json.webpubsub.azure.v1 (docs/protocols.md#subprotocol-frames): token signed with the
+ *        access key as the SDK does (wps_jwt), wait for "connected", joinGroup with ackId 1
+ *        (groups, ceiling), sendToGroup (groups) or event "echo" (echo, answered by the hub's
+ *        event handler).
  *   sio: Engine.IO v4 / Socket.IO v5 over the websocket transport, straight away (no polling):
  *        "0{...}" open, "40" connect, 421["join",g] acked by 431[true], 42["send",...] or
  *        42["echo",...]; "2" → "3".

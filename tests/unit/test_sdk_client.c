@@ -1,6 +1,6 @@
-/* test_sdk_client.c: the service client: client tokens and getToken's JSON (docs/protocols.md#client-access-tokens),
- * REST URLs and their per-request JWT (#rest-data-plane). What goes on the wire is in
- * test_sdk_wire.c. */
+/* test_sdk_client.c: the service client: client tokens and getToken's JSON
+ * (docs/protocols.md#client-access-tokens), REST URLs and their per-request JWT (#rest-data-plane).
+ * What goes on the wire is in test_sdk_wire.c. */
 #include "unit.h"
 #include "wps_client.h"
 #include "wps_jwt.h"

@@ -1,4 +1,5 @@
-/* test_sdk_connstr.c: connection string parsing as @azure/web-pubsub does it (docs/protocols.md#connection-strings). */
+/* test_sdk_connstr.c: connection string parsing as @azure/web-pubsub does it
+ * (docs/protocols.md#connection-strings). */
 #include "unit.h"
 #include "wps_connstr.h"
 

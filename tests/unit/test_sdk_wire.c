@@ -1,6 +1,7 @@
 /* test_sdk_wire.c: REST requests as they leave the SDK, caught by a fake server on a unix socket
  * (WEBPUBSUB_UNIX_SOCKET): methods, paths, headers, bodies, the bearer token's aud, status and
- * body handling, and one kept-alive connection for all calls (docs/protocols.md#rest-data-plane). */
+ * body handling, and one kept-alive connection for all calls
+ * (docs/protocols.md#rest-data-plane). */
 #include "unit.h"
 #include "wps_client.h"
 #include "wps_jwt.h"
