@@ -2,9 +2,9 @@
 -- (docs/protocols.md#the-reliable-subprotocol, checklist item 4; gateway/hub/hub_reliable.c). A
 -- reliable connection is a LOGICAL connection: its row in pubsub.connections (id, groups, roles,
 -- ackIds) outlives the WebSocket that opened it, and a later socket may take it over (recovery)
--- until HUB_RELIABLE_RETENTION after the last socket went. Every data message to it gets the next
--- sequenceId and is kept here until the client acknowledges it (sequenceAck, cumulative), so a
--- recovering socket gets what it missed.
+-- until HUB_RELIABLE_RETENTION_MS after the last socket went. Every data message to it gets the
+-- next sequenceId and is kept here until the client acknowledges it (sequenceAck, cumulative), so
+-- a recovering socket gets what it missed.
 --
 -- Ordering: whoever gives a sequenceId holds the connection's pubsub.reliable row lock until it
 -- has published the message (hub_reliable.c), so ids reach the socket in increasing order; a
