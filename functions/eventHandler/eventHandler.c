@@ -134,7 +134,7 @@ static int event_handler(fn_req *req, fn_res *res)
     const char *key = access_key();
     const char *conn = fn_header(req, "ce-connectionId");
     const char *sig = fn_header(req, "ce-signature");
-    if (!key || hub_init() != 0) {
+    if (!key || ev_hub_init() != 0) {
         fn_error(res, 500, "WEBPUBSUB_CONNECTION_STRING is not usable");
         return 0;
     }
