@@ -5,21 +5,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fn_wps.h"
 #include "wps_rest.h"
 
 #define GROUP_PAGE 200
 #define GROUP_PAGES_MAX 50 /* 10,000 connections: far more than a chat has */
 
-static wps_client *client; /* per-process handle, like the database connection */
+static wps_client *client; /* fn_wps_client(), once ev_hub_init succeeded */
 
 int ev_hub_init(void)
 {
-    if (client) return 0;
-    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
-    const char *hub = getenv("WEBPUBSUB_HUB");
-    char err[256] = "";
-    client = cs ? wps_client_new(cs, hub && *hub ? hub : "chat", err, sizeof err) : NULL;
-    if (!client) fn_log("web pubsub client: %s", cs ? err : "WEBPUBSUB_CONNECTION_STRING is not set");
+    client = fn_wps_client();
     return client ? 0 : -1;
 }
 
