@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fn_wps.h"
 #include "wps_rest.h"
 
 #define CHAT_ID_STORED_MAX 300 /* chatr.chats.id */
@@ -15,17 +16,11 @@
 #define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
 #define MESSAGE_ID_DIGITS 18   /* a bigint id, below 10^18 */
 
-static wps_client *client; /* per-process handle, like the database connection */
+static wps_client *client; /* fn_wps_client(), once hub_init succeeded */
 
 static int hub_init(fn_res *res)
 {
-    if (client) return 0;
-    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
-    const char *hub = getenv("WEBPUBSUB_HUB");
-    char err[256] = "";
-    client = cs ? wps_client_new(cs, hub && *hub ? hub : "chat", err, sizeof err) : NULL;
-    if (client) return 0;
-    fn_log("web pubsub client: %s", cs ? err : "WEBPUBSUB_CONNECTION_STRING is not set");
+    if ((client = fn_wps_client()) != NULL) return 0;
     fn_error(res, 500, "Web PubSub is not configured");
     return -1;
 }

@@ -49,7 +49,7 @@ static json_object *bot_data(const char *text)
 /* Posts data (owned) into the chat and answers the event: 200, or 500 if the hub refused. */
 static int post(bot_cmd *c, json_object *data)
 {
-    if (hub_send_group(c->chat, data) != 0)
+    if (ev_hub_send_group(c->chat, data) != 0)
         fn_error(c->ev->res, 500, "the bot could not post into the chat");
     else
         fn_text(c->ev->res, 200, NULL, "", 0);
@@ -87,7 +87,7 @@ static int append(char *buf, size_t len, size_t *at, const char *fmt, ...)
 /* At most QUOTE_MAX characters of s (valid UTF-8), "..." marking a cut. */
 static const char *quote(const char *s, char *buf, size_t len)
 {
-    utf8_prefix(buf, len - 3, s, QUOTE_MAX);
+    ev_utf8_prefix(buf, len - 3, s, QUOTE_MAX);
     if (strlen(buf) < strlen(s)) strcat(buf, "...");
     return buf;
 }
@@ -173,13 +173,14 @@ static void announce_topic(bot_cmd *c)
     json_object_object_add(doc, "chatId", json_object_new_string(c->chat));
     json_object_object_add(doc, "topic", json_object_new_string(c->args));
     if (!c->is_private) {
-        hub_send_all(chat_event_encoded("chatTopic", doc));
+        ev_hub_send_all(chat_event_encoded("chatTopic", doc));
         return;
     }
     const char *p[1] = {c->chat};
     PGresult *r = fn_db_exec("SELECT user_id FROM chatr.members WHERE chat_id = $1", 1, p);
     for (int i = 0; r && i < PQntuples(r); i++)
-        hub_send_user(PQgetvalue(r, i, 0), chat_event_encoded("chatTopic", json_object_get(doc)));
+        ev_hub_send_user(PQgetvalue(r, i, 0),
+                         chat_event_encoded("chatTopic", json_object_get(doc)));
     PQclear(r);
     json_object_put(doc);
 }
@@ -187,7 +188,7 @@ static void announce_topic(bot_cmd *c)
 static int cmd_topic(bot_cmd *c)
 {
     if (!c->owner) return say(c, "Only the chat's owner can set the topic.");
-    if (*c->args && !valid_text(c->args, TOPIC_MAX))
+    if (*c->args && !ev_valid_text(c->args, TOPIC_MAX))
         return say(c, "A topic can be at most %d characters.", TOPIC_MAX);
     const char *p[2] = {c->chat, c->args};
     PGresult *r = fn_db_exec(
@@ -274,12 +275,12 @@ int ev_chat_command(ev_ctx *ev)
 {
     json_object *body = fn_body_json(ev->req, ev->res);
     if (!body) return 0;
-    const char *chat = field(body, "chatId"), *text = field(body, "text");
+    const char *chat = ev_field(body, "chatId"), *text = ev_field(body, "text");
     bot_cmd c = {.ev = ev, .chat = chat};
     char line[COMMAND_MAX + 1];
-    if (!chat || strlen(chat) > CHAT_ID_STORED_MAX || !valid_text(chat, CHAT_ID_STORED_MAX)) {
+    if (!chat || strlen(chat) > CHAT_ID_STORED_MAX || !ev_valid_text(chat, CHAT_ID_STORED_MAX)) {
         fn_error(ev->res, 400, "chatId must name a chat");
-    } else if (!text || strlen(text) > COMMAND_MAX || !valid_text(text, COMMAND_MAX) ||
+    } else if (!text || strlen(text) > COMMAND_MAX || !ev_valid_text(text, COMMAND_MAX) ||
                text[0] != '/') {
         fn_error(ev->res, 400, "text must be a command: '/' and at most %d bytes of text",
                  COMMAND_MAX);

@@ -8,18 +8,16 @@
 
 /* ---- input checks ---------------------------------------------------------------------- */
 
-/* Valid UTF-8 without control characters, 1..max characters. */
-int valid_text(const char *s, size_t max_chars)
+/* Valid UTF-8 (strict: fn_utf8_next) without control characters, 1..max characters. */
+int ev_valid_text(const char *s, size_t max_chars)
 {
-    size_t chars = 0;
+    size_t chars = 0, left = strlen(s);
     const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
-        int len = *p < 0x80 ? 1 : (*p >> 5) == 6 ? 2 : (*p >> 4) == 14 ? 3 : (*p >> 3) == 30 ? 4 : 0;
-        if (len == 0) return 0;
-        if (len == 1 && (*p < 0x20 || *p == 0x7f)) return 0;
-        for (int i = 1; i < len; i++)
-            if ((p[i] & 0xc0) != 0x80) return 0;
-        p += len;
+    while (left) {
+        uint32_t cp;
+        size_t len = fn_utf8_next(p, left, &cp);
+        if (len == 0 || cp < 0x20 || cp == 0x7f) return 0;
+        p += len, left -= len;
         chars++;
     }
     return chars >= 1 && chars <= max_chars;
@@ -46,7 +44,7 @@ static const char *text_body(ev_ctx *ev)
     return b;
 }
 
-const char *field(json_object *o, const char *name)
+const char *ev_field(json_object *o, const char *name)
 {
     json_object *v;
     if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string)) return NULL;
@@ -95,8 +93,10 @@ static int come_online(ev_ctx *ev)
     int was_online = PQgetvalue(r, 0, 4)[0] == 't';
     json_object *msg = chat_event_encoded("userOnline", user_doc(r, 0));
     PQclear(r);
-    if (was_online) hub_send_connection(ev->connection_id, msg);
-    else hub_send_all(msg);
+    if (was_online)
+        ev_hub_send_connection(ev->connection_id, msg);
+    else
+        ev_hub_send_all(msg);
     ok(ev);
     return 0;
 }
@@ -114,7 +114,7 @@ int ev_user_connected(ev_ctx *ev)
 
 int ev_disconnected(ev_ctx *ev)
 {
-    int online = hub_user_online(ev->user_id);
+    int online = ev_hub_user_online(ev->user_id);
     if (online != 0) {
         ok(ev); /* another tab is still open, or we cannot tell: stay online */
         return 0;
@@ -126,7 +126,7 @@ int ev_disconnected(ev_ctx *ev)
     if (!r) return db_fail(ev);
     int changed = PQntuples(r) > 0;
     PQclear(r);
-    if (changed) hub_send_all(chat_event("userOffline", json_object_new_string(ev->user_id)));
+    if (changed) ev_hub_send_all(chat_event("userOffline", json_object_new_string(ev->user_id)));
     ok(ev);
     return 0;
 }
@@ -148,7 +148,8 @@ int ev_idle(ev_ctx *ev)
     int changed = PQntuples(r) > 0;
     PQclear(r);
     if (changed)
-        hub_send_all(chat_event(idle ? "userIsIdle" : "userNotIdle", json_object_new_string(ev->user_id)));
+        ev_hub_send_all(
+            chat_event(idle ? "userIsIdle" : "userNotIdle", json_object_new_string(ev->user_id)));
     ok(ev);
     return 0;
 }
@@ -169,11 +170,11 @@ int ev_create_chat(ev_ctx *ev)
 {
     json_object *body = fn_body_json(ev->req, ev->res);
     if (!body) return 0;
-    const char *id = field(body, "id"), *name = field(body, "name");
+    const char *id = ev_field(body, "id"), *name = ev_field(body, "name");
     if (!id || !valid_chat_id(id) || strncmp(id, "private_", 8) == 0) {
         fn_error(ev->res, 400, "chat id must be 1-%d letters, digits, '-' or '_', not private_*",
                  CHAT_ID_MAX);
-    } else if (!name || !valid_text(name, CHAT_NAME_MAX)) {
+    } else if (!name || !ev_valid_text(name, CHAT_NAME_MAX)) {
         fn_error(ev->res, 400, "chat name must be 1-%d characters of text", CHAT_NAME_MAX);
     } else {
         const char *p[3] = {id, name, ev->user_id};
@@ -185,7 +186,7 @@ int ev_create_chat(ev_ctx *ev)
         } else if (PQntuples(r) == 0) {
             fn_error(ev->res, 409, "chat %s already exists", id);
         } else {
-            hub_send_all(chat_event_encoded("chatCreated", chat_doc(id, name, ev->user_id)));
+            ev_hub_send_all(chat_event_encoded("chatCreated", chat_doc(id, name, ev->user_id)));
             ok(ev);
         }
         PQclear(r);
@@ -195,7 +196,7 @@ int ev_create_chat(ev_ctx *ev)
 }
 
 /* The user's name, for notices; NULL if unknown. */
-char *user_name(const char *user, char *buf, size_t len)
+char *ev_user_name(const char *user, char *buf, size_t len)
 {
     const char *p[1] = {user};
     PGresult *r = fn_db_exec("SELECT name FROM chatr.users WHERE id = $1", 1, p);
@@ -235,14 +236,14 @@ int ev_join_chat(ev_ctx *ev)
     if (!r) return db_fail(ev);
     int joined = PQntuples(r) > 0;
     PQclear(r);
-    if (hub_join(chat, ev->connection_id) != 0) {
+    if (ev_hub_join(chat, ev->connection_id) != 0) {
         fn_error(ev->res, 500, "could not join the chat's group");
         return 0;
     }
     char name[USER_NAME_MAX * 4 + 1], notice[NOTICE_MAX];
-    if (joined && user_name(ev->user_id, name, sizeof name)) {
+    if (joined && ev_user_name(ev->user_id, name, sizeof name)) {
         snprintf(notice, sizeof notice, "%s has joined the chat", name);
-        hub_group_notice(chat, notice);
+        ev_hub_group_notice(chat, notice);
     }
     ok(ev);
     return 0;
@@ -252,7 +253,7 @@ int ev_leave_chat(ev_ctx *ev)
 {
     json_object *body = fn_body_json(ev->req, ev->res);
     if (!body) return 0;
-    const char *chat = field(body, "chatId");
+    const char *chat = ev_field(body, "chatId");
     if (!chat || !*chat) {
         fn_error(ev->res, 400, "chatId is required");
         json_object_put(body);
@@ -268,11 +269,11 @@ int ev_leave_chat(ev_ctx *ev)
     }
     int left = PQntuples(r) > 0;
     PQclear(r);
-    hub_leave_user(chat, ev->user_id);
+    ev_hub_leave_user(chat, ev->user_id);
     char name[USER_NAME_MAX * 4 + 1], notice[NOTICE_MAX];
-    if (left && user_name(ev->user_id, name, sizeof name)) {
+    if (left && ev_user_name(ev->user_id, name, sizeof name)) {
         snprintf(notice, sizeof notice, "%s has left the chat", name);
-        hub_group_notice(chat, notice);
+        ev_hub_group_notice(chat, notice);
     }
     json_object_put(body);
     ok(ev);
@@ -280,7 +281,7 @@ int ev_leave_chat(ev_ctx *ev)
 }
 
 /* Copies at most max_chars UTF-8 characters of src (valid UTF-8) into dst. */
-void utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
+void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
 {
     size_t i = 0, chars = 0;
     while (src[i] && chars < max_chars) {
@@ -307,13 +308,15 @@ int ev_create_private_chat(ev_ctx *ev)
 {
     json_object *body = fn_body_json(ev->req, ev->res);
     if (!body) return 0;
-    const char *initiator = field(body, "initiatorUserId"), *target = field(body, "targetUserId");
+    const char *initiator = ev_field(body, "initiatorUserId"),
+               *target = ev_field(body, "targetUserId");
     char a_name[USER_NAME_MAX * 4 + 1], b_name[USER_NAME_MAX * 4 + 1];
     if (initiator && strcmp(initiator, ev->user_id) != 0) {
         fn_error(ev->res, 403, "you can only start private chats as yourself");
     } else if (!target || !*target || strcmp(target, ev->user_id) == 0) {
         fn_error(ev->res, 400, "targetUserId must name another user");
-    } else if (!user_name(ev->user_id, a_name, sizeof a_name) || !user_name(target, b_name, sizeof b_name)) {
+    } else if (!ev_user_name(ev->user_id, a_name, sizeof a_name) ||
+               !ev_user_name(target, b_name, sizeof b_name)) {
         fn_error(ev->res, 404, "unknown user");
     } else {
         const char *lo = strcmp(ev->user_id, target) < 0 ? ev->user_id : target;
@@ -321,8 +324,8 @@ int ev_create_private_chat(ev_ctx *ev)
         char id[2 * FN_MAX_USER_ID + 16], a_short[200], b_short[200], name[CHAT_NAME_MAX * 4 + 8];
         snprintf(id, sizeof id, "private_%s_%s", lo, hi);
         /* "A & B" within the chat name limit, whatever the names' lengths. */
-        utf8_prefix(a_short, sizeof a_short, a_name, (CHAT_NAME_MAX - 3) / 2);
-        utf8_prefix(b_short, sizeof b_short, b_name, (CHAT_NAME_MAX - 3) / 2);
+        ev_utf8_prefix(a_short, sizeof a_short, a_name, (CHAT_NAME_MAX - 3) / 2);
+        ev_utf8_prefix(b_short, sizeof b_short, b_name, (CHAT_NAME_MAX - 3) / 2);
         snprintf(name, sizeof name, "%s & %s", a_short, b_short);
         const char *p[4] = {id, name, ev->user_id, target};
         /* An existing chat of the pair keeps the name it was created with, whoever clicks
@@ -339,13 +342,15 @@ int ev_create_private_chat(ev_ctx *ev)
         } else {
             if (PQntuples(r) == 1) snprintf(name, sizeof name, "%s", PQgetvalue(r, 0, 0));
             PQclear(r);
-            hub_join_user(id, ev->user_id);
-            hub_join_user(id, target);
-            hub_send_user(ev->user_id, chat_event_encoded("joinPrivateChat", private_doc(id, name, 1)));
-            hub_send_user(target, chat_event_encoded("joinPrivateChat", private_doc(id, name, 0)));
+            ev_hub_join_user(id, ev->user_id);
+            ev_hub_join_user(id, target);
+            ev_hub_send_user(ev->user_id,
+                             chat_event_encoded("joinPrivateChat", private_doc(id, name, 1)));
+            ev_hub_send_user(target,
+                             chat_event_encoded("joinPrivateChat", private_doc(id, name, 0)));
             char notice[NOTICE_MAX];
             snprintf(notice, sizeof notice, "%s wants to chat", a_name);
-            hub_group_notice(id, notice);
+            ev_hub_group_notice(id, notice);
             ok(ev);
         }
     }
@@ -373,9 +378,9 @@ int ev_delete_chat(ev_ctx *ev)
     r = fn_db_exec("DELETE FROM chatr.chats WHERE id = $1 AND owner = $2", 2, p);
     if (!r) return db_fail(ev);
     PQclear(r);
-    hub_dissolve(chat);
-    hub_delete_history(chat); /* after the group is empty, so nothing new is stored */
-    hub_send_all(chat_event("chatDeleted", json_object_new_string(chat)));
+    ev_hub_dissolve(chat);
+    ev_hub_delete_history(chat); /* after the group is empty, so nothing new is stored */
+    ev_hub_send_all(chat_event("chatDeleted", json_object_new_string(chat)));
     ok(ev);
     return 0;
 }

@@ -12,24 +12,26 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fn_wps.h"
 #include "wps_sig.h"
 
 #define EVENT_NAME_MAX 128
 #define CONN_ID_LEN 32 /* the hub's connection ids: nginx's $request_id, lowercase hex */
 
-static const char *access_key(void)
+/* Is origin (host[:port]) the host[:port] of our endpoint (normalised by wps_connstr_parse, so
+ * without the scheme's default port, which the hub's origin may still name)? */
+static int origin_is_endpoint(const char *origin, const char *endpoint)
 {
-    static char key[256];
-    if (key[0]) return key;
-    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
-    const char *p = cs ? strcasestr(cs, "AccessKey=") : NULL;
-    if (!p) return NULL;
-    p += strlen("AccessKey=");
-    size_t n = strcspn(p, ";");
-    if (n == 0 || n >= sizeof key) return NULL;
-    memcpy(key, p, n);
-    key[n] = '\0';
-    return key;
+    const char *host = strstr(endpoint, "://");
+    if (!host) return 0;
+    host += 3;
+    size_t n = strcspn(host, "/"), olen = strlen(origin);
+    if (olen == n && strncasecmp(origin, host, n) == 0) return 1;
+    const char *port = strncmp(endpoint, "https:", 6) == 0 ? ":443" : ":80";
+    const char *colon = memrchr(host, ':', n), *bracket = memrchr(host, ']', n);
+    if (colon && (!bracket || colon > bracket)) return 0; /* the endpoint names its port */
+    return olen == n + strlen(port) && strncasecmp(origin, host, n) == 0 &&
+           strcasecmp(origin + n, port) == 0;
 }
 
 /* Abuse protection (docs/protocols.md#abuse-protection): allow only the hub we are configured
@@ -37,16 +39,13 @@ static const char *access_key(void)
 static int validate(fn_req *req, fn_res *res)
 {
     const char *origin = fn_header(req, "WebHook-Request-Origin");
-    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
     if (!origin || !*origin) {
         fn_error(res, 400, "WebHook-Request-Origin is required");
         return 0;
     }
-    /* The hub's host[:port] appears in our connection string's Endpoint. */
-    const char *ep = cs ? strcasestr(cs, "Endpoint=") : NULL;
-    const char *host = ep ? strstr(ep, "://") : NULL;
-    size_t hlen = host ? strcspn(host + 3, ";/") : 0;
-    if (!host || strlen(origin) != hlen || strncasecmp(origin, host + 3, hlen) != 0) {
+    /* The hub's host[:port] is our connection string's Endpoint's. */
+    const wps_connstr *cs = fn_wps_connstr();
+    if (!cs || !origin_is_endpoint(origin, cs->endpoint)) {
         fn_error(res, 403, "origin %s is not our hub", origin);
         return 0;
     }
@@ -133,10 +132,11 @@ static int echo(fn_req *req, fn_res *res)
 static int event_handler(fn_req *req, fn_res *res)
 {
     if (strcmp(req->method, "OPTIONS") == 0) return validate(req, res);
-    const char *key = access_key();
+    const wps_connstr *cs = fn_wps_connstr();
+    const char *key = cs ? cs->access_key : NULL;
     const char *conn = fn_header(req, "ce-connectionId");
     const char *sig = fn_header(req, "ce-signature");
-    if (!key || hub_init() != 0) {
+    if (!key || ev_hub_init() != 0) {
         fn_error(res, 500, "WEBPUBSUB_CONNECTION_STRING is not usable");
         return 0;
     }
@@ -152,8 +152,7 @@ static int event_handler(fn_req *req, fn_res *res)
     if (name && type && strcmp(name, "echo") == 0 && strcmp(type, "azure.webpubsub.user.echo") == 0)
         return echo(req, res);
     const char *hub = fn_header(req, "ce-hub");
-    const char *want = getenv("WEBPUBSUB_HUB");
-    if (!hub || strcasecmp(hub, want && *want ? want : "chat") != 0) {
+    if (!hub || strcasecmp(hub, fn_wps_hub()) != 0) {
         fn_error(res, 400, "events for hub %s are not handled here", hub ? hub : "(none)");
         return 0;
     }

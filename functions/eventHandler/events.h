@@ -20,25 +20,25 @@ typedef struct ev_ctx {
 } ev_ctx;
 
 /* Hub calls (hub.c). Each returns 0 on success, -1 on failure (logged). */
-int hub_init(void);
-int hub_send_all(json_object *msg);                  /* takes ownership */
-int hub_send_user(const char *user, json_object *msg); /* takes ownership */
-int hub_send_connection(const char *conn, json_object *msg);
-int hub_send_group(const char *group, json_object *msg); /* takes ownership; stored in history */
-int hub_delete_history(const char *group);
-int hub_group_notice(const char *group, const char *text);
-int hub_join(const char *group, const char *conn);   /* add + grant sendToGroup */
-int hub_leave_user(const char *group, const char *user);
-int hub_join_user(const char *group, const char *user); /* all of the user's connections */
-int hub_dissolve(const char *group);                 /* everyone out, permissions revoked */
+int ev_hub_init(void);
+int ev_hub_send_all(json_object *msg);                    /* takes ownership */
+int ev_hub_send_user(const char *user, json_object *msg); /* takes ownership */
+int ev_hub_send_connection(const char *conn, json_object *msg);
+int ev_hub_send_group(const char *group, json_object *msg); /* takes ownership; stored in history */
+int ev_hub_delete_history(const char *group);
+int ev_hub_group_notice(const char *group, const char *text);
+int ev_hub_join(const char *group, const char *conn); /* add + grant sendToGroup */
+int ev_hub_leave_user(const char *group, const char *user);
+int ev_hub_join_user(const char *group, const char *user); /* all of the user's connections */
+int ev_hub_dissolve(const char *group);                    /* everyone out, permissions revoked */
 /* 1 when the user still has a live connection, 0 when not, -1 on error. */
-int hub_user_online(const char *user);
+int ev_hub_user_online(const char *user);
 
 /* Input checks and lookups shared by the events (chat_events.c). */
-int valid_text(const char *s, size_t max_chars); /* UTF-8, no control characters, 1..max */
-const char *field(json_object *o, const char *name); /* a string member, or NULL */
-char *user_name(const char *user, char *buf, size_t len); /* NULL if unknown */
-void utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars);
+int ev_valid_text(const char *s, size_t max_chars);     /* UTF-8, no control characters, 1..max */
+const char *ev_field(json_object *o, const char *name); /* a string member, or NULL */
+char *ev_user_name(const char *user, char *buf, size_t len); /* NULL if unknown */
+void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars);
 
 /* A server message in the original app's shape: {"chatEvent": type, "data": data}. */
 json_object *chat_event(const char *type, json_object *data);

@@ -5,21 +5,17 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "fn_wps.h"
 #include "wps_rest.h"
 
 #define GROUP_PAGE 200
 #define GROUP_PAGES_MAX 50 /* 10,000 connections: far more than a chat has */
 
-static wps_client *client; /* per-process handle, like the database connection */
+static wps_client *client; /* fn_wps_client(), once ev_hub_init succeeded */
 
-int hub_init(void)
+int ev_hub_init(void)
 {
-    if (client) return 0;
-    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
-    const char *hub = getenv("WEBPUBSUB_HUB");
-    char err[256] = "";
-    client = cs ? wps_client_new(cs, hub && *hub ? hub : "chat", err, sizeof err) : NULL;
-    if (!client) fn_log("web pubsub client: %s", cs ? err : "WEBPUBSUB_CONNECTION_STRING is not set");
+    client = fn_wps_client();
     return client ? 0 : -1;
 }
 
@@ -31,7 +27,7 @@ static int expect(int status, int want, const char *what, const char *target)
     return -1;
 }
 
-int hub_send_all(json_object *msg)
+int ev_hub_send_all(json_object *msg)
 {
     wps_body b = wps_body_json(msg);
     int rc = expect(wps_rest_send_to_all(client, &b, NULL, 0), 202, "send to all", "");
@@ -39,7 +35,7 @@ int hub_send_all(json_object *msg)
     return rc;
 }
 
-int hub_send_user(const char *user, json_object *msg)
+int ev_hub_send_user(const char *user, json_object *msg)
 {
     wps_body b = wps_body_json(msg);
     int rc = expect(wps_rest_send_to_user(client, user, &b), 202, "send to user", user);
@@ -47,7 +43,7 @@ int hub_send_user(const char *user, json_object *msg)
     return rc;
 }
 
-int hub_send_connection(const char *conn, json_object *msg)
+int ev_hub_send_connection(const char *conn, json_object *msg)
 {
     wps_body b = wps_body_json(msg);
     int rc = expect(wps_rest_send_to_connection(client, conn, &b), 202, "send to connection", conn);
@@ -55,7 +51,7 @@ int hub_send_connection(const char *conn, json_object *msg)
     return rc;
 }
 
-int hub_send_group(const char *group, json_object *msg)
+int ev_hub_send_group(const char *group, json_object *msg)
 {
     wps_body b = wps_body_json(msg);
     int rc = expect(wps_rest_send_to_group(client, group, &b, NULL, 0), 202, "send", group);
@@ -63,12 +59,12 @@ int hub_send_group(const char *group, json_object *msg)
     return rc;
 }
 
-int hub_delete_history(const char *group)
+int ev_hub_delete_history(const char *group)
 {
     return expect(wps_rest_group_delete_messages(client, group), 204, "delete history", group);
 }
 
-int hub_group_notice(const char *group, const char *text)
+int ev_hub_group_notice(const char *group, const char *text)
 {
     /* A JSON string, as the original's group(id).sendToAll("...") sends it. */
     json_object *s = json_object_new_string(text);
@@ -78,7 +74,7 @@ int hub_group_notice(const char *group, const char *text)
     return rc;
 }
 
-int hub_join(const char *group, const char *conn)
+int ev_hub_join(const char *group, const char *conn)
 {
     if (expect(wps_rest_group_add_connection(client, group, conn), 200, "join", group)) return -1;
     return expect(wps_rest_grant_permission(client, "sendToGroup", conn, group), 200, "grant", group);
@@ -127,7 +123,7 @@ static int evict(const char *group, const char *conn)
     return rc | expect(wps_rest_group_remove_connection(client, group, conn), 204, "remove", group);
 }
 
-int hub_join_user(const char *group, const char *user)
+int ev_hub_join_user(const char *group, const char *user)
 {
     int st = wps_rest_group_add_user(client, group, user);
     if (st == 404) return 0; /* offline: they join when they open the chat */
@@ -135,7 +131,7 @@ int hub_join_user(const char *group, const char *user)
     return each_connection(group, grant);
 }
 
-int hub_leave_user(const char *group, const char *user)
+int ev_hub_leave_user(const char *group, const char *user)
 {
     /* Revoke what each of the user's connections in the group was granted, then remove them. */
     json_object *body = NULL, *value;
@@ -154,12 +150,12 @@ int hub_leave_user(const char *group, const char *user)
     return rc | expect(wps_rest_group_remove_user(client, group, user), 204, "remove user", group);
 }
 
-int hub_dissolve(const char *group)
+int ev_hub_dissolve(const char *group)
 {
     return each_connection(group, evict);
 }
 
-int hub_user_online(const char *user)
+int ev_hub_user_online(const char *user)
 {
     int st = wps_rest_user_exists(client, user);
     if (st == 200) return 1;

@@ -10,14 +10,12 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include "wps_client.h"
+#include "fn_wps.h"
 
 #define TOKEN_MINUTES 60
 #define NAME_FALLBACK "user"
 #define SID_CLAIM "chatr.sid" /* gateway/hub/hub_revoke.c reads it */
 #define SID_LEN 32
-
-static wps_client *client; /* per-process handle, like the database connection */
 
 static int record_user(const fn_principal *p)
 {
@@ -41,16 +39,10 @@ static int get_token(fn_req *req, fn_res *res)
         fn_error(res, 403, "a token can only be issued for the signed-in user");
         return 0;
     }
+    wps_client *client = fn_wps_client();
     if (!client) {
-        const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
-        const char *hub = getenv("WEBPUBSUB_HUB");
-        char err[256] = "";
-        client = cs ? wps_client_new(cs, hub && *hub ? hub : "chat", err, sizeof err) : NULL;
-        if (!client) {
-            fn_log("web pubsub client: %s", cs ? err : "WEBPUBSUB_CONNECTION_STRING is not set");
-            fn_error(res, 500, "Web PubSub is not configured");
-            return 0;
-        }
+        fn_error(res, 500, "Web PubSub is not configured");
+        return 0;
     }
     if (record_user(p) != 0) {
         fn_error(res, 500, "database unavailable");

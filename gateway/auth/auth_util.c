@@ -104,45 +104,21 @@ void auth_safe_redirect(const char *target, const char *public_url, char *out, s
     set_out(out, outlen, target);
 }
 
-/* Decodes one UTF-8 sequence; returns its length, 0 if invalid. */
-static size_t utf8_next(const unsigned char *s, unsigned *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    size_t n;
-    unsigned min;
-    if ((s[0] & 0xe0) == 0xc0)
-        n = 2, min = 0x80, *cp = s[0] & 0x1f;
-    else if ((s[0] & 0xf0) == 0xe0)
-        n = 3, min = 0x800, *cp = s[0] & 0x0f;
-    else if ((s[0] & 0xf8) == 0xf0)
-        n = 4, min = 0x10000, *cp = s[0] & 0x07;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80) return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff)) return 0;
-    return n;
-}
-
 int auth_valid_name(const char *s, size_t max_chars)
 {
     if (!s || !*s || s[0] == ' ' || s[strlen(s) - 1] == ' ') return -1;
     size_t chars = 0;
     const unsigned char *p = (const unsigned char *)s;
+    size_t left = strlen(s);
     while (*p) {
-        unsigned cp;
-        size_t n = utf8_next(p, &cp);
+        uint32_t cp;
+        size_t n = fn_utf8_next(p, left, &cp);
         if (n == 0) return -1;
         /* Control characters (C0, DEL, C1), line/paragraph separators, bidi overrides. */
         if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x2028 || cp == 0x2029 ||
             (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff)
             return -1;
-        p += n;
+        p += n, left -= n;
         if (++chars > max_chars) return -1;
     }
     return 0;
@@ -227,18 +203,6 @@ char *auth_trim(char *s)
     return s;
 }
 
-static int csv_contains(const char *csv, const char *item, size_t n)
-{
-    for (const char *p = csv; *p;) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        if (len == n && strncmp(p, item, n) == 0) return 1;
-        if (!end) break;
-        p = end + 1;
-    }
-    return 0;
-}
-
 int auth_parse_roles(const char *field, char *out, size_t outlen)
 {
     size_t o = 0, count = 0;
@@ -260,7 +224,7 @@ int auth_parse_roles(const char *field, char *out, size_t outlen)
         role[len] = '\0';
         if (!all_in(role, "_")) return -1;
         if (!strcmp(role, "anonymous") || !strcmp(role, "authenticated")) continue; /* built in */
-        if (csv_contains(out, role, len)) continue;
+        if (fn_list_has(out, role, 0)) continue;
         if (++count > AUTH_ROLES_MAX || o + len + 2 > outlen) return -1;
         if (o) out[o++] = ',';
         memcpy(out + o, role, len + 1);

@@ -65,16 +65,7 @@ static int roles_valid(json_object *roles)
 /* Does the comma-separated offer list contain proto? */
 static int offered(const char *list, const char *proto)
 {
-    size_t plen = strlen(proto);
-    for (const char *p = list; p && *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ') m--;
-        if (m == plen && strncmp(p, proto, m) == 0) return 1;
-        p += n;
-    }
-    return 0;
+    return fn_list_has(list, proto, 0);
 }
 
 static json_object *list_of(const char *s)
@@ -134,14 +125,9 @@ static char *connect_body(fn_req *req, json_object *claims, const char *offers, 
     }
     json_object_object_add(o, "headers", h);
     json_object *subs = json_object_new_array();
-    for (const char *p = offers; p && *p;) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ') m--;
-        if (m) json_object_array_add(subs, json_object_new_string_len(p, (int)m));
-        p += n;
-    }
+    size_t m;
+    for (const char *p; (p = fn_list_next(&offers, &m)) != NULL;)
+        json_object_array_add(subs, json_object_new_string_len(p, (int)m));
     json_object_object_add(o, "subprotocols", subs);
     json_object_object_add(o, "clientCertificates", json_object_new_array());
     size_t n;

@@ -314,7 +314,7 @@ static void sequence_ack(fn_res *res, const frame_ctx *f, json_object *msg)
 static void simple_frame(fn_res *res, const frame_ctx *f, const fn_req *req)
 {
     hub_payload p = {0};
-    p.dt = hub_utf8_valid(req->body, req->body_len) ? HUB_DT_TEXT : HUB_DT_BINARY;
+    p.dt = fn_utf8_valid(req->body, req->body_len) ? HUB_DT_TEXT : HUB_DT_BINARY;
     p.raw = req->body;
     p.raw_len = req->body_len;
     char err[256];

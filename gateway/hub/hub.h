@@ -137,8 +137,6 @@ char *hub_env_ack(uint64_t ack_id, const char *err_name, const char *err_msg, si
 char *hub_env_connected(const char *user, const char *conn_id, size_t *len);
 char *hub_env_disconnected(const char *reason, size_t *len);
 
-int hub_utf8_valid(const char *s, size_t len);
-
 /* ---- hub_send.c: delivery to connections, users, groups, the hub ------------------------ */
 
 /* One group message, from a client socket (sendToGroup) or the REST API. The hub's settings

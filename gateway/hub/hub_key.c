@@ -1,5 +1,6 @@
 /* hub_key.c: the hub's settings from the environment (access key, public URL, node). */
 #include "hub.h"
+#include "fn_wps.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -11,19 +12,8 @@
 
 const char *hub_access_key(void)
 {
-    static char key[512];
-    if (key[0]) return key;
-    const char *cs = getenv("WEBPUBSUB_CONNECTION_STRING");
-    for (const char *p = cs; p && *p;) {
-        size_t n = strcspn(p, ";");
-        if (n > 10 && strncasecmp(p, "AccessKey=", 10) == 0 && n - 10 < sizeof key) {
-            memcpy(key, p + 10, n - 10);
-            key[n - 10] = '\0';
-        }
-        p += n;
-        if (*p == ';') p++;
-    }
-    return key;
+    const wps_connstr *cs = fn_wps_connstr();
+    return cs ? cs->access_key : "";
 }
 
 const char *hub_public_url(void)

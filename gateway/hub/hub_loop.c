@@ -46,32 +46,25 @@ static void (*idle_fn)(void);
 static long idle_every_ms;
 static long long idle_due;
 
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 void hub_loop_idle(void (*fn)(void), long every_ms)
 {
     idle_fn = fn;
     idle_every_ms = every_ms > 0 ? every_ms : 1000;
-    idle_due = mono_ms() + idle_every_ms;
+    idle_due = fn_mono_ms() + idle_every_ms;
 }
 
 static void idle_run(void)
 {
-    if (!idle_fn || mono_ms() < idle_due) return;
+    if (!idle_fn || fn_mono_ms() < idle_due) return;
     idle_fn();
-    idle_due = mono_ms() + idle_every_ms;
+    idle_due = fn_mono_ms() + idle_every_ms;
 }
 
 /* ms until the idle callback is due (-1: none). */
 static long idle_next_ms(void)
 {
     if (!idle_fn) return -1;
-    long long d = idle_due - mono_ms();
+    long long d = idle_due - fn_mono_ms();
     return d < 0 ? 0 : (long)d;
 }
 

@@ -50,13 +50,6 @@ static watch table[HUB_ORPHAN_WATCH_MAX]; /* open addressing, linear probing */
 static size_t used;
 static int64_t earliest = INT64_MAX; /* lower bound of every due time */
 
-static int64_t now_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static size_t slot_of(const char *id)
 {
     uint64_t h = 1469598103934665603ULL; /* FNV-1a */
@@ -179,7 +172,7 @@ static void put(const char *conn_id, int tries, int64_t due, int64_t hook_at);
 
 void hub_orphan_tick(void)
 {
-    int64_t now = now_ms();
+    int64_t now = fn_mono_ms();
     if (now < earliest) return;
     int64_t next = INT64_MAX;
     for (size_t i = 0; i < HUB_ORPHAN_WATCH_MAX; i++) {
@@ -233,7 +226,7 @@ void hub_orphan_watch(const char *conn_id)
             return;
         }
     }
-    int64_t now = now_ms();
+    int64_t now = fn_mono_ms();
     hookmap_set(conn_id, now);
     put(conn_id, 0, now + check_at[0] * 1000, now);
 }
@@ -241,6 +234,6 @@ void hub_orphan_watch(const char *conn_id)
 long hub_orphan_next_ms(void)
 {
     if (used == 0) return -1;
-    int64_t d = earliest - now_ms();
+    int64_t d = earliest - fn_mono_ms();
     return d < 0 ? 0 : (long)d;
 }

@@ -306,16 +306,9 @@ static struct refused {
 } refused[REFUSED_RING];
 static size_t refused_next;
 
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void refused_close_due(void)
 {
-    long long now = mono_ms();
+    long long now = fn_mono_ms();
     for (size_t i = 0; i < REFUSED_RING; i++) {
         if (!refused[i].due || refused[i].due > now) continue;
         char chan[HUB_MAX_CHANNEL];
@@ -332,7 +325,7 @@ void hub_rel_refuse(const char *socket, const char *reason)
                     : HUB_RELIABLE_REFUSED_CLOSE_MS;
     struct refused *slot = &refused[refused_next++ % REFUSED_RING];
     snprintf(slot->socket, sizeof slot->socket, "%s", socket);
-    slot->due = mono_ms() + wait;
+    slot->due = fn_mono_ms() + wait;
     char chan[HUB_MAX_CHANNEL];
     hub_chan_conn(socket, chan);
     size_t len;

@@ -95,18 +95,7 @@ static int list_has(json_object *arr, const char *s)
 static int pattern_has(const char *pattern, const char *event)
 {
     if (!pattern) return 0;
-    if (strcmp(pattern, "*") == 0) return 1;
-    const char *p = pattern;
-    size_t elen = strlen(event);
-    while (*p) {
-        while (*p == ' ' || *p == ',') p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ') m--;
-        if (m == elen && strncasecmp(p, event, m) == 0) return 1;
-        p += n;
-    }
-    return 0;
+    return strcmp(pattern, "*") == 0 || fn_list_has(pattern, event, 1);
 }
 
 static void substitute(const char *tmpl, const char *hub, const char *event, char *out, size_t outlen)

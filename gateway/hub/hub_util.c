@@ -419,23 +419,3 @@ char *hub_env_disconnected(const char *reason, size_t *len)
     json_object_object_add(o, "message", json_object_new_string(reason ? reason : ""));
     return finish(o, len);
 }
-
-int hub_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s, *end = p + len;
-    while (p < end) {
-        unsigned c = *p;
-        size_t n;
-        if (c == 0) return 0; /* a NUL is no text we can forward as a string */
-        if (c < 0x80) n = 0;
-        else if ((c >> 5) == 6) n = 1;
-        else if ((c >> 4) == 14) n = 2;
-        else if ((c >> 3) == 30) n = 3;
-        else return 0;
-        if ((size_t)(end - p) <= n) return 0;
-        for (size_t i = 1; i <= n; i++)
-            if ((p[i] & 0xC0) != 0x80) return 0;
-        p += n + 1;
-    }
-    return 1;
-}

@@ -148,18 +148,7 @@ static CURL *handle(void)
 
 static int origin_allowed(const char *allowed, const char *host)
 {
-    const char *p = allowed;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        size_t n = strcspn(p, ",");
-        size_t m = n;
-        while (m && p[m - 1] == ' ')
-            m--;
-        if ((m == 1 && *p == '*') || (m == strlen(host) && strncasecmp(p, host, m) == 0)) return 1;
-        p += n;
-    }
-    return 0;
+    return fn_list_has(allowed, "*", 0) || fn_list_has(allowed, host, 1);
 }
 
 /* OPTIONS <url with {event}=validate> (GET when OPTIONS answers 404), once per VALIDATE_TTL. */

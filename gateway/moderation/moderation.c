@@ -38,6 +38,7 @@
  * pass to build its runs plus at most four candidates (times the i/l choices) hash look-ups, so
  * a scan is O(text length). mod_scan uses only the stack. */
 #include "moderation.h"
+#include "fn_text.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -81,34 +82,12 @@ struct mod_filter {
 
 /* ---- characters ---- */
 
-/* Decodes one code point at s[0..len), len > 0; returns its length in bytes. An invalid or
- * truncated sequence gives INVALID and length 1. */
+/* fn_utf8_next (strict UTF-8) for the scanner: one code point at s[0..len), len > 0, and its
+ * length in bytes. An invalid or truncated sequence gives INVALID and length 1. */
 static size_t utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
 {
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t v, min;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, v = c & 0x1F, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, v = c & 0x0F, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, v = c & 0x07, min = 0x10000;
-    else
-        goto bad;
-    if (n > len) goto bad;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) goto bad;
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) goto bad;
-    *cp = v;
-    return n;
-bad:
+    size_t n = fn_utf8_next(s, len, cp);
+    if (n) return n;
     *cp = INVALID;
     return 1;
 }

@@ -21,6 +21,13 @@
 #include "metrics.h"
 #include "wps_client.h"
 
+long long fn_mono_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static volatile sig_atomic_t stopping;
 static sigset_t wait_mask; /* the signal mask while waiting for a connection: TERM/INT let in */
 static const char *fn_name = "fn";

@@ -12,6 +12,7 @@
 #include <stdarg.h>
 #include <json-c/json.h>
 #include <libpq-fe.h>
+#include "fn_text.h"
 
 struct FCGX_Request;
 
@@ -106,6 +107,8 @@ int fn_method_allowed(const char *methods_csv, const char *method);
 int fn_roles_check(const char *roles_csv, const fn_principal *p);
 size_t fn_url_decode(char *dst, size_t dstlen, const char *src, size_t srclen, int plus_is_space);
 long fn_body_limit(const char *declared);
+/* Milliseconds on CLOCK_MONOTONIC: the same clock in every process of the machine. */
+long long fn_mono_ms(void);
 
 /* Logging: one line per request; fn_log for anything else (never secrets). */
 void fn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

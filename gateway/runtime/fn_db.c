@@ -33,13 +33,6 @@ static long long outage_since;
 #define FN_DB_PREPARED 128
 static char *prepared[FN_DB_PREPARED];
 
-static long long mono_ms(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
@@ -146,7 +139,7 @@ static PGconn *db_wait(void)
 {
     PGconn *db = fn_db();
     if (db) return db;
-    long long now = mono_ms();
+    long long now = fn_mono_ms();
     if (!outage_since) {
         outage_since = now;
         fn_log("database unreachable: holding statements for up to %d ms", FN_DB_HOLD_MS);
@@ -155,7 +148,7 @@ static PGconn *db_wait(void)
     metrics_inc("chatr_db_held_total", NULL);
     long backoff = FN_DB_BACKOFF_FIRST_MS;
     while (!(db = fn_db())) {
-        long left = (long)(outage_since + FN_DB_HOLD_MS - mono_ms());
+        long left = (long)(outage_since + FN_DB_HOLD_MS - fn_mono_ms());
         if (left <= 0) {
             fn_log("database still unreachable after %d ms: giving up", FN_DB_HOLD_MS);
             metrics_inc("chatr_db_hold_expired_total", NULL);

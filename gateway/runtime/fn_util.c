@@ -32,28 +32,12 @@ size_t fn_url_decode(char *dst, size_t dstlen, const char *src, size_t srclen, i
     return o;
 }
 
-/* Does the comma-separated list contain item (case-insensitive)? */
-static int csv_has(const char *csv, const char *item)
-{
-    size_t n = strlen(item);
-    const char *p = csv;
-    while (p && *p) {
-        while (*p == ' ' || *p == ',') p++;
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        while (len > 0 && p[len - 1] == ' ') len--;
-        if (len == n && strncasecmp(p, item, n) == 0) return 1;
-        p = end;
-    }
-    return 0;
-}
-
 int fn_method_allowed(const char *methods_csv, const char *method)
 {
     if (!methods_csv || !*methods_csv) return 1;
-    if (csv_has(methods_csv, method)) return 1;
+    if (fn_list_has(methods_csv, method, 1)) return 1;
     /* HEAD is GET without a body, as in every HTTP server. */
-    return strcmp(method, "HEAD") == 0 && csv_has(methods_csv, "GET");
+    return strcmp(method, "HEAD") == 0 && fn_list_has(methods_csv, "GET", 1);
 }
 
 int fn_principal_has_role(const fn_principal *p, const char *role)
@@ -66,21 +50,16 @@ int fn_principal_has_role(const fn_principal *p, const char *role)
 
 int fn_roles_check(const char *roles_csv, const fn_principal *p)
 {
-    if (!roles_csv || !*roles_csv || csv_has(roles_csv, "anonymous")) return 0;
+    if (!roles_csv || !*roles_csv || fn_list_has(roles_csv, "anonymous", 1)) return 0;
     if (!p) return 401;
-    const char *q = roles_csv;
-    while (*q) {
-        while (*q == ' ' || *q == ',') q++;
-        const char *end = strchr(q, ',');
-        size_t len = end ? (size_t)(end - q) : strlen(q);
+    size_t len;
+    for (const char *q; (q = fn_list_next(&roles_csv, &len)) != NULL;) {
         char role[FN_MAX_ROLE_LEN];
-        if (len > 0 && len < sizeof role) {
+        if (len < sizeof role) {
             memcpy(role, q, len);
             role[len] = '\0';
             if (fn_principal_has_role(p, role)) return 0;
         }
-        if (!end) break;
-        q = end;
     }
     return 403;
 }

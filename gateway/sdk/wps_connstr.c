@@ -3,25 +3,14 @@
  * The endpoint URL is normalised with libcurl's URL API (Port applied, default port dropped,
  * trailing '/'). */
 #include "wps_connstr.h"
+#include "wps_err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <curl/curl.h>
 #include <sodium.h>
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 /* Value of key in s (case-insensitive key, last occurrence wins), as a new string; NULL if the
  * key is absent or the value empty (the JS SDK treats empty values as missing). */
@@ -63,34 +52,34 @@ static char *normalise(const char *raw, const char *port, char *err, size_t errl
     char *url = with_scheme(raw), *got = NULL, *scheme = NULL, *extra = NULL, *out = NULL;
     CURLU *u = curl_url();
     if (!url || !u) {
-        fail(err, errlen, "connection string: endpoint '%s' is not http(s)", raw);
+        wps_fail(err, errlen, "connection string: endpoint '%s' is not http(s)", raw);
         goto done;
     }
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-        fail(err, errlen, "connection string: invalid endpoint URL '%s'", url);
+        wps_fail(err, errlen, "connection string: invalid endpoint URL '%s'", url);
         goto done;
     }
     if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0)) {
-        fail(err, errlen, "connection string: endpoint '%s' is not http(s)", url);
+        wps_fail(err, errlen, "connection string: endpoint '%s' is not http(s)", url);
         goto done;
     }
     if (curl_url_get(u, CURLUPART_QUERY, &extra, 0) == CURLUE_OK ||
         curl_url_get(u, CURLUPART_FRAGMENT, &extra, 0) == CURLUE_OK) {
-        fail(err, errlen, "connection string: endpoint '%s' has a query or fragment", url);
+        wps_fail(err, errlen, "connection string: endpoint '%s' has a query or fragment", url);
         goto done;
     }
     if (port && curl_url_set(u, CURLUPART_PORT, port, 0) != CURLUE_OK) {
-        fail(err, errlen, "connection string: invalid port '%s'", port);
+        wps_fail(err, errlen, "connection string: invalid port '%s'", port);
         goto done;
     }
     if (curl_url_get(u, CURLUPART_URL, &got, CURLU_NO_DEFAULT_PORT) != CURLUE_OK) {
-        fail(err, errlen, "connection string: cannot rebuild endpoint '%s'", url);
+        wps_fail(err, errlen, "connection string: cannot rebuild endpoint '%s'", url);
         goto done;
     }
     size_t n = strlen(got);
     if (asprintf(&out, "%s%s", got, n && got[n - 1] == '/' ? "" : "/") < 0) out = NULL;
-    if (!out) fail(err, errlen, "connection string: out of memory");
+    if (!out) wps_fail(err, errlen, "connection string: out of memory");
 done:
     curl_free(got);
     curl_free(scheme);
@@ -103,17 +92,17 @@ done:
 int wps_connstr_parse(const char *s, wps_connstr *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!s || !s[0]) return fail(err, errlen, "connection string is empty");
+    if (!s || !s[0]) return wps_fail(err, errlen, "connection string is empty");
     if (strlen(s) > WPS_CONNSTR_MAX_LEN)
-        return fail(err, errlen, "connection string longer than %d bytes", WPS_CONNSTR_MAX_LEN);
+        return wps_fail(err, errlen, "connection string longer than %d bytes", WPS_CONNSTR_MAX_LEN);
     char *endpoint = find_value(s, "endpoint");
     char *key = find_value(s, "accesskey");
     char *port = find_value(s, "port");
     int rc = -1;
     if (!endpoint)
-        fail(err, errlen, "connection string missing endpoint");
+        wps_fail(err, errlen, "connection string missing endpoint");
     else if (!key)
-        fail(err, errlen, "connection string missing access key");
+        wps_fail(err, errlen, "connection string missing access key");
     else if ((out->endpoint = normalise(endpoint, port, err, errlen)) != NULL) {
         out->access_key = key;
         key = NULL;

@@ -1,8 +1,8 @@
 /* wps_jwt.c: HS256 JWT signing and verification (docs/protocols.md#client-access-tokens,
  * #rest-authentication) on libsodium (HMAC, base64url, constant-time compare) and json-c. */
 #include "wps_jwt.h"
+#include "wps_err.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,17 +12,6 @@
 #define B64URL sodium_base64_VARIANT_URLSAFE_NO_PADDING
 #define JWT_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
 #define MAC_LEN crypto_auth_hmacsha256_BYTES
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
 
 static void hs256(const char *key, const char *data, size_t len, unsigned char mac[MAC_LEN])
 {
@@ -130,8 +119,8 @@ static int check_header(const char *s, size_t n, char *err, size_t errlen)
              strcmp(json_object_get_string(alg), "HS256") == 0;
     int parsed = h != NULL;
     json_object_put(h);
-    if (!parsed) return fail(err, errlen, "token: malformed header");
-    return ok ? 0 : fail(err, errlen, "token: alg is not HS256");
+    if (!parsed) return wps_fail(err, errlen, "token: malformed header");
+    return ok ? 0 : wps_fail(err, errlen, "token: alg is not HS256");
 }
 
 /* signed_len bytes of token are signed; sig is the base64url MAC after the second '.'. */
@@ -163,11 +152,11 @@ static int check_times(json_object *claims, time_t now, char *err, size_t errlen
     double exp = 0, nbf = 0;
     int has_exp = number_claim(claims, "exp", &exp);
     int has_nbf = number_claim(claims, "nbf", &nbf);
-    if (has_exp < 0 || has_nbf < 0) return fail(err, errlen, "token: exp/nbf is not a number");
-    if (!has_exp) return fail(err, errlen, "token: no exp claim");
-    if ((double)now > exp + WPS_JWT_CLOCK_SKEW) return fail(err, errlen, "token: expired");
+    if (has_exp < 0 || has_nbf < 0) return wps_fail(err, errlen, "token: exp/nbf is not a number");
+    if (!has_exp) return wps_fail(err, errlen, "token: no exp claim");
+    if ((double)now > exp + WPS_JWT_CLOCK_SKEW) return wps_fail(err, errlen, "token: expired");
     if (has_nbf && (double)now + WPS_JWT_CLOCK_SKEW < nbf)
-        return fail(err, errlen, "token: not valid yet (nbf)");
+        return wps_fail(err, errlen, "token: not valid yet (nbf)");
     return 0;
 }
 
@@ -196,13 +185,13 @@ static int str_list(json_object *claims, const char *name, const char **items, s
     int is_arr = json_object_is_type(v, json_type_array);
     size_t len = is_arr ? json_object_array_length(v) : 1;
     if (len > WPS_JWT_MAX_LIST)
-        return fail(err, errlen, "token: more than %d values in %s", WPS_JWT_MAX_LIST, name);
+        return wps_fail(err, errlen, "token: more than %d values in %s", WPS_JWT_MAX_LIST, name);
     for (size_t i = 0; i < len; i++) {
         json_object *it = is_arr ? json_object_array_get_idx(v, i) : v;
         if (!json_object_is_type(it, json_type_string))
-            return fail(err, errlen, "token: %s must be a string or an array of strings", name);
+            return wps_fail(err, errlen, "token: %s must be a string or an array of strings", name);
         if (json_object_get_string_len(it) > WPS_JWT_MAX_NAME)
-            return fail(err, errlen, "token: a %s value is longer than %d", name, WPS_JWT_MAX_NAME);
+            return wps_fail(err, errlen, "token: a %s value is longer than %d", name, WPS_JWT_MAX_NAME);
         items[(*n)++] = json_object_get_string(it);
     }
     return 0;
@@ -214,11 +203,11 @@ static int check_aud(json_object *claims, const wps_jwt_expect *ex, char *err, s
     size_t n;
     if (!ex || ex->naud == 0) return 0;
     if (str_list(claims, "aud", auds, &n, err, errlen) != 0) return -1;
-    if (n == 0) return fail(err, errlen, "token: no aud claim");
+    if (n == 0) return wps_fail(err, errlen, "token: no aud claim");
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < ex->naud; j++)
             if (ex->aud[j] && aud_equal(auds[i], ex->aud[j], ex->aud_nocase)) return 0;
-    return fail(err, errlen, "token: aud '%s' is not this endpoint", auds[0]);
+    return wps_fail(err, errlen, "token: aud '%s' is not this endpoint", auds[0]);
 }
 
 static int read_identity(wps_jwt_claims *out, char *err, size_t errlen)
@@ -226,9 +215,9 @@ static int read_identity(wps_jwt_claims *out, char *err, size_t errlen)
     json_object *sub;
     if (json_object_object_get_ex(out->claims, "sub", &sub) && sub) {
         if (!json_object_is_type(sub, json_type_string))
-            return fail(err, errlen, "token: sub is not a string");
+            return wps_fail(err, errlen, "token: sub is not a string");
         if (json_object_get_string_len(sub) > WPS_JWT_MAX_NAME)
-            return fail(err, errlen, "token: sub longer than %d", WPS_JWT_MAX_NAME);
+            return wps_fail(err, errlen, "token: sub longer than %d", WPS_JWT_MAX_NAME);
         if (json_object_get_string_len(sub) > 0) out->user_id = json_object_get_string(sub);
     }
     if (str_list(out->claims, "role", out->roles, &out->nroles, err, errlen) != 0) return -1;
@@ -239,19 +228,19 @@ int wps_jwt_verify(const char *key, const char *token, const wps_jwt_expect *exp
                    wps_jwt_claims *out, char *err, size_t errlen)
 {
     memset(out, 0, sizeof *out);
-    if (!key || !key[0]) return fail(err, errlen, "token: no access key configured");
-    if (!token || !token[0]) return fail(err, errlen, "token: missing");
+    if (!key || !key[0]) return wps_fail(err, errlen, "token: no access key configured");
+    if (!token || !token[0]) return wps_fail(err, errlen, "token: missing");
     if (strnlen(token, WPS_JWT_MAX_LEN + 1) > WPS_JWT_MAX_LEN)
-        return fail(err, errlen, "token: longer than %d bytes", WPS_JWT_MAX_LEN);
+        return wps_fail(err, errlen, "token: longer than %d bytes", WPS_JWT_MAX_LEN);
     const char *d1 = strchr(token, '.');
     const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
     if (!d2 || strchr(d2 + 1, '.'))
-        return fail(err, errlen, "token: not three dot-separated parts");
+        return wps_fail(err, errlen, "token: not three dot-separated parts");
     if (check_header(token, (size_t)(d1 - token), err, errlen) != 0) return -1;
     if (check_signature(key, token, (size_t)(d2 - token), d2 + 1) != 0)
-        return fail(err, errlen, "token: bad signature");
+        return wps_fail(err, errlen, "token: bad signature");
     out->claims = decode_part(d1 + 1, (size_t)(d2 - d1 - 1));
-    if (!out->claims) return fail(err, errlen, "token: malformed payload");
+    if (!out->claims) return wps_fail(err, errlen, "token: malformed payload");
     time_t now = expect && expect->now ? expect->now : time(NULL);
     if (check_times(out->claims, now, err, errlen) != 0 ||
         check_aud(out->claims, expect, err, errlen) != 0 || read_identity(out, err, errlen) != 0) {

@@ -1,12 +1,13 @@
 /* fuzz_cloudevents.c: the eventHandler function's reading of a CloudEvents request
- * (functions/eventHandler/eventHandler.c: event_handler, validate, access_key): the
+ * (functions/eventHandler/eventHandler.c: event_handler, validate, origin_is_endpoint): the
  * abuse-protection OPTIONS with WebHook-Request-Origin against the connection string's
  * Endpoint, the ce-signature check, ce-eventName/ce-type/ce-hub/ce-userId, and the dispatch to
  * the chat events with their bodies. event_handler is static, so this file includes
  * eventHandler.c with its main renamed; the other files of the function link as they are.
  *
  * Input: eleven '\n'-separated fields: method, WebHook-Request-Origin, a connection string
- * (OPTIONS only: validate() reads the environment on every request, so it gets the fuzzed one),
+ * (OPTIONS only; the process parses the connection string once, fn_wps_connstr, so after the
+ * first request validate() sees the first one: the parser itself is fuzz_connstr's),
  * ce-connectionId, ce-signature (empty: the valid signature of the connection id, so events are
  * reached), ce-eventName, ce-type, ce-hub, ce-userId, Content-Type, body. An empty field is an
  * absent header. Nothing outside answers (fuzz_util.h): database and hub calls fail at once.

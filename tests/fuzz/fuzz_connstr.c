@@ -3,9 +3,9 @@
  *
  * Input: the connection string. Properties: a parsed endpoint is http:// or https://, ends with
  * '/', and the access key is non-empty and appears verbatim in the input.
- * The other readers of WEBPUBSUB_CONNECTION_STRING (hub_access_key in gateway/hub/hub_key.c,
- * access_key and validate in functions/eventHandler) read the environment and cache the key in
- * a function-local static; validate() is reached by fuzz_cloudevents (docs/fuzzing.md). */
+ * Every reader of WEBPUBSUB_CONNECTION_STRING (hub_access_key in gateway/hub/hub_key.c, the
+ * eventHandler's signature check and validate(), the functions' clients) goes through this
+ * parser, once per process (fn_wps_connstr, gateway/runtime/fn_wps.c). */
 #include "fuzz_util.h"
 #include "wps_client.h"
 #include "wps_connstr.h"

@@ -60,7 +60,7 @@ static void scan(const mod_filter *f, const uint8_t *text, size_t len, size_t fi
     for (size_t i = 0; i < len; i++)
         FUZZ_ASSERT(b[i] == a[i] || b[i] == '*');
     FUZZ_ASSERT(b[len] == '\0');
-    if (hub_utf8_valid(a, len)) FUZZ_ASSERT(hub_utf8_valid(b, len));
+    if (fn_utf8_valid(a, len)) FUZZ_ASSERT(fn_utf8_valid(b, len));
     free(a);
     free(b);
 

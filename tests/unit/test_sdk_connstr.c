@@ -96,3 +96,31 @@ UNIT_TEST(connstr_length_limit)
     CHECK_STR(endpoint_of(s), "http://a/");
     free(s);
 }
+
+/* The connection strings Chatr itself writes (infra/emulator, infra/systemd/chatr-setup), which
+ * hub_access_key and the eventHandler used to read with their own parsers: the key verbatim
+ * (token_urlsafe: letters, digits, '-', '_'), the endpoint's host[:port] kept. */
+UNIT_TEST(connstr_chatr_own_connection_strings)
+{
+    static const struct {
+        const char *s, *endpoint;
+    } cases[] = {
+        {"Endpoint=http://127.0.0.1:41234;AccessKey=Ab-_9xYz0123456789abcdefghijklmnopqrstuvwxyzAB;"
+         "Version=1.0;",
+         "http://127.0.0.1:41234/"},
+        {"Endpoint=https://127.0.0.1:8443;AccessKey=Ab-_9xYz0123456789abcdefghijklmnopqrstuvwxyzAB;"
+         "Version=1.0;",
+         "https://127.0.0.1:8443/"},
+        {"Endpoint=https://"
+         "chat.example.org;AccessKey=Ab-_9xYz0123456789abcdefghijklmnopqrstuvwxyzAB;"
+         "Version=1.0;",
+         "https://chat.example.org/"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        wps_connstr cs;
+        CHECK(wps_connstr_parse(cases[i].s, &cs, NULL, 0) == 0);
+        CHECK_STR(cs.endpoint, cases[i].endpoint);
+        CHECK_STR(cs.access_key, "Ab-_9xYz0123456789abcdefghijklmnopqrstuvwxyzAB");
+        wps_connstr_free(&cs);
+    }
+}
