@@ -91,8 +91,10 @@ static void store_result(rest *r, enum hub_store_rc rc, int status)
 {
     if (rc == HUB_STORE_FAILED)
         fn_error(r->res, 500, "database unavailable");
-    else if (status == 204) fn_no_content(r->res);
-    else fn_text(r->res, status, "text/plain", "", 0);
+    else if (status == 204)
+        fn_no_content(r->res);
+    else
+        fn_text(r->res, status, "text/plain", "", 0);
 }
 
 static void send_result(rest *r, int rc)
