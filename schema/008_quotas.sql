@@ -17,7 +17,7 @@ CREATE TABLE pubsub.history_usage (
     PRIMARY KEY (hub, sender)
 );
 
--- group_send as in 005, plus the quota. Status codes (hub_send.c, enum group_send_status):
+-- group_send as in 005, plus the quota. Status codes (gateway/hub/hub_store.h, enum hub_store_gs):
 --   0 sent (one row per member), 1 forbidden, 2 duplicate ackId, 3 sender gone,
 --   4 wildcard roles to evaluate by the caller, 5 over the sender's history quota.
 DROP FUNCTION pubsub.group_send(text, text, text, boolean, integer, numeric, boolean, text, text,

@@ -1,6 +1,7 @@
 /* hub-rest: the Web PubSub REST data plane, /api/hubs/{hub}/... (PROTOCOL.md §4), JWT bearer
  * auth (§4.1, aud compared by path). Status codes are exactly those the SDK declares (§4.3). */
 #include "hub.h"
+#include "hub_store.h"
 #include "metrics.h"
 #include "observe.h"
 
@@ -25,18 +26,6 @@ typedef struct rest {
     char *excluded[MAX_EXCLUDED];
     size_t nexcluded;
 } rest;
-
-static int is(const rest *r, const char *method, size_t nseg, const char *s0, const char *s1,
-              const char *s2)
-{
-    if (strcmp(r->method, method) != 0 && !(strcmp(method, "GET") == 0 && strcmp(r->method, "HEAD") == 0))
-        return 0;
-    if (r->nseg != nseg) return 0;
-    const char *want[] = {s0, s1, s2};
-    for (size_t i = 0; i < nseg && i < 3; i++)
-        if (want[i] && strcmp(r->seg[i], want[i]) != 0) return 0;
-    return 1;
-}
 
 /* All values of a repeated query parameter (excluded=a&excluded=b). */
 static void query_all(rest *r, const char *name)
@@ -77,12 +66,6 @@ static int reason_of(rest *r, char *buf, size_t len)
     return 0;
 }
 
-static PGresult *conns_where(const char *sql, const char *a, const char *b)
-{
-    const char *p[] = {a, b};
-    return fn_db_exec(sql, b ? 2 : 1, p);
-}
-
 static void close_rows(rest *r, PGresult *q)
 {
     char reason[1024];
@@ -97,15 +80,6 @@ static void close_rows(rest *r, PGresult *q)
     fn_no_content(r->res);
 }
 
-static int exists(const char *sql, const char *a, const char *b, const char *c)
-{
-    const char *p[] = {a, b, c};
-    PGresult *q = fn_db_exec(sql, c ? 3 : b ? 2 : 1, p);
-    int ok = q && PQntuples(q) > 0;
-    PQclear(q);
-    return q ? ok : -1;
-}
-
 static void head_result(rest *r, int found)
 {
     if (found < 0) fn_error(r->res, 500, "database unavailable");
@@ -113,12 +87,14 @@ static void head_result(rest *r, int found)
     else fn_error(r->res, 404, "not found");
 }
 
-static void exec_status(rest *r, PGresult *q, int status)
+static void store_result(rest *r, enum hub_store_rc rc, int status)
 {
-    if (!q) fn_error(r->res, 500, "database unavailable");
-    else if (status == 204) fn_no_content(r->res);
-    else fn_text(r->res, status, "text/plain", "", 0);
-    PQclear(q);
+    if (rc == HUB_STORE_FAILED)
+        fn_error(r->res, 500, "database unavailable");
+    else if (status == 204)
+        fn_no_content(r->res);
+    else
+        fn_text(r->res, status, "text/plain", "", 0);
 }
 
 static void send_result(rest *r, int rc)
@@ -175,20 +151,16 @@ static void op_generate_token(rest *r)
     fn_json(r->res, 200, o);
 }
 
-static void op_list_group(rest *r, const char *group)
+static void op_list_group(rest *r)
 {
+    const char *group = r->seg[1];
     char buf[32], after[HUB_MAX_CONN_ID + 1] = "";
     long size = HUB_LIST_PAGE_MAX;
     if (fn_query(r->req, "maxpagesize", buf, sizeof buf)) size = atol(buf);
     if (fn_query(r->req, "top", buf, sizeof buf) && atol(buf) > 0 && atol(buf) < size) size = atol(buf);
     if (size < 1 || size > HUB_LIST_PAGE_MAX) size = HUB_LIST_PAGE_MAX;
     fn_query(r->req, "continuationToken", after, sizeof after);
-    snprintf(buf, sizeof buf, "%ld", size + 1);
-    const char *p[] = {r->hub, group, after, buf};
-    PGresult *q = fn_db_exec("SELECT c.id, c.user_id FROM pubsub.group_members m "
-                             "JOIN pubsub.connections c ON c.id = m.conn_id "
-                             "WHERE m.hub = $1 AND m.group_name = $2 AND c.id > $3 "
-                             "ORDER BY c.id LIMIT $4::int", 4, p);
+    PGresult *q = hub_store_group_page(r->hub, group, after, size + 1);
     if (!q) {
         fn_error(r->res, 500, "database unavailable");
         return;
@@ -243,20 +215,9 @@ static void op_groups_filter(rest *r, int add)
             return;
         }
     const char *gs = json_object_to_json_string_ext(groups, JSON_C_TO_STRING_PLAIN);
-    const char *p[] = {r->hub, gs, col, val};
-    PGresult *q = fn_db_exec(
-        add ? "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
-              "SELECT $1, g, c.id FROM pubsub.connections c, json_array_elements_text($2::json) g "
-              "WHERE c.hub = $1 AND ($3 = '' OR ($3 = 'userId' AND c.user_id = $4) "
-              "  OR ($3 = 'connectionId' AND c.id = $4)) ON CONFLICT DO NOTHING"
-            : "DELETE FROM pubsub.group_members m USING pubsub.connections c "
-              "WHERE m.conn_id = c.id AND m.hub = $1 "
-              "  AND m.group_name IN (SELECT json_array_elements_text($2::json)) "
-              "  AND ($3 = '' OR ($3 = 'userId' AND c.user_id = $4) "
-              "  OR ($3 = 'connectionId' AND c.id = $4))",
-        4, p);
+    enum hub_store_rc rc = hub_store_groups_filter(add, r->hub, gs, col, val);
     json_object_put(b);
-    exec_status(r, q, 200);
+    store_result(r, rc, 200);
 }
 
 /* A non-negative integer query parameter: 0 absent, 1 present (*out), -1 invalid. */
@@ -275,8 +236,9 @@ static int query_id(rest *r, const char *name, long long *out)
 /* History extension (DESIGN.md §5): GET .../groups/{group}/messages?before=&after=&limit=, one
  * page listed newest first: {"value":[envelope...],"more":bool}. Only before (or nothing): the
  * newest messages below before; with after: the oldest ones above after (walk forward). */
-static void op_messages(rest *r, const char *group)
+static void op_messages(rest *r)
 {
+    const char *group = r->seg[1];
     long long before = 0, after = 0, limit = HUB_HISTORY_PAGE;
     int hb = query_id(r, "before", &before), ha = query_id(r, "after", &after);
     int hl = query_id(r, "limit", &limit);
@@ -285,24 +247,9 @@ static void op_messages(rest *r, const char *group)
         return;
     }
     if (limit > HUB_HISTORY_PAGE_MAX) limit = HUB_HISTORY_PAGE_MAX;
-    char sb[24], sa[24], sl[24];
-    snprintf(sb, sizeof sb, "%lld", hb ? before : (long long)INT64_MAX);
-    snprintf(sa, sizeof sa, "%lld", ha ? after : 0LL);
-    snprintf(sl, sizeof sl, "%lld", limit + 1); /* one more than asked tells whether there is more */
-    const char *q[] = {r->hub, group, sb, sa, sl, ha ? "t" : "f"};
-    PGresult *res = fn_db_exec(
-        "SELECT coalesce(json_agg(e ORDER BY id DESC), '[]') FROM ("
-        "  SELECT id, CASE WHEN from_user IS NULL THEN "
-        "    json_build_object('type', 'message', 'from', 'group', 'group', group_name, "
-        "      'dataType', data_type, 'data', CASE WHEN data_type = 'json' THEN data::json ELSE to_json(data) END, "
-        "      'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
-        "  ELSE json_build_object('type', 'message', 'from', 'group', 'fromUserId', from_user, 'group', group_name, "
-        "      'dataType', data_type, 'data', CASE WHEN data_type = 'json' THEN data::json ELSE to_json(data) END, "
-        "      'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
-        "  END AS e "
-        "  FROM pubsub.messages WHERE hub = $1 AND group_name = $2 AND id < $3::bigint AND id > $4::bigint "
-        "  ORDER BY CASE WHEN $6::boolean THEN id END ASC, id DESC LIMIT $5::int) page",
-        6, q);
+    /* one more than asked tells whether there is more */
+    PGresult *res = hub_store_history(r->hub, group, hb ? before : (long long)INT64_MAX,
+                                      ha ? after : 0LL, ha, limit + 1);
     if (!res) {
         fn_error(r->res, 500, "database unavailable");
         return;
@@ -327,162 +274,263 @@ static void op_messages(rest *r, const char *group)
     fn_json(r->res, 200, body);
 }
 
-static void op_permission(rest *r, const char *perm, const char *conn)
+/* The role a permission operation names (webpubsub.<perm>[.<targetName>]); 400 and -1 for an
+ * unknown permission. */
+static int permission_role(rest *r, char *role, size_t len, char *target, size_t tlen)
 {
+    const char *perm = r->seg[1];
     if (strcmp(perm, "sendToGroup") != 0 && strcmp(perm, "joinLeaveGroup") != 0) {
         fn_error(r->res, 400, "unknown permission %s", perm);
+        return -1;
+    }
+    int has_target = fn_query(r->req, "targetName", target, tlen) && target[0];
+    if (!has_target) target[0] = '\0';
+    snprintf(role, len, "webpubsub.%s%s%s", perm, has_target ? "." : "", target);
+    return 0;
+}
+
+static void op_grant(rest *r)
+{
+    char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
+    if (permission_role(r, role, sizeof role, target, sizeof target) != 0) return;
+    enum hub_store_rc rc = hub_store_role(1, r->hub, r->seg[3], role);
+    if (rc == HUB_STORE_NOT_FOUND)
+        fn_error(r->res, 404, "connection %s does not exist", r->seg[3]);
+    else
+        store_result(r, rc, 200);
+}
+
+static void op_revoke(rest *r)
+{
+    char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
+    if (permission_role(r, role, sizeof role, target, sizeof target) != 0) return;
+    store_result(r, hub_store_role(0, r->hub, r->seg[3], role), 204);
+}
+
+static void op_check_permission(rest *r)
+{
+    char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
+    if (permission_role(r, role, sizeof role, target, sizeof target) != 0) return;
+    json_object *roles = hub_db_roles(r->seg[3]);
+    int ok = roles && hub_roles_allow(roles, r->seg[1], target[0] ? target : NULL);
+    json_object_put(roles);
+    head_result(r, ok);
+}
+
+/* A close of the connections scope selects; the excluded query parameter spares some. */
+static void close_scope(rest *r, enum hub_store_scope scope, const char *name, int excluded)
+{
+    if (excluded) query_all(r, "excluded");
+    close_rows(r, hub_store_conns(scope, r->hub, name));
+}
+
+static void op_close_all(rest *r)
+{
+    close_scope(r, HUB_STORE_HUB, NULL, 1);
+}
+static void op_close_user(rest *r)
+{
+    close_scope(r, HUB_STORE_USER, r->seg[1], 1);
+}
+static void op_close_conn(rest *r)
+{
+    close_scope(r, HUB_STORE_CONN, r->seg[1], 0);
+}
+static void op_close_group(rest *r)
+{
+    close_scope(r, HUB_STORE_GROUP, r->seg[1], 1);
+}
+
+static void op_user_exists(rest *r)
+{
+    head_result(r, hub_store_exists(HUB_STORE_USER, r->hub, r->seg[1]));
+}
+static void op_conn_exists(rest *r)
+{
+    head_result(r, hub_store_exists(HUB_STORE_CONN, r->hub, r->seg[1]));
+}
+static void op_group_exists(rest *r)
+{
+    head_result(r, hub_store_exists(HUB_STORE_GROUP, r->hub, r->seg[1]));
+}
+
+static void op_add_to_groups(rest *r)
+{
+    op_groups_filter(r, 1);
+}
+static void op_remove_from_groups(rest *r)
+{
+    op_groups_filter(r, 0);
+}
+
+static void op_send_all(rest *r)
+{
+    hub_payload p;
+    if (body_payload(r, &p) != 0) return;
+    query_all(r, "excluded");
+    send_result(r, hub_send_all(r->hub, &p, r->excluded, r->nexcluded));
+    hub_payload_free(&p);
+}
+
+static void op_send_user(rest *r)
+{
+    hub_payload p;
+    if (body_payload(r, &p) != 0) return;
+    send_result(r, hub_send_user(r->hub, r->seg[1], &p));
+    hub_payload_free(&p);
+}
+
+static void op_send_conn(rest *r)
+{
+    hub_payload p;
+    if (body_payload(r, &p) != 0) return;
+    send_result(r, hub_send_conn(r->hub, r->seg[1], &p));
+    hub_payload_free(&p);
+}
+
+static void op_send_group(rest *r)
+{
+    hub_payload p;
+    if (body_payload(r, &p) != 0) return;
+    query_all(r, "excluded");
+    hub_group_msg m = {.hub = r->hub,
+                       .group = r->seg[1],
+                       .p = &p,
+                       .excluded = r->excluded,
+                       .nexcluded = r->nexcluded,
+                       .persist = 1};
+    char why[256];
+    enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
+    if (rc == HUB_SEND_REJECTED)
+        fn_error(r->res, 403, "%s", why);
+    else
+        send_result(r, rc == HUB_SENT ? 0 : -1);
+    hub_payload_free(&p);
+}
+
+static void op_user_join(rest *r)
+{
+    if (!hub_group_valid(r->seg[3])) {
+        fn_error(r->res, 400, "invalid group name");
         return;
     }
-    char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
-    int has_target = fn_query(r->req, "targetName", target, sizeof target) && target[0];
-    snprintf(role, sizeof role, "webpubsub.%s%s%s", perm, has_target ? "." : "", has_target ? target : "");
-    const char *p[] = {conn, r->hub, role};
-    if (strcmp(r->method, "PUT") == 0) {
-        PGresult *q = fn_db_exec("UPDATE pubsub.connections SET roles = array_append(roles, $3) "
-                                 "WHERE id = $1 AND hub = $2 AND NOT ($3 = ANY (roles)) RETURNING 1", 3, p);
-        int found = exists("SELECT 1 FROM pubsub.connections WHERE id = $1 AND hub = $2", conn, r->hub, NULL);
-        if (q && found == 0) {
-            PQclear(q);
-            fn_error(r->res, 404, "connection %s does not exist", conn);
-            return;
-        }
-        exec_status(r, q, 200);
-    } else if (strcmp(r->method, "DELETE") == 0) {
-        exec_status(r, fn_db_exec("UPDATE pubsub.connections SET roles = array_remove(roles, $3) "
-                                  "WHERE id = $1 AND hub = $2", 3, p), 204);
-    } else {
-        json_object *roles = hub_db_roles(conn);
-        int ok = roles && (has_target ? hub_roles_allow(roles, perm, target)
-                                      : hub_roles_allow(roles, perm, NULL));
-        json_object_put(roles);
-        head_result(r, ok);
+    enum hub_store_rc rc = hub_store_user_join(r->hub, r->seg[1], r->seg[3]);
+    if (rc == HUB_STORE_NOT_FOUND)
+        fn_text(r->res, 404, "text/plain", "User is not found.", 18);
+    else
+        store_result(r, rc, 200);
+}
+
+static void op_user_leave(rest *r)
+{
+    store_result(r, hub_store_user_leave(r->hub, r->seg[1], r->seg[3]), 204);
+}
+static void op_user_leave_all(rest *r)
+{
+    store_result(r, hub_store_user_leave(r->hub, r->seg[1], NULL), 204);
+}
+static void op_conn_leave_all(rest *r)
+{
+    store_result(r, hub_store_conn_leave_all(r->hub, r->seg[1]), 204);
+}
+
+static void op_group_join(rest *r)
+{
+    const char *group = r->seg[1], *conn = r->seg[3];
+    int rc = hub_db_join(r->hub, group, conn);
+    if (rc == 0)
+        fn_text(r->res, 200, "text/plain", "", 0);
+    else if (rc == 1)
+        fn_error(r->res, 400, "the connection is in too many groups");
+    else if (hub_store_exists(HUB_STORE_CONN, r->hub, conn) == 0)
+        fn_error(r->res, 404, "Connection id '%s' doesn't exist", conn);
+    else
+        fn_error(r->res, 500, "database unavailable");
+}
+
+static void op_group_leave(rest *r)
+{
+    if (hub_db_leave(r->hub, r->seg[1], r->seg[3]) != 0)
+        fn_error(r->res, 500, "database unavailable");
+    else
+        fn_no_content(r->res);
+}
+
+static void op_clear_history(rest *r)
+{
+    store_result(r, hub_store_history_clear(r->hub, r->seg[1]), 204);
+}
+
+/* ---- the table of operations ------------------------------------------------------------ */
+
+/* One REST operation: the method ("GET" also answers HEAD, "*" any method) and the path after
+ * /api/hubs/{hub}, one pattern segment per path segment: a literal, or a {name} that matches
+ * any segment (the handler reads it from r->seg). The first row that matches runs. */
+typedef struct rest_op {
+    const char *method;
+    const char *path;
+    void (*run)(rest *r);
+} rest_op;
+
+static const rest_op ops[] = {
+    {"POST", ":send", op_send_all},
+    {"POST", ":closeConnections", op_close_all},
+    {"POST", ":generateToken", op_generate_token},
+    {"POST", ":addToGroups", op_add_to_groups},
+    {"POST", ":removeFromGroups", op_remove_from_groups},
+    {"POST", "users/{user}/:send", op_send_user},
+    {"GET", "users/{user}", op_user_exists},
+    {"POST", "users/{user}/:closeConnections", op_close_user},
+    {"PUT", "users/{user}/groups/{group}", op_user_join},
+    {"DELETE", "users/{user}/groups/{group}", op_user_leave},
+    {"DELETE", "users/{user}/groups", op_user_leave_all},
+    {"POST", "connections/{conn}/:send", op_send_conn},
+    {"GET", "connections/{conn}", op_conn_exists},
+    {"DELETE", "connections/{conn}", op_close_conn},
+    {"DELETE", "connections/{conn}/groups", op_conn_leave_all},
+    {"POST", "groups/{group}/:send", op_send_group},
+    {"HEAD", "groups/{group}", op_group_exists},
+    {"POST", "groups/{group}/:closeConnections", op_close_group},
+    {"GET", "groups/{group}/connections", op_list_group},
+    {"GET", "groups/{group}/messages", op_messages},
+    {"DELETE", "groups/{group}/messages", op_clear_history},
+    {"PUT", "groups/{group}/connections/{conn}", op_group_join},
+    {"DELETE", "groups/{group}/connections/{conn}", op_group_leave},
+    {"PUT", "permissions/{perm}/connections/{conn}", op_grant},
+    {"DELETE", "permissions/{perm}/connections/{conn}", op_revoke},
+    {"*", "permissions/{perm}/connections/{conn}", op_check_permission},
+};
+
+static int op_matches(const rest *r, const rest_op *o)
+{
+    if (strcmp(o->method, "*") != 0 && strcmp(o->method, r->method) != 0 &&
+        !(strcmp(o->method, "GET") == 0 && strcmp(r->method, "HEAD") == 0))
+        return 0;
+    const char *p = o->path;
+    size_t i = 0;
+    for (; *p; i++) {
+        size_t n = strcspn(p, "/");
+        if (i >= r->nseg) return 0;
+        if (*p != '{' && (strlen(r->seg[i]) != n || strncmp(r->seg[i], p, n) != 0)) return 0;
+        p += n;
+        if (*p == '/') p++;
     }
+    return i == r->nseg;
 }
 
 static void route(rest *r)
 {
-    const char *s0 = r->nseg > 0 ? r->seg[0] : "", *s1 = r->nseg > 1 ? r->seg[1] : "";
-    const char *s2 = r->nseg > 2 ? r->seg[2] : "", *s3 = r->nseg > 3 ? r->seg[3] : "";
-    hub_payload p;
-    if (is(r, "POST", 1, ":send", 0, 0)) {
-        if (body_payload(r, &p) == 0) {
-            query_all(r, "excluded");
-            send_result(r, hub_send_all(r->hub, &p, r->excluded, r->nexcluded));
-            hub_payload_free(&p);
-        }
-    } else if (is(r, "POST", 1, ":closeConnections", 0, 0)) {
-        query_all(r, "excluded");
-        close_rows(r, conns_where("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", r->hub, NULL));
-    } else if (is(r, "POST", 1, ":generateToken", 0, 0)) {
-        op_generate_token(r);
-    } else if (is(r, "POST", 1, ":addToGroups", 0, 0) || is(r, "POST", 1, ":removeFromGroups", 0, 0)) {
-        op_groups_filter(r, strcmp(s0, ":addToGroups") == 0);
-    } else if (strcmp(s0, "users") == 0 && r->nseg >= 2) {
-        if (is(r, "POST", 3, 0, 0, ":send")) {
-            if (body_payload(r, &p) == 0) {
-                send_result(r, hub_send_user(r->hub, s1, &p));
-                hub_payload_free(&p);
-            }
-        } else if (is(r, "GET", 2, 0, 0, 0)) {
-            head_result(r, exists("SELECT 1 FROM pubsub.connections WHERE hub = $1 AND user_id = $2 LIMIT 1",
-                                  r->hub, s1, NULL));
-        } else if (is(r, "POST", 3, 0, 0, ":closeConnections")) {
-            query_all(r, "excluded");
-            close_rows(r, conns_where("SELECT id, protocol FROM pubsub.connections WHERE hub = $1 AND user_id = $2",
-                                      r->hub, s1));
-        } else if (is(r, "PUT", 4, 0, 0, "groups")) {
-            if (!hub_group_valid(s3)) {
-                fn_error(r->res, 400, "invalid group name");
-                return;
-            }
-            const char *q[] = {r->hub, s1, s3};
-            PGresult *res = fn_db_exec("INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
-                                       "SELECT $1, $3, id FROM pubsub.connections WHERE hub = $1 AND user_id = $2 "
-                                       "ON CONFLICT DO NOTHING", 3, q);
-            int found = exists("SELECT 1 FROM pubsub.connections WHERE hub = $1 AND user_id = $2 LIMIT 1",
-                               r->hub, s1, NULL);
-            if (res && found == 0) {
-                PQclear(res);
-                fn_text(r->res, 404, "text/plain", "User is not found.", 18);
-                return;
-            }
-            exec_status(r, res, 200);
-        } else if (is(r, "DELETE", 4, 0, 0, "groups")) {
-            const char *q[] = {r->hub, s1, s3};
-            exec_status(r, fn_db_exec("DELETE FROM pubsub.group_members m USING pubsub.connections c "
-                                      "WHERE m.conn_id = c.id AND c.hub = $1 AND c.user_id = $2 "
-                                      "AND m.group_name = $3", 3, q), 204);
-        } else if (is(r, "DELETE", 3, 0, 0, "groups")) {
-            const char *q[] = {r->hub, s1};
-            exec_status(r, fn_db_exec("DELETE FROM pubsub.group_members m USING pubsub.connections c "
-                                      "WHERE m.conn_id = c.id AND c.hub = $1 AND c.user_id = $2", 2, q), 204);
-        } else {
-            fn_error(r->res, 404, "no such operation");
-        }
-    } else if (strcmp(s0, "connections") == 0 && r->nseg >= 2) {
-        if (is(r, "POST", 3, 0, 0, ":send")) {
-            if (body_payload(r, &p) == 0) {
-                send_result(r, hub_send_conn(r->hub, s1, &p));
-                hub_payload_free(&p);
-            }
-        } else if (is(r, "GET", 2, 0, 0, 0)) {
-            head_result(r, exists("SELECT 1 FROM pubsub.connections WHERE hub = $1 AND id = $2", r->hub, s1, NULL));
-        } else if (is(r, "DELETE", 2, 0, 0, 0)) {
-            close_rows(r, conns_where("SELECT id, protocol FROM pubsub.connections WHERE hub = $1 AND id = $2",
-                                      r->hub, s1));
-        } else if (is(r, "DELETE", 3, 0, 0, "groups")) {
-            const char *q[] = {r->hub, s1};
-            exec_status(r, fn_db_exec("DELETE FROM pubsub.group_members WHERE hub = $1 AND conn_id = $2", 2, q), 204);
-        } else {
-            fn_error(r->res, 404, "no such operation");
-        }
-    } else if (strcmp(s0, "groups") == 0 && r->nseg >= 2) {
-        if (!hub_group_valid(s1)) {
-            fn_error(r->res, 400, "invalid group name");
-        } else if (is(r, "POST", 3, 0, 0, ":send")) {
-            if (body_payload(r, &p) == 0) {
-                query_all(r, "excluded");
-                hub_group_msg m = {.hub = r->hub, .group = s1, .p = &p, .excluded = r->excluded,
-                                   .nexcluded = r->nexcluded, .persist = 1};
-                char why[256];
-                enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
-                if (rc == HUB_SEND_REJECTED) fn_error(r->res, 403, "%s", why);
-                else send_result(r, rc == HUB_SENT ? 0 : -1);
-                hub_payload_free(&p);
-            }
-        } else if (is(r, "GET", 2, 0, 0, 0) && strcmp(r->method, "HEAD") == 0) {
-            head_result(r, exists("SELECT 1 FROM pubsub.group_members WHERE hub = $1 AND group_name = $2 LIMIT 1",
-                                  r->hub, s1, NULL));
-        } else if (is(r, "POST", 3, 0, 0, ":closeConnections")) {
-            query_all(r, "excluded");
-            close_rows(r, conns_where("SELECT c.id, c.protocol FROM pubsub.group_members m JOIN pubsub.connections c "
-                                      "ON c.id = m.conn_id WHERE m.hub = $1 AND m.group_name = $2", r->hub, s1));
-        } else if (is(r, "GET", 3, 0, 0, "connections")) {
-            op_list_group(r, s1);
-        } else if (is(r, "GET", 3, 0, 0, "messages")) {
-            op_messages(r, s1);
-        } else if (is(r, "DELETE", 3, 0, 0, "messages")) {
-            const char *q[] = {r->hub, s1};
-            exec_status(r, fn_db_exec("DELETE FROM pubsub.messages WHERE hub = $1 AND group_name = $2",
-                                      2, q), 204);
-        } else if (is(r, "PUT", 4, 0, 0, "connections")) {
-            int rc = hub_db_join(r->hub, s1, s3);
-            if (rc == 0) fn_text(r->res, 200, "text/plain", "", 0);
-            else if (rc == 1) fn_error(r->res, 400, "the connection is in too many groups");
-            else if (exists("SELECT 1 FROM pubsub.connections WHERE id = $1 AND hub = $2", s3, r->hub, NULL) == 0)
-                fn_error(r->res, 404, "Connection id '%s' doesn't exist", s3);
-            else fn_error(r->res, 500, "database unavailable");
-        } else if (is(r, "DELETE", 4, 0, 0, "connections")) {
-            if (hub_db_leave(r->hub, s1, s3) != 0) fn_error(r->res, 500, "database unavailable");
-            else fn_no_content(r->res);
-        } else {
-            fn_error(r->res, 404, "no such operation");
-        }
-    } else if (strcmp(s0, "permissions") == 0 && r->nseg == 4 && strcmp(s2, "connections") == 0) {
-        op_permission(r, s1, s3);
-    } else {
-        fn_error(r->res, 404, "no such operation");
+    /* a group named in the path is checked before the operation is looked up */
+    if (r->nseg >= 2 && strcmp(r->seg[0], "groups") == 0 && !hub_group_valid(r->seg[1])) {
+        fn_error(r->res, 400, "invalid group name");
+        return;
     }
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (op_matches(r, &ops[i])) {
+            ops[i].run(r);
+            return;
+        }
+    fn_error(r->res, 404, "no such operation");
 }
 
 static int handle_rest(fn_req *req, fn_res *res);

@@ -1,6 +1,7 @@
 /* observe.c: /.chatr/metrics (with the figures only known at scrape time: open connections and
  * nchan's own), /.chatr/ready, and the REST call counter (observe.h; docs/observability.md). */
 #include "observe.h"
+#include "hub_store.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -101,10 +102,7 @@ static int token_ok(const char *auth)
  * hub registered and has not removed). */
 static void put_connections(char **text, size_t *len)
 {
-    const char *q[] = {hub_node_id()};
-    PGresult *r = fn_db_exec("SELECT hub, protocol, count(*) FROM pubsub.connections "
-                             "WHERE node = $1 GROUP BY 1, 2",
-                             1, q);
+    PGresult *r = hub_store_node_conns(hub_node_id());
     if (!r) return;
     /* hubs outside hubs.json fold into "other": sum them per protocol first */
     enum { MAXROWS = 256 };

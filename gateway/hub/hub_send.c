@@ -1,6 +1,7 @@
 /* hub_send.c: delivery of one message to connections, users, groups or the whole hub, each
  * socket in its own shape (JSON envelope or raw bytes), one multi-channel publish per 255. */
 #include "hub.h"
+#include "hub_store.h"
 #include "metrics.h"
 
 #include <stdio.h>
@@ -71,16 +72,6 @@ static int hub_history_durable(void)
     return v;
 }
 
-/* What pubsub.group_send answers (schema/005, schema/008). */
-enum group_send_status {
-    GS_SENT = 0,      /* one row per member */
-    GS_FORBIDDEN = 1, /* no sendToGroup permission */
-    GS_DUPLICATE = 2, /* ackId already processed */
-    GS_GONE = 3,      /* the sending connection is gone */
-    GS_WILDCARD = 4,  /* wildcard roles: the caller decides and asks again with p_allowed */
-    GS_QUOTA = 5,     /* over the sender's history quota */
-};
-
 static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
 {
     char slot[16], ack[24], qbytes[24], qwin[16];
@@ -135,25 +126,26 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
     int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
     PGresult *r = group_send_db(m, 0, store);
     int status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
-    if (status == GS_WILDCARD) { /* evaluate the roles here, then once more with the answer */
+    /* evaluate the roles here, then once more with the answer */
+    if (status == HUB_STORE_GS_WILDCARD) {
         json_object *roles = json_tokener_parse(PQgetvalue(r, 0, 3));
         int ok = roles && hub_roles_allow(roles, "sendToGroup", m->group);
         json_object_put(roles);
         PQclear(r);
         r = NULL;
-        status = GS_FORBIDDEN;
+        status = HUB_STORE_GS_FORBIDDEN;
         if (ok) {
             r = group_send_db(m, 1, store);
             status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
         }
     }
     int unavailable = !r && fn_db_unavailable();
-    enum hub_send_rc rc = status == GS_SENT        ? HUB_SENT
-                        : status == GS_FORBIDDEN ? HUB_SEND_FORBIDDEN
-                        : status == GS_DUPLICATE ? HUB_SEND_DUPLICATE
-                        : status == GS_GONE      ? HUB_SEND_GONE
-                        : status == GS_QUOTA     ? HUB_SEND_QUOTA
-                                                 : HUB_SEND_FAILED;
+    enum hub_send_rc rc = status == HUB_STORE_GS_SENT        ? HUB_SENT
+                          : status == HUB_STORE_GS_FORBIDDEN ? HUB_SEND_FORBIDDEN
+                          : status == HUB_STORE_GS_DUPLICATE ? HUB_SEND_DUPLICATE
+                          : status == HUB_STORE_GS_GONE      ? HUB_SEND_GONE
+                          : status == HUB_STORE_GS_QUOTA     ? HUB_SEND_QUOTA
+                                                             : HUB_SEND_FAILED;
     if (rc == HUB_SEND_FAILED) {
         snprintf(why, whylen, unavailable ? "the database is unavailable; the message was dropped"
                                           : "the message could not be stored or routed");
