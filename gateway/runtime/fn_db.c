@@ -134,6 +134,20 @@ PGconn *fn_db(void)
     return conn;
 }
 
+/* The hold: FN_DB_HOLD_MS, or CHATR_DB_HOLD_MS (milliseconds, 0..60000) read once; 0 fails at
+ * once (the fuzz targets, which have no database, set it so that each input costs no wait). */
+static long hold_ms(void)
+{
+    static long ms = -1;
+    if (ms < 0) {
+        const char *v = getenv("CHATR_DB_HOLD_MS");
+        char *end = NULL;
+        long n = v && *v ? strtol(v, &end, 10) : -1;
+        ms = (end && *end == '\0' && n >= 0 && n <= 60000) ? n : FN_DB_HOLD_MS;
+    }
+    return ms;
+}
+
 /* A connection, waiting for one with backoff while the hold of the current outage lasts. */
 static PGconn *db_wait(void)
 {
@@ -142,15 +156,15 @@ static PGconn *db_wait(void)
     long long now = fn_mono_ms();
     if (!outage_since) {
         outage_since = now;
-        fn_log("database unreachable: holding statements for up to %d ms", FN_DB_HOLD_MS);
+        fn_log("database unreachable: holding statements for up to %ld ms", hold_ms());
     }
-    if (now - outage_since >= FN_DB_HOLD_MS) return NULL; /* past the hold: fail at once */
+    if (now - outage_since >= hold_ms()) return NULL; /* past the hold: fail at once */
     metrics_inc("chatr_db_held_total", NULL);
     long backoff = FN_DB_BACKOFF_FIRST_MS;
     while (!(db = fn_db())) {
-        long left = (long)(outage_since + FN_DB_HOLD_MS - fn_mono_ms());
+        long left = (long)(outage_since + hold_ms() - fn_mono_ms());
         if (left <= 0) {
-            fn_log("database still unreachable after %d ms: giving up", FN_DB_HOLD_MS);
+            fn_log("database still unreachable after %ld ms: giving up", hold_ms());
             metrics_inc("chatr_db_hold_expired_total", NULL);
             return NULL;
         }

@@ -30,6 +30,7 @@
 static inline void fuzz_env(void)
 {
     setenv("DATABASE_URL", "host=/nonexistent/chatr-fuzz dbname=chatr connect_timeout=1", 1);
+    setenv("CHATR_DB_HOLD_MS", "0", 1); /* no database here: fail at once, never hold an input */
     setenv("CHATR_NGINX_SOCKET", "/nonexistent/chatr-fuzz/nginx-internal.sock", 1);
     setenv("CHATR_STATE_DIR", "/nonexistent/chatr-fuzz", 1);
     setenv("CHATR_PUBLIC_URL", FUZZ_PUBLIC_URL, 1);
