@@ -44,7 +44,7 @@ HUB_RATE     = $(shell sed -n 's/^\#define HUB_RATE_PER_SEC \([0-9]*\).*/\1/p' g
 HUB_BURST    = $(shell sed -n 's/^\#define HUB_RATE_BURST \([0-9]*\).*/\1/p' gateway/hub/hub.h)
 UNIT_BIN  := $(OUT)/bin/unit-tests
 
-.PHONY: all asan deps run test test-unit test-api test-e2e bench fmt clean gate-module
+.PHONY: all asan deps run test test-unit test-api test-e2e bench fmt fmt-check clean gate-module
 all: $(PROGS) $(UNIT_BIN) $(GATE_SO)
 
 asan:
@@ -101,7 +101,7 @@ run: deps all
 test: deps
 	@$(MAKE) --no-print-directory asan
 	@$(MAKE) --no-print-directory -C tests/bench MODE=asan test
-	@$(MAKE) --no-print-directory test-unit test-api test-e2e test-fuzz test-chaos
+	@$(MAKE) --no-print-directory fmt-check test-unit test-api test-e2e test-fuzz test-chaos
 
 test-unit:
 	build/asan/bin/unit-tests
@@ -206,6 +206,10 @@ test-chaos:
 
 fmt:
 	clang-format -i $$(git ls-files '*.c' '*.h')
+
+# Part of `make test`: unformatted C fails the build (run `make fmt`).
+fmt-check:
+	clang-format --dry-run -Werror $$(git ls-files '*.c' '*.h')
 
 clean:
 	rm -rf build

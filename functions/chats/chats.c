@@ -11,10 +11,10 @@
 #include "fn_wps.h"
 #include "wps_rest.h"
 
-#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id */
+#define CHAT_ID_STORED_MAX 300   /* chatr.chats.id */
 #define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
 #define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
-#define MESSAGE_ID_DIGITS 18   /* a bigint id, below 10^18 */
+#define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
 
 static wps_client *client; /* fn_wps_client(), once hub_init succeeded */
 
@@ -64,11 +64,14 @@ static int check_member(fn_res *res, const char *chat, const char *me)
                              "FROM chatr.chats c WHERE c.id = $1",
                              2, params);
     int rc = -1;
-    if (!r) fn_error(res, 500, "database unavailable");
-    else if (PQntuples(r) == 0) fn_error(res, 404, "no such chat");
+    if (!r)
+        fn_error(res, 500, "database unavailable");
+    else if (PQntuples(r) == 0)
+        fn_error(res, 404, "no such chat");
     else if (PQgetvalue(r, 0, 0)[0] != 't')
         fn_error(res, 403, "only the chat's members can read its messages");
-    else rc = 0;
+    else
+        rc = 0;
     PQclear(r);
     return rc;
 }
@@ -99,8 +102,10 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     } else if (st == 400) {
         fn_error(res, 400, "bad paging parameters: %.200s", body);
     } else {
-        if (st < 0) fn_log("history %s: %s", chat, wps_client_error(client));
-        else fn_log("history %s: hub status %d", chat, st);
+        if (st < 0)
+            fn_log("history %s: %s", chat, wps_client_error(client));
+        else
+            fn_log("history %s: hub status %d", chat, st);
         fn_error(res, 502, "the chat's history is unavailable");
     }
     return 0;
@@ -137,7 +142,8 @@ static int chats(fn_req *req, fn_res *res)
             json_object_object_add(chat, "name", json_object_new_string(PQgetvalue(r, i, 1)));
             json_object_object_add(chat, "members", members);
             json_object_object_add(chat, "owner", json_object_new_string(PQgetvalue(r, i, 2)));
-            json_object_object_add(chat, "private", json_object_new_boolean(PQgetvalue(r, i, 3)[0] == 't'));
+            json_object_object_add(chat, "private",
+                                   json_object_new_boolean(PQgetvalue(r, i, 3)[0] == 't'));
             json_object_object_add(chat, "topic", json_object_new_string(PQgetvalue(r, i, 4)));
             json_object_object_add(all, id, chat);
             cur = id;

@@ -35,7 +35,8 @@ static const char *text_body(ev_ctx *ev)
 {
     char *b = ev->req->body;
     size_t n = ev->req->body_len;
-    while (n && (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r')) b[--n] = '\0';
+    while (n && (b[n - 1] == ' ' || b[n - 1] == '\n' || b[n - 1] == '\r'))
+        b[--n] = '\0';
     /* The original client may send a JSON string; accept "id" as well as id. */
     if (n >= 2 && b[0] == '"' && b[n - 1] == '"') {
         b[n - 1] = '\0';
@@ -47,7 +48,8 @@ static const char *text_body(ev_ctx *ev)
 const char *ev_field(json_object *o, const char *name)
 {
     json_object *v;
-    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string)) return NULL;
+    if (!json_object_object_get_ex(o, name, &v) || !json_object_is_type(v, json_type_string))
+        return NULL;
     return json_object_get_string(v);
 }
 
@@ -79,11 +81,12 @@ static json_object *user_doc(PGresult *r, int row)
 static int come_online(ev_ctx *ev)
 {
     const char *p[1] = {ev->user_id};
-    PGresult *r = fn_db_exec("WITH before AS (SELECT online FROM chatr.users WHERE id = $1) "
-                             "UPDATE chatr.users u SET online = true, idle = false, last_seen = now() "
-                             "FROM before WHERE u.id = $1 "
-                             "RETURNING u.id, u.name, u.provider, u.idle, before.online",
-                             1, p);
+    PGresult *r =
+        fn_db_exec("WITH before AS (SELECT online FROM chatr.users WHERE id = $1) "
+                   "UPDATE chatr.users u SET online = true, idle = false, last_seen = now() "
+                   "FROM before WHERE u.id = $1 "
+                   "RETURNING u.id, u.name, u.provider, u.idle, before.online",
+                   1, p);
     if (!r) return db_fail(ev);
     if (PQntuples(r) == 0) {
         PQclear(r);
@@ -120,9 +123,10 @@ int ev_disconnected(ev_ctx *ev)
         return 0;
     }
     const char *p[1] = {ev->user_id};
-    PGresult *r = fn_db_exec("UPDATE chatr.users SET online = false, idle = false, last_seen = now() "
-                             "WHERE id = $1 AND online RETURNING id",
-                             1, p);
+    PGresult *r =
+        fn_db_exec("UPDATE chatr.users SET online = false, idle = false, last_seen = now() "
+                   "WHERE id = $1 AND online RETURNING id",
+                   1, p);
     if (!r) return db_fail(ev);
     int changed = PQntuples(r) > 0;
     PQclear(r);
@@ -286,7 +290,8 @@ void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
     size_t i = 0, chars = 0;
     while (src[i] && chars < max_chars) {
         size_t len = 1;
-        while ((src[i + len] & 0xc0) == 0x80) len++;
+        while ((src[i + len] & 0xc0) == 0x80)
+            len++;
         if (i + len >= dstlen) break;
         i += len;
         chars++;
@@ -331,7 +336,8 @@ int ev_create_private_chat(ev_ctx *ev)
         /* An existing chat of the pair keeps the name it was created with, whoever clicks
          * now: the answer carries the stored name, so both tabs keep one name. */
         PGresult *r = fn_db_exec(
-            "WITH c AS (INSERT INTO chatr.chats (id, name, owner, private) VALUES ($1, $2, $3, true) "
+            "WITH c AS (INSERT INTO chatr.chats (id, name, owner, private) VALUES ($1, $2, $3, "
+            "true) "
             "           ON CONFLICT (id) DO UPDATE SET id = EXCLUDED.id RETURNING id, name), "
             "m AS (INSERT INTO chatr.members (chat_id, user_id) SELECT c.id, u FROM c, "
             "      unnest(ARRAY[$3, $4]) AS u ON CONFLICT DO NOTHING) "

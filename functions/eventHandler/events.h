@@ -5,8 +5,8 @@
 
 #include "fn.h"
 
-#define CHAT_NAME_MAX 100     /* characters */
-#define CHAT_ID_MAX 64        /* client-made ids (UUIDs) */
+#define CHAT_NAME_MAX 100 /* characters */
+#define CHAT_ID_MAX 64    /* client-made ids (UUIDs) */
 #define USER_NAME_MAX 64
 #define NOTICE_MAX 400
 

@@ -22,8 +22,10 @@ int ev_hub_init(void)
 static int expect(int status, int want, const char *what, const char *target)
 {
     if (status == want) return 0;
-    if (status < 0) fn_log("hub %s %s: %s", what, target, wps_client_error(client));
-    else fn_log("hub %s %s: status %d", what, target, status);
+    if (status < 0)
+        fn_log("hub %s %s: %s", what, target, wps_client_error(client));
+    else
+        fn_log("hub %s %s: status %d", what, target, status);
     return -1;
 }
 
@@ -77,7 +79,8 @@ int ev_hub_group_notice(const char *group, const char *text)
 int ev_hub_join(const char *group, const char *conn)
 {
     if (expect(wps_rest_group_add_connection(client, group, conn), 200, "join", group)) return -1;
-    return expect(wps_rest_grant_permission(client, "sendToGroup", conn, group), 200, "grant", group);
+    return expect(wps_rest_grant_permission(client, "sendToGroup", conn, group), 200, "grant",
+                  group);
 }
 
 /* Calls fn for every connection in the group (paged). */
@@ -99,7 +102,9 @@ static int each_connection(const char *group, int (*fn)(const char *group, const
             }
         }
         /* nextLink carries the continuation token as a query parameter. */
-        const char *link = json_object_object_get_ex(body, "nextLink", &next) ? json_object_get_string(next) : NULL;
+        const char *link = json_object_object_get_ex(body, "nextLink", &next)
+                               ? json_object_get_string(next)
+                               : NULL;
         const char *ct = link ? strstr(link, "continuationToken=") : NULL;
         if (ct) {
             ct += strlen("continuationToken=");
@@ -114,12 +119,14 @@ static int each_connection(const char *group, int (*fn)(const char *group, const
 
 static int grant(const char *group, const char *conn)
 {
-    return expect(wps_rest_grant_permission(client, "sendToGroup", conn, group), 200, "grant", group);
+    return expect(wps_rest_grant_permission(client, "sendToGroup", conn, group), 200, "grant",
+                  group);
 }
 
 static int evict(const char *group, const char *conn)
 {
-    int rc = expect(wps_rest_revoke_permission(client, "sendToGroup", conn, group), 204, "revoke", group);
+    int rc = expect(wps_rest_revoke_permission(client, "sendToGroup", conn, group), 204, "revoke",
+                    group);
     return rc | expect(wps_rest_group_remove_connection(client, group, conn), 204, "remove", group);
 }
 
@@ -174,7 +181,8 @@ json_object *chat_event(const char *type, json_object *data)
 
 json_object *chat_event_encoded(const char *type, json_object *doc)
 {
-    json_object *s = json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
+    json_object *s =
+        json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
     json_object_put(doc);
     return chat_event(type, s);
 }

@@ -5,10 +5,11 @@
 static int users(fn_req *req, fn_res *res)
 {
     (void)req;
-    PGresult *r = fn_db_exec("SELECT id, name, provider, idle, "
-                             "to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
-                             "FROM chatr.users WHERE online ORDER BY name, id",
-                             0, NULL);
+    PGresult *r =
+        fn_db_exec("SELECT id, name, provider, idle, "
+                   "to_char(last_seen AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') "
+                   "FROM chatr.users WHERE online ORDER BY name, id",
+                   0, NULL);
     if (!r) {
         fn_error(res, 500, "database unavailable");
         return 0;

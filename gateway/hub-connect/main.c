@@ -49,7 +49,8 @@ static int groups_valid(json_object *groups)
 {
     if (json_object_array_length(groups) > HUB_MAX_GROUPS_PER_CONN) return 0;
     for (size_t i = 0; i < json_object_array_length(groups); i++)
-        if (!hub_group_valid(json_object_get_string(json_object_array_get_idx(groups, i)))) return 0;
+        if (!hub_group_valid(json_object_get_string(json_object_array_get_idx(groups, i))))
+            return 0;
     return 1;
 }
 
@@ -80,7 +81,8 @@ static json_object *list_of(const char *s)
 static char *connect_body(fn_req *req, json_object *claims, const char *offers, size_t *len)
 {
     json_object *o = json_object_new_object(), *c = json_object_new_object();
-    json_object_object_foreach(claims, k, v) {
+    json_object_object_foreach(claims, k, v)
+    {
         json_object *a = json_object_new_array();
         if (json_object_is_type(v, json_type_array)) {
             for (size_t i = 0; i < json_object_array_length(v); i++) {
@@ -116,9 +118,11 @@ static char *connect_body(fn_req *req, json_object *claims, const char *offers, 
     }
     json_object_object_add(o, "query", q);
     json_object *h = json_object_new_object();
-    static const char *const names[][2] = {{"HTTP_HOST", "Host"}, {"HTTP_ORIGIN", "Origin"},
-                                           {"HTTP_USER_AGENT", "User-Agent"},
-                                           {"HTTP_SEC_WEBSOCKET_PROTOCOL", "Sec-WebSocket-Protocol"}};
+    static const char *const names[][2] = {
+        {"HTTP_HOST", "Host"},
+        {"HTTP_ORIGIN", "Origin"},
+        {"HTTP_USER_AGENT", "User-Agent"},
+        {"HTTP_SEC_WEBSOCKET_PROTOCOL", "Sec-WebSocket-Protocol"}};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         const char *hv = fn_param(req, names[i][0]);
         if (hv) json_object_object_add(h, names[i][1], list_of(hv));
@@ -153,7 +157,8 @@ static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *o
         ctx->user = strdup(json_object_get_string(v));
     }
     json_object *g = str_or_array(o, "groups");
-    if (!g || !groups_valid(g)) rc = 500;
+    if (!g || !groups_valid(g))
+        rc = 500;
     else if (json_object_array_length(g) > 0) {
         json_object_put(ctx->groups);
         ctx->groups = json_object_get(g);
@@ -161,17 +166,21 @@ static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *o
     json_object_put(g);
     if (json_object_object_get_ex(o, "roles", &v)) {
         json_object *r = str_or_array(o, "roles");
-        if (!r || !roles_valid(r)) rc = 500;
+        if (!r || !roles_valid(r))
+            rc = 500;
         else {
             json_object_put(ctx->roles);
             ctx->roles = json_object_get(r);
         }
         json_object_put(r);
     }
-    if (json_object_object_get_ex(o, "subprotocol", &v) && json_object_is_type(v, json_type_string)) {
+    if (json_object_object_get_ex(o, "subprotocol", &v) &&
+        json_object_is_type(v, json_type_string)) {
         const char *sp = json_object_get_string(v);
-        if (!offered(offers, sp)) rc = 500;
-        else snprintf(ctx->protocol, sizeof ctx->protocol, "%s", sp);
+        if (!offered(offers, sp))
+            rc = 500;
+        else
+            snprintf(ctx->protocol, sizeof ctx->protocol, "%s", sp);
     }
     json_object_put(o);
     return rc;
@@ -279,8 +288,9 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     char token[HUB_MAX_TOKEN + 1];
     const char *why = NULL;
     size_t idlen = strlen(id);
-    int id_ok = idlen >= 1 && idlen <= HUB_MAX_CONN_ID && strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
-                                                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == idlen;
+    int id_ok = idlen >= 1 && idlen <= HUB_MAX_CONN_ID &&
+                strspn(id, "0123456789abcdefghijklmnopqrstuvwxyz"
+                           "ABCDEFGHIJKLMNOPQRSTUVWXYZ_-") == idlen;
     if (!offered(offers, HUB_PROTO_RELIABLE))
         why = "Only json.reliable.webpubsub.azure.v1 connections can be recovered.";
     else if (!id_ok || !fn_query(req, "awps_reconnection_token", token, sizeof token) ||
@@ -296,7 +306,8 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     }
     snprintf(ctx->protocol, sizeof ctx->protocol, "%s",
              offered(offers, HUB_PROTO_RELIABLE) ? HUB_PROTO_RELIABLE
-             : offered(offers, HUB_PROTO_JSON) ? HUB_PROTO_JSON : "");
+             : offered(offers, HUB_PROTO_JSON)   ? HUB_PROTO_JSON
+                                                 : "");
     ctx->roles = json_object_new_array();
     ctx->groups = json_object_new_array();
     char own[HUB_MAX_CHANNEL];
@@ -373,7 +384,8 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         status = 400;
     refusal = status ? "invalid" : "webhook";
     const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
-    if (offered(offers, HUB_PROTO_JSON)) snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_JSON);
+    if (offered(offers, HUB_PROTO_JSON))
+        snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_JSON);
     else if (offered(offers, HUB_PROTO_RELIABLE))
         snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_RELIABLE);
 
@@ -381,17 +393,25 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     if (!status && hub_settings_handler(hs, ctx.hub, "connect", 1, url, sizeof url)) {
         size_t blen;
         char *body = connect_body(req, claims, offers, &blen);
-        hub_event ev = {.hub = ctx.hub, .conn_id = conn_id, .user = ctx.user, .event = "connect",
-                        .system = 1, .ctype = "application/json; charset=utf-8", .body = body,
+        hub_event ev = {.hub = ctx.hub,
+                        .conn_id = conn_id,
+                        .user = ctx.user,
+                        .event = "connect",
+                        .system = 1,
+                        .ctype = "application/json; charset=utf-8",
+                        .body = body,
                         .body_len = blen};
         hub_reply rep;
-        if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0) status = 500;
+        if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0)
+            status = 500;
         else if ((rep.status >= 400 && rep.status < 500) || rep.status == 503)
             status = (int)rep.status; /* 503: the handler's database is away; retry later */
-        else if (rep.status < 200 || rep.status >= 300) status = 500;
+        else if (rep.status < 200 || rep.status >= 300)
+            status = 500;
         else {
             status = apply_connect_reply(&rep, &ctx, offers);
-            if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE) ctx.state = strdup(rep.state);
+            if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE)
+                ctx.state = strdup(rep.state);
         }
         hub_reply_free(&rep);
         free(body);
@@ -403,14 +423,17 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         return 0;
     }
     int json = hub_ctx_json(&ctx);
-    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL], chans[3 * HUB_MAX_CHANNEL];
+    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL],
+        chans[3 * HUB_MAX_CHANNEL];
     hub_chan_all(ctx.hub, json, all);
     hub_chan_conn(conn_id, own);
     if (ctx.user) hub_chan_user(ctx.hub, ctx.user, json, user);
-    if (hub_proto_reliable(ctx.protocol)) /* every data message comes sequenced, to its own channel */
+    if (hub_proto_reliable(
+            ctx.protocol)) /* every data message comes sequenced, to its own channel */
         snprintf(chans, sizeof chans, "%s", own);
     else
-        snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "", ctx.user ? user : "");
+        snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "",
+                 ctx.user ? user : "");
     int regd = register_conn(&ctx, conn_id, own);
     if (regd != 0) {
         if (regd == 1) {

@@ -90,13 +90,16 @@ static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_i
         return 0;
     }
     hub_ctx ctx;
-    int reliable = hub_ctx_decode(fn_param(req, "HUB_CTX"), &ctx) == 0 && hub_proto_reliable(ctx.protocol);
+    int reliable =
+        hub_ctx_decode(fn_param(req, "HUB_CTX"), &ctx) == 0 && hub_proto_reliable(ctx.protocol);
     hub_ctx_free(&ctx);
     if (reliable) { /* kept for recovery unless the hub closed it for good */
         int kept = hub_rel_drop(conn_id, socket && *socket ? socket : conn_id);
         if (kept != 0) {
-            if (kept < 0) fn_error(res, 500, "cannot update connection");
-            else fn_no_content(res);
+            if (kept < 0)
+                fn_error(res, 500, "cannot update connection");
+            else
+                fn_no_content(res);
             return 0;
         }
     }
@@ -159,7 +162,8 @@ static void start(void)
 {
     sweep_if_needed();
     long every = hub_rel_retention_ms() / 4;
-    hub_loop_idle(idle, every < HUB_RELIABLE_EXPIRE_EVERY_MS ? every : HUB_RELIABLE_EXPIRE_EVERY_MS);
+    hub_loop_idle(idle,
+                  every < HUB_RELIABLE_EXPIRE_EVERY_MS ? every : HUB_RELIABLE_EXPIRE_EVERY_MS);
 }
 
 int main(void)

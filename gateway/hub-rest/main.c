@@ -1,5 +1,7 @@
-/* hub-rest: the Web PubSub REST data plane, /api/hubs/{hub}/... (PROTOCOL.md §4), JWT bearer
- * auth (§4.1, aud compared by path). Status codes are exactly those the SDK declares (§4.3). */
+/* hub-rest: the Web PubSub REST data plane, /api/hubs/{hub}/...
+ * (docs/protocols.md#rest-data-plane), JWT bearer auth (docs/protocols.md#rest-authentication, aud
+ * compared by path). Status codes are exactly those the SDK declares
+ * (docs/protocols.md#operations-and-status-codes). */
 #include "hub.h"
 #include "hub_store.h"
 #include "metrics.h"
@@ -73,7 +75,8 @@ static void close_rows(rest *r, PGresult *q)
     for (int i = 0; q && i < PQntuples(q); i++) {
         const char *id = PQgetvalue(q, i, 0);
         int skip = 0;
-        for (size_t j = 0; j < r->nexcluded; j++) skip |= strcmp(r->excluded[j], id) == 0;
+        for (size_t j = 0; j < r->nexcluded; j++)
+            skip |= strcmp(r->excluded[j], id) == 0;
         if (!skip) hub_close_connection(id, PQgetvalue(q, i, 1), reason);
     }
     PQclear(q);
@@ -82,9 +85,12 @@ static void close_rows(rest *r, PGresult *q)
 
 static void head_result(rest *r, int found)
 {
-    if (found < 0) fn_error(r->res, 500, "database unavailable");
-    else if (found) fn_text(r->res, 200, "text/plain", "", 0);
-    else fn_error(r->res, 404, "not found");
+    if (found < 0)
+        fn_error(r->res, 500, "database unavailable");
+    else if (found)
+        fn_text(r->res, 200, "text/plain", "", 0);
+    else
+        fn_error(r->res, 404, "not found");
 }
 
 static void store_result(rest *r, enum hub_store_rc rc, int status)
@@ -99,8 +105,10 @@ static void store_result(rest *r, enum hub_store_rc rc, int status)
 
 static void send_result(rest *r, int rc)
 {
-    if (rc != 0) fn_error(r->res, 500, "message not delivered");
-    else fn_text(r->res, 202, "text/plain", "", 0);
+    if (rc != 0)
+        fn_error(r->res, 500, "message not delivered");
+    else
+        fn_text(r->res, 202, "text/plain", "", 0);
 }
 
 /* ---- operations ------------------------------------------------------------------------- */
@@ -118,7 +126,8 @@ static void op_generate_token(rest *r)
     const char *q = r->req->query;
     while (q && *q) {
         size_t n = strcspn(q, "&");
-        int role = n > 5 && strncmp(q, "role=", 5) == 0, group = n > 6 && strncmp(q, "group=", 6) == 0;
+        int role = n > 5 && strncmp(q, "role=", 5) == 0,
+            group = n > 6 && strncmp(q, "group=", 6) == 0;
         if (role || group) {
             size_t off = role ? 5 : 6;
             char v[HUB_MAX_GROUP_NAME + 64];
@@ -130,10 +139,14 @@ static void op_generate_token(rest *r)
         q += n;
         if (*q == '&') q++;
     }
-    if (json_object_array_length(roles)) json_object_object_add(c, "role", roles);
-    else json_object_put(roles);
-    if (json_object_array_length(groups)) json_object_object_add(c, "webpubsub.group", groups);
-    else json_object_put(groups);
+    if (json_object_array_length(roles))
+        json_object_object_add(c, "role", roles);
+    else
+        json_object_put(roles);
+    if (json_object_array_length(groups))
+        json_object_object_add(c, "webpubsub.group", groups);
+    else
+        json_object_put(groups);
     json_object_object_add(c, "iat", json_object_new_int64(now));
     json_object_object_add(c, "exp", json_object_new_int64(now + mins * 60));
     json_object_object_add(c, "aud", json_object_new_string(aud));
@@ -157,7 +170,8 @@ static void op_list_group(rest *r)
     char buf[32], after[HUB_MAX_CONN_ID + 1] = "";
     long size = HUB_LIST_PAGE_MAX;
     if (fn_query(r->req, "maxpagesize", buf, sizeof buf)) size = atol(buf);
-    if (fn_query(r->req, "top", buf, sizeof buf) && atol(buf) > 0 && atol(buf) < size) size = atol(buf);
+    if (fn_query(r->req, "top", buf, sizeof buf) && atol(buf) > 0 && atol(buf) < size)
+        size = atol(buf);
     if (size < 1 || size > HUB_LIST_PAGE_MAX) size = HUB_LIST_PAGE_MAX;
     fn_query(r->req, "continuationToken", after, sizeof after);
     PGresult *q = hub_store_group_page(r->hub, group, after, size + 1);
@@ -170,7 +184,8 @@ static void op_list_group(rest *r)
     for (int i = 0; i < n && i < size; i++) {
         json_object *e = json_object_new_object();
         json_object_object_add(e, "connectionId", json_object_new_string(PQgetvalue(q, i, 0)));
-        json_object_object_add(e, "userId", PQgetisnull(q, i, 1) ? NULL : json_object_new_string(PQgetvalue(q, i, 1)));
+        json_object_object_add(
+            e, "userId", PQgetisnull(q, i, 1) ? NULL : json_object_new_string(PQgetvalue(q, i, 1)));
         json_object_array_add(arr, e);
     }
     json_object_object_add(o, "value", arr);
@@ -192,12 +207,14 @@ static void op_groups_filter(rest *r, int add)
 {
     json_object *b = fn_body_json(r->req, r->res), *groups, *f;
     if (!b) return;
-    if (!json_object_object_get_ex(b, "groups", &groups) || !json_object_is_type(groups, json_type_array)) {
+    if (!json_object_object_get_ex(b, "groups", &groups) ||
+        !json_object_is_type(groups, json_type_array)) {
         json_object_put(b);
         fn_error(r->res, 400, "groups must be an array");
         return;
     }
-    const char *filter = json_object_object_get_ex(b, "filter", &f) ? json_object_get_string(f) : NULL;
+    const char *filter =
+        json_object_object_get_ex(b, "filter", &f) ? json_object_get_string(f) : NULL;
     char col[16] = "", val[HUB_MAX_USER_ID + 1] = "";
     if (filter && *filter) {
         int n = 0;
@@ -233,9 +250,10 @@ static int query_id(rest *r, const char *name, long long *out)
     return 1;
 }
 
-/* History extension (DESIGN.md §5): GET .../groups/{group}/messages?before=&after=&limit=, one
- * page listed newest first: {"value":[envelope...],"more":bool}. Only before (or nothing): the
- * newest messages below before; with after: the oldest ones above after (walk forward). */
+/* History extension (docs/protocols.md#history): GET
+ * .../groups/{group}/messages?before=&after=&limit=, one page listed newest first:
+ * {"value":[envelope...],"more":bool}. Only before (or nothing): the newest messages below before;
+ * with after: the oldest ones above after (walk forward). */
 static void op_messages(rest *r)
 {
     const char *group = r->seg[1];
@@ -257,7 +275,8 @@ static void op_messages(rest *r)
     /* The page nests each message's data three levels deeper than its frame did: parse with
      * room for data as deep as a frame may carry (json-c's default depth is 32). */
     json_tokener *tok = json_tokener_new_ex(HUB_JSON_DEPTH + 8);
-    json_object *value = tok ? json_tokener_parse_ex(tok, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0) + 1) : NULL;
+    json_object *value =
+        tok ? json_tokener_parse_ex(tok, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0) + 1) : NULL;
     if (tok) json_tokener_free(tok);
     PQclear(res);
     if (!value || !json_object_is_type(value, json_type_array)) {
@@ -614,19 +633,26 @@ static int handle_rest(fn_req *req, fn_res *res)
             break;
         }
         if (i == 0) {
-            if (!hub_name_valid(d)) rc = 400;
-            else hub_name_norm(d, r.hub, sizeof r.hub);
+            if (!hub_name_valid(d))
+                rc = 400;
+            else
+                hub_name_norm(d, r.hub, sizeof r.hub);
             free(d);
         } else {
             r.seg[r.nseg++] = d;
         }
     }
     free(path);
-    if (rc == 400) fn_error(res, 400, "invalid path parameter");
-    else if (rc) fn_error(res, rc, "no such operation");
-    else route(&r);
-    for (size_t i = 0; i < r.nseg; i++) free(r.seg[i]);
-    for (size_t i = 0; i < r.nexcluded; i++) free(r.excluded[i]);
+    if (rc == 400)
+        fn_error(res, 400, "invalid path parameter");
+    else if (rc)
+        fn_error(res, rc, "no such operation");
+    else
+        route(&r);
+    for (size_t i = 0; i < r.nseg; i++)
+        free(r.seg[i]);
+    for (size_t i = 0; i < r.nexcluded; i++)
+        free(r.excluded[i]);
     return 0;
 }
 

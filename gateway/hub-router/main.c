@@ -37,11 +37,11 @@ static int ack_claim(frame_ctx *f)
     snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
     snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
     const char *p[] = {f->conn_id, slot, id};
-    PGresult *r = fn_db_exec(
-        "INSERT INTO pubsub.acks AS a (conn_id, slot, ack_id) VALUES ($1, $2, $3) "
-        "ON CONFLICT (conn_id, slot) DO UPDATE SET ack_id = EXCLUDED.ack_id "
-        "  WHERE a.ack_id <> EXCLUDED.ack_id RETURNING 1",
-        3, p);
+    PGresult *r =
+        fn_db_exec("INSERT INTO pubsub.acks AS a (conn_id, slot, ack_id) VALUES ($1, $2, $3) "
+                   "ON CONFLICT (conn_id, slot) DO UPDATE SET ack_id = EXCLUDED.ack_id "
+                   "  WHERE a.ack_id <> EXCLUDED.ack_id RETURNING 1",
+                   3, p);
     if (!r) return -1;
     int fresh = PQntuples(r) == 1;
     PQclear(r);
@@ -138,10 +138,12 @@ static void join_leave(fn_res *res, const frame_ctx *f, json_object *msg, int jo
         ack(res, f, "Forbidden", "no permission to %s group %s", join ? "join" : "leave", group);
         return;
     }
-    int rc = join ? hub_db_join(f->c.hub, group, f->conn_id) : hub_db_leave(f->c.hub, group, f->conn_id);
+    int rc =
+        join ? hub_db_join(f->c.hub, group, f->conn_id) : hub_db_leave(f->c.hub, group, f->conn_id);
     if (rc == 1) {
         fn_log("connection %s: over %d groups", f->conn_id, HUB_MAX_GROUPS_PER_CONN);
-        ack(res, f, "BadRequest", "a connection may join at most %d groups", HUB_MAX_GROUPS_PER_CONN);
+        ack(res, f, "BadRequest", "a connection may join at most %d groups",
+            HUB_MAX_GROUPS_PER_CONN);
     } else if (rc != 0) {
         ack(res, f, "InternalServerError", "membership not changed");
     } else {
@@ -169,19 +171,30 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
         return;
     }
     /* "persist": false (our extension): delivered, never stored (typing indicators) */
-    int persist = !(json_object_object_get_ex(msg, "persist", &v) && json_object_is_type(v, json_type_boolean) &&
-                    !json_object_get_boolean(v));
-    hub_group_msg m = {.hub = f->c.hub, .group = group, .p = &p, .from_user = f->c.user,
-                       .conn_id = f->conn_id, .has_ack = f->has_ack, .ack_id = f->ack_id,
+    int persist = !(json_object_object_get_ex(msg, "persist", &v) &&
+                    json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v));
+    hub_group_msg m = {.hub = f->c.hub,
+                       .group = group,
+                       .p = &p,
+                       .from_user = f->c.user,
+                       .conn_id = f->conn_id,
+                       .has_ack = f->has_ack,
+                       .ack_id = f->ack_id,
                        .exclude_conn = json_object_object_get_ex(msg, "noEcho", &v) &&
-                                               json_object_get_boolean(v) ? f->conn_id : NULL,
+                                               json_object_get_boolean(v)
+                                           ? f->conn_id
+                                           : NULL,
                        .persist = persist};
     char why[256];
     enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
     hub_payload_free(&p);
     switch (rc) {
-    case HUB_SENT: ack(res, f, NULL, NULL); break;
-    case HUB_SEND_FORBIDDEN: ack(res, f, "Forbidden", "no permission to send to group %s", group); break;
+    case HUB_SENT:
+        ack(res, f, NULL, NULL);
+        break;
+    case HUB_SEND_FORBIDDEN:
+        ack(res, f, "Forbidden", "no permission to send to group %s", group);
+        break;
     case HUB_SEND_REJECTED:
         fn_log("connection %s: message to group %s rejected by moderation", f->conn_id, group);
         ack(res, f, "Forbidden", "%s", why);
@@ -189,8 +202,12 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
     case HUB_SEND_DUPLICATE:
         ack(res, f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f->ack_id);
         break;
-    case HUB_SEND_GONE: ack(res, f, "InternalServerError", "the connection is closing"); break;
-    case HUB_SEND_QUOTA: ack(res, f, "Forbidden", "%s", why); break;
+    case HUB_SEND_GONE:
+        ack(res, f, "InternalServerError", "the connection is closing");
+        break;
+    case HUB_SEND_QUOTA:
+        ack(res, f, "Forbidden", "%s", why);
+        break;
     default:
         fn_log("connection %s: message to group %s failed: %s", f->conn_id, group, why);
         ack(res, f, "InternalServerError", "%s", why);
@@ -203,8 +220,10 @@ static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
 {
     if (rep->len == 0) return 0;
     enum hub_dt dt;
-    if (!rep->ctype[0]) dt = HUB_DT_BINARY;
-    else if (hub_ctype_dt(rep->ctype, &dt) != 0) return -1;
+    if (!rep->ctype[0])
+        dt = HUB_DT_BINARY;
+    else if (hub_ctype_dt(rep->ctype, &dt) != 0)
+        return -1;
     hub_payload p;
     if (hub_payload_from_bytes(&p, dt, rep->body, rep->len) != 0) return -1;
     char own[HUB_MAX_CHANNEL];
@@ -213,9 +232,12 @@ static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
     if (hub_ctx_json(&f->c)) {
         size_t len;
         char *env = hub_env_server(&p, &len);
-        if (!env) rc = -1;
-        else if (hub_proto_reliable(f->c.protocol)) rc = hub_rel_send(&f->conn_id, 1, env, len);
-        else rc = hub_publish1(own, env, len, "application/json");
+        if (!env)
+            rc = -1;
+        else if (hub_proto_reliable(f->c.protocol))
+            rc = hub_rel_send(&f->conn_id, 1, env, len);
+        else
+            rc = hub_publish1(own, env, len, "application/json");
         free(env);
     } else {
         rc = hub_publish1(own, p.raw, p.raw_len, hub_payload_ctype(&p));
@@ -234,9 +256,16 @@ static int call_event(const frame_ctx *f, const char *event, const hub_payload *
         snprintf(err, errlen, "no event handler for event %s", event);
         return -1;
     }
-    hub_event ev = {.hub = f->c.hub, .conn_id = f->conn_id, .user = f->c.user, .event = event,
-                    .system = 0, .protocol = f->c.protocol, .state = f->c.state,
-                    .ctype = hub_payload_ctype(p), .body = p->raw, .body_len = p->raw_len};
+    hub_event ev = {.hub = f->c.hub,
+                    .conn_id = f->conn_id,
+                    .user = f->c.user,
+                    .event = event,
+                    .system = 0,
+                    .protocol = f->c.protocol,
+                    .state = f->c.state,
+                    .ctype = hub_payload_ctype(p),
+                    .body = p->raw,
+                    .body_len = p->raw_len};
     hub_reply rep;
     if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0) {
         snprintf(err, errlen, "event handler unreachable");
@@ -300,8 +329,8 @@ static void sequence_ack(fn_res *res, const frame_ctx *f, json_object *msg)
         fn_no_content(res);
         return;
     }
-    if (!json_object_object_get_ex(msg, "sequenceId", &v) || !json_object_is_type(v, json_type_int) ||
-        json_object_get_int64(v) < 0) {
+    if (!json_object_object_get_ex(msg, "sequenceId", &v) ||
+        !json_object_is_type(v, json_type_int) || json_object_get_int64(v) < 0) {
         violation(res, f, "sequenceAck needs an unsigned integer sequenceId%s", NULL);
         return;
     }
@@ -335,13 +364,15 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
         return 0;
     }
     f.conn_id = fn_param(req, "REQUEST_ID");
-    if (!f.conn_id || strlen(f.conn_id) > HUB_MAX_CONN_ID || hub_ctx_decode(fn_param(req, "HUB_CTX"), &f.c) != 0) {
+    if (!f.conn_id || strlen(f.conn_id) > HUB_MAX_CONN_ID ||
+        hub_ctx_decode(fn_param(req, "HUB_CTX"), &f.c) != 0) {
         fn_log("frame without connection context");
         fn_no_content(res);
         return 0;
     }
     if (req->body_len > HUB_MAX_FRAME) {
-        fn_log("closing %s: frame of %zu bytes over the %d limit", f.conn_id, req->body_len, HUB_MAX_FRAME);
+        fn_log("closing %s: frame of %zu bytes over the %d limit", f.conn_id, req->body_len,
+               HUB_MAX_FRAME);
         hub_close_connection(f.conn_id, f.c.protocol, "Message too large.");
         fn_no_content(res);
         goto out;
@@ -377,14 +408,22 @@ static int handle(fn_req *req, fn_res *res, hub_after *after)
                     strcmp(type, "event") == 0);
     if (acked_op && ack_claim(&f) == 0)
         ack(res, &f, "Duplicate", "Message with ack-id: %" PRIu64 " has been processed", f.ack_id);
-    else if (!type) violation(res, &f, "the frame has no type%s", NULL);
-    else if (strcmp(type, "ping") == 0) reply(res, strdup("{\"type\":\"pong\"}"), 15);
-    else if (strcmp(type, "sequenceAck") == 0) sequence_ack(res, &f, msg);
-    else if (strcmp(type, "joinGroup") == 0) join_leave(res, &f, msg, 1);
-    else if (strcmp(type, "leaveGroup") == 0) join_leave(res, &f, msg, 0);
-    else if (strcmp(type, "sendToGroup") == 0) send_to_group(res, &f, msg);
-    else if (strcmp(type, "event") == 0) user_event(res, &f, msg);
-    else violation(res, &f, "unknown message type %s", type);
+    else if (!type)
+        violation(res, &f, "the frame has no type%s", NULL);
+    else if (strcmp(type, "ping") == 0)
+        reply(res, strdup("{\"type\":\"pong\"}"), 15);
+    else if (strcmp(type, "sequenceAck") == 0)
+        sequence_ack(res, &f, msg);
+    else if (strcmp(type, "joinGroup") == 0)
+        join_leave(res, &f, msg, 1);
+    else if (strcmp(type, "leaveGroup") == 0)
+        join_leave(res, &f, msg, 0);
+    else if (strcmp(type, "sendToGroup") == 0)
+        send_to_group(res, &f, msg);
+    else if (strcmp(type, "event") == 0)
+        user_event(res, &f, msg);
+    else
+        violation(res, &f, "unknown message type %s", type);
     json_object_put(msg);
 out:
     hub_ctx_free(&f.c);

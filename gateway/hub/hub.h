@@ -29,46 +29,50 @@
 
 /* Limits (docs/protocols.md#limits; every network input is bounded). Over a limit: error ack or
  * close. */
-#define HUB_MAX_FRAME (1024 * 1024)      /* one WebSocket message, as the service */
-#define HUB_MAX_HUB_NAME 128             /* ^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$ */
-#define HUB_MAX_GROUP_NAME 1024          /* 1-1024 chars, not whitespace only */
+#define HUB_MAX_FRAME (1024 * 1024) /* one WebSocket message, as the service */
+#define HUB_MAX_HUB_NAME 128        /* ^[A-Za-z][A-Za-z0-9_`,.[\]]{0,127}$ */
+#define HUB_MAX_GROUP_NAME 1024     /* 1-1024 chars, not whitespace only */
 #define HUB_MAX_USER_ID 1024
 #define HUB_MAX_CONN_ID 64
-#define HUB_MAX_EVENT_NAME 128           /* ^[a-z][a-z0-9_.-]{0,127}$, case-insensitive */
-#define HUB_MAX_GROUPS_PER_CONN 256      /* joined groups per connection */
+#define HUB_MAX_EVENT_NAME 128      /* ^[a-z][a-z0-9_.-]{0,127}$, case-insensitive */
+#define HUB_MAX_GROUPS_PER_CONN 256 /* joined groups per connection */
 #define HUB_MAX_ROLES 64
 #define HUB_MAX_ROLE_LEN 1100
-#define HUB_MAX_CONNS_PER_USER 64        /* live connections of one user in one hub */
-#define HUB_MAX_TOKEN WPS_JWT_MAX_LEN  /* access/bearer token length */
-#define HUB_MAX_STATE 4096               /* ce-connectionState */
-#define HUB_RATE_PER_SEC 200             /* client messages per second per connection ... */
-#define HUB_RATE_BURST 2000              /* ... with this burst (token bucket in nginx, shared by
-                                          * its workers: gateway/nginx/module, frame gate) */
-#define HUB_CHANNELS_PER_PUBLISH 255     /* nchan's limit: docs/nchan.md#multi-channel-limits */
-#define HUB_WEBHOOK_TIMEOUT_MS 30000     /* blocking webhooks (connect, user events) */
-#define HUB_NOTIFY_TIMEOUT_MS 5000       /* connected / disconnected notifications */
+#define HUB_MAX_CONNS_PER_USER 64     /* live connections of one user in one hub */
+#define HUB_MAX_TOKEN WPS_JWT_MAX_LEN /* access/bearer token length */
+#define HUB_MAX_STATE 4096            /* ce-connectionState */
+#define HUB_RATE_PER_SEC 200          /* client messages per second per connection ... */
+/* HUB_RATE_BURST: the token bucket lives in nginx, shared by its workers (gateway/nginx/module,
+ * the frame gate, whose build reads both numbers from these two lines). */
+#define HUB_RATE_BURST 2000          /* ... with this burst */
+#define HUB_CHANNELS_PER_PUBLISH 255 /* nchan's limit: docs/nchan.md#multi-channel-limits */
+#define HUB_WEBHOOK_TIMEOUT_MS 30000 /* blocking webhooks (connect, user events) */
+#define HUB_NOTIFY_TIMEOUT_MS 5000   /* connected / disconnected notifications */
 #define HUB_MAX_WEBHOOK_REPLY (16 * 1024 * 1024)
 #define HUB_LIST_PAGE_MAX 200
-#define HUB_HISTORY_PAGE 50              /* history messages per page by default ... */
-#define HUB_HISTORY_PAGE_MAX 200         /* ... and at most (larger limits are clamped) */
-#define HUB_ACK_WINDOW 1024              /* ackIds remembered per connection (schema/004) */
-#define HUB_ORPHAN_CHECKS 7              /* looks for a socket after its last hook (1 s ... 30 s) */
-#define HUB_ORPHAN_WATCH_MAX 4096        /* connections watched per process (hub_orphan.c) */
+#define HUB_HISTORY_PAGE 50       /* history messages per page by default ... */
+#define HUB_HISTORY_PAGE_MAX 200  /* ... and at most (larger limits are clamped) */
+#define HUB_ACK_WINDOW 1024       /* ackIds remembered per connection (schema/004) */
+#define HUB_ORPHAN_CHECKS 7       /* looks for a socket after its last hook (1 s ... 30 s) */
+#define HUB_ORPHAN_WATCH_MAX 4096 /* connections watched per process (hub_orphan.c) */
 /* History quota per sender and hub, unless hubs.json's "historyQuota" says otherwise
  * (docs/storage.md, "Quotas"): bytes of stored group messages per fixed window. */
 #define HUB_HISTORY_QUOTA_BYTES (8L * 1024 * 1024)
 #define HUB_HISTORY_QUOTA_WINDOW_S 3600
 
 /* Reliable subprotocol (docs/protocols.md#the-reliable-subprotocol, schema/006_reliable.sql). */
-#define HUB_RELIABLE_MAX_MSGS 1000               /* unacknowledged messages per connection ... */
-#define HUB_RELIABLE_MAX_BYTES (16 * 1024 * 1024) /* ... and bytes; over either: closed for good */
-#define HUB_RELIABLE_RETENTION_MS 30000 /* a dropped connection waits this long for recovery
-                                         * (CHATR_RELIABLE_RETENTION_MS overrides, for tests) */
-#define HUB_RELIABLE_TOKEN_TTL (7 * 24 * 3600)   /* reconnectionToken lifetime, seconds */
-#define HUB_RELIABLE_EXPIRE_EVERY_MS 1000        /* retention expiry runs at least this often */
-#define HUB_RELIABLE_REFUSED_CLOSE_MS 10000      /* a refused recovery that sends nothing closes */
+#define HUB_RELIABLE_MAX_MSGS 1000 /* unacknowledged messages per connection ... */
+#define HUB_RELIABLE_MAX_BYTES                                                                     \
+    (16 * 1024 * 1024) /* ... and bytes; over either: closed for good                              \
+                        */
+#define HUB_RELIABLE_RETENTION_MS                                                                  \
+    30000 /* a dropped connection waits this long for recovery                                     \
+           * (CHATR_RELIABLE_RETENTION_MS overrides, for tests) */
+#define HUB_RELIABLE_TOKEN_TTL (7 * 24 * 3600) /* reconnectionToken lifetime, seconds */
+#define HUB_RELIABLE_EXPIRE_EVERY_MS 1000      /* retention expiry runs at least this often */
+#define HUB_RELIABLE_REFUSED_CLOSE_MS 10000    /* a refused recovery that sends nothing closes */
 
-#define HUB_JSON_DEPTH 64                /* nesting of a frame's JSON (json-c's default is 32) */
+#define HUB_JSON_DEPTH 64 /* nesting of a frame's JSON (json-c's default is 32) */
 
 #define HUB_PROTO_JSON "json.webpubsub.azure.v1"
 #define HUB_PROTO_RELIABLE "json.reliable.webpubsub.azure.v1"
@@ -102,7 +106,10 @@ typedef struct hub_ctx {
 char *hub_ctx_encode(const hub_ctx *c);
 int hub_ctx_decode(const char *s, hub_ctx *c);
 void hub_ctx_free(hub_ctx *c);
-static inline int hub_ctx_json(const hub_ctx *c) { return c->protocol[0] != '\0'; }
+static inline int hub_ctx_json(const hub_ctx *c)
+{
+    return c->protocol[0] != '\0';
+}
 
 /* Permission check (docs/protocols.md#roles-and-permissions): kind "sendToGroup" or
  * "joinLeaveGroup". */
@@ -143,26 +150,26 @@ char *hub_env_disconnected(const char *reason, size_t *len);
  * decide whether it is moderated (p is masked in place) and stored (history); a stored message
  * is in pubsub.messages before anyone receives it, and its envelope carries "id" and "time". */
 typedef struct hub_group_msg {
-    const char *hub;          /* normalised */
+    const char *hub; /* normalised */
     const char *group;
     hub_payload *p;
-    const char *from_user;    /* the envelope's fromUserId (client sends); NULL: the server */
-    const char *conn_id;      /* sending connection: permission and ackId checks; NULL: REST */
+    const char *from_user; /* the envelope's fromUserId (client sends); NULL: the server */
+    const char *conn_id;   /* sending connection: permission and ackId checks; NULL: REST */
     int has_ack;
     uint64_t ack_id;
     const char *exclude_conn; /* noEcho */
     char *const *excluded;    /* REST excluded connection ids */
     size_t nexcluded;
-    int persist;              /* 0: never stored (the sender's "persist": false) */
+    int persist; /* 0: never stored (the sender's "persist": false) */
 } hub_group_msg;
 enum hub_send_rc {
     HUB_SENT = 0,
-    HUB_SEND_FORBIDDEN,  /* no sendToGroup permission for the group */
-    HUB_SEND_DUPLICATE,  /* ackId already processed */
-    HUB_SEND_GONE,       /* the sending connection no longer exists */
-    HUB_SEND_REJECTED,   /* moderation rejected it (reason in why) */
-    HUB_SEND_FAILED,     /* database or nchan failure */
-    HUB_SEND_QUOTA,      /* over the sender's history quota: nothing stored or delivered */
+    HUB_SEND_FORBIDDEN, /* no sendToGroup permission for the group */
+    HUB_SEND_DUPLICATE, /* ackId already processed */
+    HUB_SEND_GONE,      /* the sending connection no longer exists */
+    HUB_SEND_REJECTED,  /* moderation rejected it (reason in why) */
+    HUB_SEND_FAILED,    /* database or nchan failure */
+    HUB_SEND_QUOTA,     /* over the sender's history quota: nothing stored or delivered */
 };
 /* Sends m (stores it first when the hub keeps history). Anything but HUB_SENT: why says what
  * went wrong, for the sender's error ack or the REST answer. */
@@ -286,16 +293,19 @@ void hub_gone_notify(hub_gone *g);
  * times over 30 s, if its socket is gone but its row is not (nchan dropped the `closed` hook),
  * remove it and fire `disconnected`. */
 void hub_orphan_watch(const char *conn_id);
-void hub_orphan_tick(void);      /* checks what is due; cheap when nothing is */
-long hub_orphan_next_ms(void);   /* ms until something is due, -1 when nothing is watched */
+void hub_orphan_tick(void);    /* checks what is due; cheap when nothing is */
+long hub_orphan_next_ms(void); /* ms until something is due, -1 when nothing is watched */
 
 /* ---- hub_sweep.c: the node's sweeps (docs/liveness.md) ----------------------------------- */
 
-#define HUB_SWEEP_EVERY_MS 10000 /* a pass over the node's connections starts this often
-                                  * (CHATR_HUB_SWEEP_MS overrides, for tests) ... */
-#define HUB_SWEEP_BATCH 128      /* ... in batches of this many, one lease claim each */
-#define HUB_SWEEP_LEASES 3       /* a claim holds the lease this many intervals at most */
-#define HUB_SWEEP_GRACE_MS 5000  /* younger rows are not looked at (handshake not subscribed yet) */
+#define HUB_SWEEP_EVERY_MS                                                                         \
+    10000                   /* a pass over the node's connections starts this often                \
+                             * (CHATR_HUB_SWEEP_MS overrides, for tests) ... */
+#define HUB_SWEEP_BATCH 128 /* ... in batches of this many, one lease claim each */
+#define HUB_SWEEP_LEASES 3  /* a claim holds the lease this many intervals at most */
+#define HUB_SWEEP_GRACE_MS                                                                         \
+    5000 /* younger rows are not looked at (handshake not subscribed yet)                          \
+          */
 long hub_sweep_every_ms(void);
 /* One batch of the ghost sweep, if it is due and this process wins the lease: rows of this node
  * whose socket's channel has no subscriber are removed (`disconnected` once), reliable ones are
@@ -312,21 +322,21 @@ void hub_sweep_epoch_notify(void);
 typedef struct hub_event {
     const char *hub;
     const char *conn_id;
-    const char *user;      /* NULL: none */
-    const char *event;     /* connect, connected, disconnected, or the user event name */
+    const char *user;  /* NULL: none */
+    const char *event; /* connect, connected, disconnected, or the user event name */
     int system;
-    const char *protocol;  /* NULL/"" none */
-    const char *state;     /* ce-connectionState, NULL none */
+    const char *protocol; /* NULL/"" none */
+    const char *state;    /* ce-connectionState, NULL none */
     const char *ctype;
     const char *body;
     size_t body_len;
 } hub_event;
 typedef struct hub_reply {
-    long status;   /* HTTP status, 0 when unreachable/invalid */
-    char *body;    /* malloc'd */
+    long status; /* HTTP status, 0 when unreachable/invalid */
+    char *body;  /* malloc'd */
     size_t len;
     char ctype[128];
-    char *state;   /* ce-connectionState response header, malloc'd */
+    char *state; /* ce-connectionState response header, malloc'd */
     int has_state;
 } hub_reply;
 /* Sends one event to url (validating it first with OPTIONS, once per process). */
@@ -335,10 +345,10 @@ void hub_reply_free(hub_reply *r);
 
 /* ---- hub_key.c: settings from the environment ------------------------------------------- */
 
-const char *hub_access_key(void);     /* from WEBPUBSUB_CONNECTION_STRING */
-const char *hub_public_url(void);     /* CHATR_PUBLIC_URL */
+const char *hub_access_key(void); /* from WEBPUBSUB_CONNECTION_STRING */
+const char *hub_public_url(void); /* CHATR_PUBLIC_URL */
 const char *hub_node_id(void);
-long hub_node_epoch(void);            /* pid of this node's nginx master, 0 if not running */
+long hub_node_epoch(void); /* pid of this node's nginx master, 0 if not running */
 
 /* ---- hub_jwt.c: token checks (the SDK's wps_jwt with the hub's audience rule) ----------- */
 

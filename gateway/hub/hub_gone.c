@@ -29,9 +29,15 @@ void hub_notify(const char *hub, const char *conn_id, const char *user, const ch
     } else {
         body = strdup("{}");
     }
-    hub_event ev = {.hub = hub, .conn_id = conn_id, .user = user, .event = event, .system = 1,
-                    .protocol = protocol, .state = state,
-                    .ctype = "application/json; charset=utf-8", .body = body,
+    hub_event ev = {.hub = hub,
+                    .conn_id = conn_id,
+                    .user = user,
+                    .event = event,
+                    .system = 1,
+                    .protocol = protocol,
+                    .state = state,
+                    .ctype = "application/json; charset=utf-8",
+                    .body = body,
                     .body_len = body ? strlen(body) : 0};
     hub_reply rep;
     if (hub_webhook(url, &ev, HUB_NOTIFY_TIMEOUT_MS, &rep) == 0) {

@@ -123,13 +123,15 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         /* Over the limit (413) the handler still runs, with a truncated body whose body_len is
          * above HUB_MAX_FRAME: the router answers an oversized frame with a close reason. */
         int rc = fn_read_body(&req, HUB_MAX_FRAME + 64 * 1024);
-        if (rc == 500) fn_error(&res, rc, "out of memory");
+        if (rc == 500)
+            fn_error(&res, rc, "out of memory");
         else if (handler(&req, &res, &after) != 0 || res.status == 0) {
             if (res.status < 500) fn_error(&res, 500, "internal error");
         }
         write_response(&r, &req, &res);
         char rid[HUB_MAX_CONN_ID + 1];
-        snprintf(rid, sizeof rid, "%s", fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");
+        snprintf(rid, sizeof rid, "%s",
+                 fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");
         const char *hook = fn_param(&req, "HUB_EVENT");
         int watch = hook && strcmp(hook, "closed") != 0 && strcmp(rid, "-") != 0;
         clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -135,7 +135,8 @@ static void unwatch_slot(size_t i)
 {
     table[i].id[0] = '\0';
     used--;
-    for (size_t j = (i + 1) % HUB_ORPHAN_WATCH_MAX; table[j].id[0]; j = (j + 1) % HUB_ORPHAN_WATCH_MAX) {
+    for (size_t j = (i + 1) % HUB_ORPHAN_WATCH_MAX; table[j].id[0];
+         j = (j + 1) % HUB_ORPHAN_WATCH_MAX) {
         size_t home = slot_of(table[j].id);
         /* j's entry may move to the hole i unless its home lies cyclically in (i, j]. */
         int stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
@@ -186,7 +187,7 @@ void hub_orphan_tick(void)
         int64_t hook_at = table[i].hook_at;
         memcpy(id, table[i].id, sizeof id);
         unwatch_slot(i);
-        if (table[i].id[0]) i--; /* an entry moved into slot i: look at it again */
+        if (table[i].id[0]) i--;                  /* an entry moved into slot i: look at it again */
         if (hookmap_later(id, hook_at)) continue; /* the process of the later hook watches it */
         /* Still counted: alive, or nchan has not caught up yet (another worker's subscription
          * is released a few seconds late). Ask again later, less and less often. */

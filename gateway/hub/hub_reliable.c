@@ -158,11 +158,12 @@ int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, s
     /* The protocol is part of the text, so even a generic plan of the prepared statement uses
      * the partial index connections_reliable (schema/006): no scan of the hub's connections. */
     const char *p[] = {hub, user};
-    PGresult *r = fn_db_exec(user ? "SELECT id FROM pubsub.connections WHERE hub = $1 AND user_id = $2 "
-                                    "AND protocol = '" HUB_PROTO_RELIABLE "'"
-                                  : "SELECT id FROM pubsub.connections WHERE hub = $1 "
-                                    "AND protocol = '" HUB_PROTO_RELIABLE "'",
-                             user ? 2 : 1, p);
+    PGresult *r =
+        fn_db_exec(user ? "SELECT id FROM pubsub.connections WHERE hub = $1 AND user_id = $2 "
+                          "AND protocol = '" HUB_PROTO_RELIABLE "'"
+                        : "SELECT id FROM pubsub.connections WHERE hub = $1 "
+                          "AND protocol = '" HUB_PROTO_RELIABLE "'",
+                   user ? 2 : 1, p);
     if (!r) return -1;
     size_t n = (size_t)PQntuples(r), k = 0;
     if (n == 0) {

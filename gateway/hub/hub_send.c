@@ -24,7 +24,7 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
                         size_t nexcluded, size_t *delivered)
 {
     size_t n = (size_t)PQntuples(r), nj = 0, ns = 0, nr = 0;
-    char (*chans)[HUB_MAX_CHANNEL] = malloc((n ? n : 1) * sizeof *chans);
+    char(*chans)[HUB_MAX_CHANNEL] = malloc((n ? n : 1) * sizeof *chans);
     const char **js = malloc((n ? n : 1) * sizeof *js), **ss = malloc((n ? n : 1) * sizeof *ss);
     const char **rs = malloc((n ? n : 1) * sizeof *rs);
     int rc = 0;
@@ -32,15 +32,18 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
     for (size_t i = 0; !rc && i < n; i++) {
         if (PQgetisnull(r, (int)i, col)) continue;
         const char *id = PQgetvalue(r, (int)i, col), *proto = PQgetvalue(r, (int)i, col + 1);
-        if ((exclude_conn && strcmp(exclude_conn, id) == 0) || excluded_has(excluded, nexcluded, id))
+        if ((exclude_conn && strcmp(exclude_conn, id) == 0) ||
+            excluded_has(excluded, nexcluded, id))
             continue;
         if (hub_proto_reliable(proto)) {
             rs[nr++] = id;
             continue;
         }
         hub_chan_conn(id, chans[i]);
-        if (proto[0]) js[nj++] = chans[i];
-        else ss[ns++] = chans[i];
+        if (proto[0])
+            js[nj++] = chans[i];
+        else
+            ss[ns++] = chans[i];
     }
     if (!rc && nj && hub_publish(js, nj, json_body, json_len, "application/json") != 0) rc = -1;
     if (!rc && ns && hub_publish(ss, ns, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
@@ -57,7 +60,8 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
 static const char *stored_data(const hub_payload *p)
 {
     if (p->dt == HUB_DT_JSON)
-        return json_object_to_json_string_ext(p->data, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+        return json_object_to_json_string_ext(p->data, JSON_C_TO_STRING_PLAIN |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
     return json_object_get_string(p->data);
 }
 
@@ -84,10 +88,18 @@ static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
     snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
     snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
     int acked = m->conn_id && m->has_ack;
-    const char *q[] = {m->conn_id, m->hub, m->group, allowed ? "t" : "f", acked ? slot : NULL,
-                       acked ? ack : NULL, store ? "t" : "f", m->from_user,
-                       hub_dt_name(m->p->dt), store ? stored_data(m->p) : "",
-                       hub_history_durable() ? "t" : "f", quoted ? qbytes : NULL,
+    const char *q[] = {m->conn_id,
+                       m->hub,
+                       m->group,
+                       allowed ? "t" : "f",
+                       acked ? slot : NULL,
+                       acked ? ack : NULL,
+                       store ? "t" : "f",
+                       m->from_user,
+                       hub_dt_name(m->p->dt),
+                       store ? stored_data(m->p) : "",
+                       hub_history_durable() ? "t" : "f",
+                       quoted ? qbytes : NULL,
                        quoted ? qwin : NULL};
     return fn_db_exec("SELECT status, msg_id, msg_time, member, protocol "
                       "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
@@ -147,8 +159,9 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
                           : status == HUB_STORE_GS_QUOTA     ? HUB_SEND_QUOTA
                                                              : HUB_SEND_FAILED;
     if (rc == HUB_SEND_FAILED) {
-        snprintf(why, whylen, unavailable ? "the database is unavailable; the message was dropped"
-                                          : "the message could not be stored or routed");
+        snprintf(why, whylen,
+                 unavailable ? "the database is unavailable; the message was dropped"
+                             : "the message could not be stored or routed");
         count_drop(m->hub, unavailable ? "database" : "error");
     } else if (rc == HUB_SEND_QUOTA) {
         long long quota;
@@ -170,7 +183,8 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
                               PQgetvalue(r, 0, 2), &len);
     size_t delivered = 0;
     int prc = env ? publish_rows(r, 3, env, len, m->p, m->exclude_conn, m->excluded, m->nexcluded,
-                                 &delivered) : -1;
+                                 &delivered)
+                  : -1;
     free(env);
     PQclear(r);
     if (prc != 0) {
@@ -202,7 +216,8 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         if (hub_rel_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
     } else {
         const char *q[] = {hub};
-        PGresult *r = fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
+        PGresult *r =
+            fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
         rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
         PQclear(r);
     }
@@ -228,7 +243,8 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
 {
     const char *q[] = {conn_id, hub};
-    PGresult *r = fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE id = $1 AND hub = $2", 2, q);
+    PGresult *r =
+        fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE id = $1 AND hub = $2", 2, q);
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);

@@ -12,7 +12,7 @@ struct hub_settings {
     json_object *obj; /* borrowed from the loaded file */
 };
 
-static json_object *loaded;  /* the whole file, loaded once per process */
+static json_object *loaded; /* the whole file, loaded once per process */
 static hub_settings cache[2];
 
 static json_object *load(void)
@@ -31,7 +31,8 @@ const hub_settings *hub_settings_get(const char *hub)
 {
     json_object *root = load(), *hubs, *h = NULL;
     if (json_object_object_get_ex(root, "hubs", &hubs)) {
-        json_object_object_foreach(hubs, key, val) {
+        json_object_object_foreach(hubs, key, val)
+        {
             if (strcasecmp(key, hub) == 0) h = val;
         }
     }
@@ -49,7 +50,8 @@ const char *hub_metric_hub(const char *hub)
 {
     json_object *hubs;
     if (hub && json_object_object_get_ex(load(), "hubs", &hubs)) {
-        json_object_object_foreach(hubs, key, val) {
+        json_object_object_foreach(hubs, key, val)
+        {
             (void)val;
             if (strcasecmp(key, hub) == 0) return key;
         }
@@ -71,7 +73,8 @@ static void expand(const char *in, char *out, size_t outlen)
                     memcpy(name, in + 2, n);
                     name[n] = '\0';
                     const char *v = getenv(name);
-                    for (; v && *v && o + 1 < outlen; v++) out[o++] = *v;
+                    for (; v && *v && o + 1 < outlen; v++)
+                        out[o++] = *v;
                 }
                 in = end + 1;
                 continue;
@@ -98,17 +101,21 @@ static int pattern_has(const char *pattern, const char *event)
     return strcmp(pattern, "*") == 0 || fn_list_has(pattern, event, 1);
 }
 
-static void substitute(const char *tmpl, const char *hub, const char *event, char *out, size_t outlen)
+static void substitute(const char *tmpl, const char *hub, const char *event, char *out,
+                       size_t outlen)
 {
     char buf[2048];
     expand(tmpl, buf, sizeof buf);
     size_t o = 0;
     for (const char *p = buf; *p && o + 1 < outlen;) {
         const char *val = NULL;
-        if (strncmp(p, "{event}", 7) == 0) val = event, p += 7;
-        else if (strncmp(p, "{hub}", 5) == 0) val = hub, p += 5;
+        if (strncmp(p, "{event}", 7) == 0)
+            val = event, p += 7;
+        else if (strncmp(p, "{hub}", 5) == 0)
+            val = hub, p += 5;
         if (val) {
-            for (; *val && o + 1 < outlen; val++) out[o++] = *val;
+            for (; *val && o + 1 < outlen; val++)
+                out[o++] = *val;
         } else {
             out[o++] = *p++;
         }
@@ -120,8 +127,10 @@ const char *hub_settings_handler(const hub_settings *s, const char *hub, const c
                                  int system, char *out, size_t outlen)
 {
     json_object *handlers;
-    if (!s || !s->obj || !json_object_object_get_ex(s->obj, "eventHandlers", &handlers)) return NULL;
-    size_t n = json_object_is_type(handlers, json_type_array) ? json_object_array_length(handlers) : 0;
+    if (!s || !s->obj || !json_object_object_get_ex(s->obj, "eventHandlers", &handlers))
+        return NULL;
+    size_t n =
+        json_object_is_type(handlers, json_type_array) ? json_object_array_length(handlers) : 0;
     for (size_t i = 0; i < n; i++) {
         json_object *h = json_object_array_get_idx(handlers, i), *v;
         int match = 0;
@@ -135,8 +144,10 @@ const char *hub_settings_handler(const hub_settings *s, const char *hub, const c
         char url[2048];
         substitute(json_object_get_string(v), hub, event, url, sizeof url);
         if (!url[0]) return NULL; /* ${VAR} unset: no handler */
-        if (url[0] == '/') snprintf(out, outlen, "%s%s", hub_public_url(), url);
-        else snprintf(out, outlen, "%s", url);
+        if (url[0] == '/')
+            snprintf(out, outlen, "%s%s", hub_public_url(), url);
+        else
+            snprintf(out, outlen, "%s", url);
         return out;
     }
     return NULL;
@@ -152,7 +163,8 @@ int hub_settings_origin_ok(const hub_settings *s, const char *origin)
         char o[1024];
         expand(json_object_get_string(json_object_array_get_idx(list, i)), o, sizeof o);
         size_t len = strlen(o);
-        while (len && o[len - 1] == '/') o[--len] = '\0';
+        while (len && o[len - 1] == '/')
+            o[--len] = '\0';
         if (strcmp(o, "*") == 0 || strcasecmp(o, origin) == 0) return 1;
     }
     return 0;
@@ -174,8 +186,9 @@ void hub_settings_quota(const hub_settings *s, long long *bytes, long *window_s)
     if (json_object_object_get_ex(q, "bytes", &v) && json_object_is_type(v, json_type_int) &&
         json_object_get_int64(v) > 0)
         *bytes = json_object_get_int64(v);
-    if (json_object_object_get_ex(q, "windowSeconds", &v) && json_object_is_type(v, json_type_int) &&
-        json_object_get_int64(v) > 0 && json_object_get_int64(v) <= 366L * 24 * 3600)
+    if (json_object_object_get_ex(q, "windowSeconds", &v) &&
+        json_object_is_type(v, json_type_int) && json_object_get_int64(v) > 0 &&
+        json_object_get_int64(v) <= 366L * 24 * 3600)
         *window_s = (long)json_object_get_int64(v);
 }
 
@@ -205,13 +218,18 @@ const struct mod_filter *hub_settings_filter(const char *hub, int *reject)
         char path[4096], err[256] = "";
         const char *list = json_object_get_string(v), *file = getenv("CHATR_HUB_SETTINGS");
         const char *slash = file ? strrchr(file, '/') : NULL;
-        if (list[0] == '/' || !slash) snprintf(path, sizeof path, "%s", list);
-        else snprintf(path, sizeof path, "%.*s/%s", (int)(slash - file), file, list);
+        if (list[0] == '/' || !slash)
+            snprintf(path, sizeof path, "%s", list);
+        else
+            snprintf(path, sizeof path, "%.*s/%s", (int)(slash - file), file, list);
         rej = json_object_object_get_ex(m, "action", &v) &&
               strcmp(json_object_get_string(v), "reject") == 0;
         f = mod_load(path, err, sizeof err);
-        if (!f) fn_log("hub %s: moderation word list %s not loaded: %s", hub, path, err);
-        else fn_log("hub %s: moderation with %zu words, action %s", hub, mod_count(f), rej ? "reject" : "mask");
+        if (!f)
+            fn_log("hub %s: moderation word list %s not loaded: %s", hub, path, err);
+        else
+            fn_log("hub %s: moderation with %zu words, action %s", hub, mod_count(f),
+                   rej ? "reject" : "mask");
     }
     if (nfilters < FILTERS_MAX) {
         snprintf(filters[nfilters].hub, sizeof filters[nfilters].hub, "%s", hub);

@@ -42,7 +42,8 @@ int hub_event_valid(const char *event)
 void hub_name_norm(const char *hub, char *out, size_t outlen)
 {
     size_t i = 0;
-    for (; hub[i] && i + 1 < outlen; i++) out[i] = (char)tolower((unsigned char)hub[i]);
+    for (; hub[i] && i + 1 < outlen; i++)
+        out[i] = (char)tolower((unsigned char)hub[i]);
     out[i] = '\0';
 }
 
@@ -161,11 +162,14 @@ int hub_ctx_decode(const char *s, hub_ctx *c)
     c->state = dup_str(o, "s");
     json_object *v;
     c->roles = json_object_object_get_ex(o, "r", &v) && json_object_is_type(v, json_type_array)
-                   ? json_object_get(v) : json_object_new_array();
+                   ? json_object_get(v)
+                   : json_object_new_array();
     c->groups = json_object_object_get_ex(o, "g", &v) && json_object_is_type(v, json_type_array)
-                    ? json_object_get(v) : json_object_new_array();
+                    ? json_object_get(v)
+                    : json_object_new_array();
     json_object_put(o);
-    int ok = hub && strlen(hub) <= HUB_MAX_HUB_NAME && (!proto || strlen(proto) < sizeof c->protocol);
+    int ok =
+        hub && strlen(hub) <= HUB_MAX_HUB_NAME && (!proto || strlen(proto) < sizeof c->protocol);
     if (ok) {
         snprintf(c->hub, sizeof c->hub, "%s", hub);
         snprintf(c->protocol, sizeof c->protocol, "%s", proto ? proto : "");
@@ -228,7 +232,8 @@ int hub_roles_allow(json_object *roles, const char *kind, const char *group)
             return 1;
         if (group && strncmp(r, many, strlen(many)) == 0) {
             int stars = 0;
-            for (const char *q = r + strlen(many); *q; q++) stars += *q == '*';
+            for (const char *q = r + strlen(many); *q; q++)
+                stars += *q == '*';
             if (stars <= 5 && hub_role_pattern_match(r + strlen(many), group)) return 1;
         }
     }
@@ -244,10 +249,14 @@ const char *hub_dt_name(enum hub_dt dt)
 
 int hub_dt_parse(const char *name, enum hub_dt *dt)
 {
-    if (!name || strcmp(name, "json") == 0) *dt = HUB_DT_JSON;
-    else if (strcmp(name, "text") == 0) *dt = HUB_DT_TEXT;
-    else if (strcmp(name, "binary") == 0) *dt = HUB_DT_BINARY;
-    else return -1;
+    if (!name || strcmp(name, "json") == 0)
+        *dt = HUB_DT_JSON;
+    else if (strcmp(name, "text") == 0)
+        *dt = HUB_DT_TEXT;
+    else if (strcmp(name, "binary") == 0)
+        *dt = HUB_DT_BINARY;
+    else
+        return -1;
     return 0;
 }
 
@@ -272,8 +281,8 @@ int hub_payload_from_json(hub_payload *p, enum hub_dt dt, json_object *data)
         } else {
             p->raw = malloc(len + 1);
             size_t blen;
-            if (!p->raw || sodium_base642bin((unsigned char *)p->raw, len + 1, s, len, "\n\r ", &blen,
-                                             NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
+            if (!p->raw || sodium_base642bin((unsigned char *)p->raw, len + 1, s, len, "\n\r ",
+                                             &blen, NULL, sodium_base64_VARIANT_ORIGINAL) != 0) {
                 hub_payload_free(p);
                 return -1;
             }
@@ -313,7 +322,8 @@ int hub_payload_from_bytes(hub_payload *p, enum hub_dt dt, const char *bytes, si
             hub_payload_free(p);
             return -1;
         }
-        sodium_bin2base64(b64, cap, (const unsigned char *)bytes, len, sodium_base64_VARIANT_ORIGINAL);
+        sodium_bin2base64(b64, cap, (const unsigned char *)bytes, len,
+                          sodium_base64_VARIANT_ORIGINAL);
         p->data = json_object_new_string(b64);
         free(b64);
     }
@@ -331,7 +341,8 @@ void hub_payload_free(hub_payload *p)
 const char *hub_payload_ctype(const hub_payload *p)
 {
     return p->dt == HUB_DT_BINARY ? "application/octet-stream"
-           : p->dt == HUB_DT_TEXT ? "text/plain" : "application/json";
+           : p->dt == HUB_DT_TEXT ? "text/plain"
+                                  : "application/json";
 }
 
 int hub_ctype_dt(const char *ctype, enum hub_dt *dt)
@@ -341,10 +352,14 @@ int hub_ctype_dt(const char *ctype, enum hub_dt *dt)
         return 0;
     }
     size_t n = strcspn(ctype, "; ");
-    if (n == 16 && strncasecmp(ctype, "application/json", n) == 0) *dt = HUB_DT_JSON;
-    else if (n == 10 && strncasecmp(ctype, "text/plain", n) == 0) *dt = HUB_DT_TEXT;
-    else if (n == 24 && strncasecmp(ctype, "application/octet-stream", n) == 0) *dt = HUB_DT_BINARY;
-    else return -1;
+    if (n == 16 && strncasecmp(ctype, "application/json", n) == 0)
+        *dt = HUB_DT_JSON;
+    else if (n == 10 && strncasecmp(ctype, "text/plain", n) == 0)
+        *dt = HUB_DT_TEXT;
+    else if (n == 24 && strncasecmp(ctype, "application/octet-stream", n) == 0)
+        *dt = HUB_DT_BINARY;
+    else
+        return -1;
     return 0;
 }
 

@@ -17,9 +17,9 @@
 struct FCGX_Request;
 
 /* Limits on what the network may hand us. */
-#define FN_MAX_BODY_DEFAULT (64 * 1024)  /* body limit when the declaration names none */
+#define FN_MAX_BODY_DEFAULT (64 * 1024) /* body limit when the declaration names none */
 #define FN_MAX_BODY_CEILING (16 * 1024 * 1024)
-#define FN_MAX_PRINCIPAL 8192            /* x-ms-client-principal header, base64 */
+#define FN_MAX_PRINCIPAL 8192 /* x-ms-client-principal header, base64 */
 #define FN_MAX_ROLES 32
 #define FN_MAX_ROLE_LEN 64
 #define FN_MAX_USER_ID 128
@@ -40,11 +40,11 @@ typedef struct fn_principal {
 
 typedef struct fn_req {
     struct FCGX_Request *fcgx;
-    char **envp;             /* FastCGI parameters */
-    const char *method;      /* GET, POST, ... */
-    const char *path;        /* decoded path, without query */
-    const char *query;       /* raw query string (may be "") */
-    char *body;              /* NUL-terminated, body_len bytes (may contain NULs) */
+    char **envp;        /* FastCGI parameters */
+    const char *method; /* GET, POST, ... */
+    const char *path;   /* decoded path, without query */
+    const char *query;  /* raw query string (may be "") */
+    char *body;         /* NUL-terminated, body_len bytes (may contain NULs) */
     size_t body_len;
     const fn_principal *principal; /* NULL when anonymous */
     fn_principal principal_buf;
@@ -77,7 +77,8 @@ int fn_accept(struct FCGX_Request *r, long timeout_ms);
 const char *fn_param(const fn_req *req, const char *fcgi_name);
 const char *fn_header(const fn_req *req, const char *http_name);
 const char *fn_route(const fn_req *req, const char *param); /* ROUTE_<param>, NULL if absent */
-/* Decoded query parameter (first occurrence) into buf; returns buf or NULL if absent or too long. */
+/* Decoded query parameter (first occurrence) into buf; returns buf or NULL if absent or too long.
+ */
 char *fn_query(const fn_req *req, const char *name, char *buf, size_t buflen);
 /* The same for an application/x-www-form-urlencoded body (NULL for any other content type). */
 char *fn_form(const fn_req *req, const char *name, char *buf, size_t buflen);
@@ -137,11 +138,11 @@ void fn_log_request(const char *first_key, ...) __attribute__((sentinel));
  * the transaction fails whole (fn_db_tx runs it again whole). When the database could not be
  * reached, fn_db_unavailable() is 1 and the caller answers 503 with Retry-After
  * FN_DB_RETRY_AFTER_S instead of 500. */
-#define FN_DB_HOLD_MS 5000         /* how long statements wait for a database that went away */
-#define FN_DB_BACKOFF_FIRST_MS 25  /* first wait between reconnection attempts ... */
-#define FN_DB_BACKOFF_MAX_MS 500   /* ... doubling up to this */
-#define FN_DB_RETRY_AFTER_S 5      /* Retry-After of a 503 for an unreachable database */
-#define FN_DB_TX_ATTEMPTS 3        /* runs of one transaction whose connection keeps failing */
+#define FN_DB_HOLD_MS 5000        /* how long statements wait for a database that went away */
+#define FN_DB_BACKOFF_FIRST_MS 25 /* first wait between reconnection attempts ... */
+#define FN_DB_BACKOFF_MAX_MS 500  /* ... doubling up to this */
+#define FN_DB_RETRY_AFTER_S 5     /* Retry-After of a 503 for an unreachable database */
+#define FN_DB_TX_ATTEMPTS 3       /* runs of one transaction whose connection keeps failing */
 PGconn *fn_db(void);
 PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params);
 /* Runs body between BEGIN and COMMIT (body returns 0 to commit, anything else to roll back).

@@ -99,21 +99,22 @@ int fn_principal_decode(const char *b64, fn_principal *out)
     int rc = -1;
     json_object *v, *roles;
     if (!complete || !obj || !json_object_is_type(obj, json_type_object)) goto done;
-    if (!json_object_object_get_ex(obj, "userId", &v) || copy_str(out->user_id, sizeof out->user_id, v) ||
-        !out->user_id[0])
+    if (!json_object_object_get_ex(obj, "userId", &v) ||
+        copy_str(out->user_id, sizeof out->user_id, v) || !out->user_id[0])
         goto done;
     if (json_object_object_get_ex(obj, "identityProvider", &v) &&
         copy_str(out->provider, sizeof out->provider, v))
         goto done;
-    if (json_object_object_get_ex(obj, "userDetails", &v) && !json_object_is_type(v, json_type_null) &&
-        copy_str(out->details, sizeof out->details, v))
+    if (json_object_object_get_ex(obj, "userDetails", &v) &&
+        !json_object_is_type(v, json_type_null) && copy_str(out->details, sizeof out->details, v))
         goto done;
     if (json_object_object_get_ex(obj, "userRoles", &roles)) {
         if (!json_object_is_type(roles, json_type_array)) goto done;
         size_t n = json_object_array_length(roles);
         if (n > FN_MAX_ROLES) goto done;
         for (size_t i = 0; i < n; i++)
-            if (copy_str(out->roles[i], FN_MAX_ROLE_LEN, json_object_array_get_idx(roles, i))) goto done;
+            if (copy_str(out->roles[i], FN_MAX_ROLE_LEN, json_object_array_get_idx(roles, i)))
+                goto done;
         out->nroles = n;
     }
     rc = 0;

@@ -191,7 +191,8 @@ static int str_list(json_object *claims, const char *name, const char **items, s
         if (!json_object_is_type(it, json_type_string))
             return wps_fail(err, errlen, "token: %s must be a string or an array of strings", name);
         if (json_object_get_string_len(it) > WPS_JWT_MAX_NAME)
-            return wps_fail(err, errlen, "token: a %s value is longer than %d", name, WPS_JWT_MAX_NAME);
+            return wps_fail(err, errlen, "token: a %s value is longer than %d", name,
+                            WPS_JWT_MAX_NAME);
         items[(*n)++] = json_object_get_string(it);
     }
     return 0;

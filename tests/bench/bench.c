@@ -50,7 +50,8 @@ void client_fail(bench *b, client *c, const char *why)
         b->failed++;
         b->inflight--;
     }
-    if (!b->fail_reason[0]) snprintf(b->fail_reason, sizeof b->fail_reason, "client %d: %s", c->idx, why);
+    if (!b->fail_reason[0])
+        snprintf(b->fail_reason, sizeof b->fail_reason, "client %d: %s", c->idx, why);
     if (b->verbose) fprintf(stderr, "client %d: %s\n", c->idx, why);
     c->state = C_DEAD;
     if (c->fd >= 0) close(c->fd);
@@ -94,7 +95,8 @@ static int client_queue(bench *b, client *c, const void *data, size_t len, int o
     }
     if (need > c->wcap) {
         size_t cap = c->wcap ? c->wcap : 4096;
-        while (cap < need) cap *= 2;
+        while (cap < need)
+            cap *= 2;
         uint8_t *nb = realloc(c->wbuf, cap);
         if (!nb) {
             client_fail(b, c, "out of memory");
@@ -310,7 +312,8 @@ static void poll_once(bench *b, int timeout_ms)
 {
     struct epoll_event evs[EPOLL_BATCH];
     int n = epoll_wait(b->epfd, evs, EPOLL_BATCH, timeout_ms);
-    for (int i = 0; i < n; i++) on_event(b, evs[i].data.ptr, evs[i].events);
+    for (int i = 0; i < n; i++)
+        on_event(b, evs[i].data.ptr, evs[i].events);
 }
 
 /* Phase 1: connect, upgrade and join every client, --concurrency at a time. */
@@ -319,11 +322,13 @@ double bench_setup(bench *b)
     uint64_t t0 = bench_now_us(), limit = t0 + (uint64_t)(b->setup_timeout * 1e6);
     int next = 0;
     while (b->ready + b->failed < b->nclients && bench_now_us() < limit) {
-        while (next < b->nclients && b->inflight < b->concurrency) client_start(b, &b->c[next++]);
+        while (next < b->nclients && b->inflight < b->concurrency)
+            client_start(b, &b->c[next++]);
         poll_once(b, 10);
     }
     for (int i = 0; i < b->nclients; i++)
-        if (b->c[i].state != C_READY && b->c[i].state != C_DEAD) client_fail(b, &b->c[i], "setup timed out");
+        if (b->c[i].state != C_READY && b->c[i].state != C_DEAD)
+            client_fail(b, &b->c[i], "setup timed out");
     return (bench_now_us() - t0) / 1e6;
 }
 
@@ -331,11 +336,13 @@ double bench_setup(bench *b)
 static double send_by_threads(bench *b, uint64_t t0, uint64_t end)
 {
     if (b->scenario == SC_IDLE) {
-        while (bench_now_us() < end) poll_once(b, 10);
+        while (bench_now_us() < end)
+            poll_once(b, 10);
         return (bench_now_us() - t0) / 1e6;
     }
     if (pub_start(b, t0, end) != 0) return 0;
-    while (pub_running(b)) poll_once(b, 5);
+    while (pub_running(b))
+        poll_once(b, 5);
     pub_join(b);
     return (bench_now_us() - t0) / 1e6;
 }
@@ -380,6 +387,7 @@ double bench_send(bench *b)
 void bench_drain(bench *b)
 {
     uint64_t limit = bench_now_us() + (uint64_t)(b->drain * 1e6);
-    while (b->received + b->misrouted < b->expected && bench_now_us() < limit) poll_once(b, 10);
+    while (b->received + b->misrouted < b->expected && bench_now_us() < limit)
+        poll_once(b, 10);
     b->sending = 0;
 }

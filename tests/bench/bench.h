@@ -12,16 +12,16 @@
 
 #include "ws.h"
 
-#define BENCH_MAX_CLIENTS 19000       /* below the sandbox's 20,000 open files per process */
-#define BENCH_MAX_HTTP_RESPONSE 8192  /* upgrade response headers */
-#define BENCH_MAX_PENDING (4u << 20)  /* unsent bytes per client before we call it stuck */
-#define BENCH_MAX_SIZE 65536          /* largest message payload (--size) */
-#define BENCH_MAX_DURATION 600        /* seconds of sending (--duration) */
+#define BENCH_MAX_CLIENTS 19000        /* below the sandbox's 20,000 open files per process */
+#define BENCH_MAX_HTTP_RESPONSE 8192   /* upgrade response headers */
+#define BENCH_MAX_PENDING (4u << 20)   /* unsent bytes per client before we call it stuck */
+#define BENCH_MAX_SIZE 65536           /* largest message payload (--size) */
+#define BENCH_MAX_DURATION 600         /* seconds of sending (--duration) */
 #define BENCH_MAX_LAT_SAMPLES 50000000 /* latency samples kept (200 MB) */
 #define BENCH_NAME_LEN 64
-#define BENCH_MAX_STEPS 32            /* rates in one --rates ramp */
-#define BENCH_MAX_PUBLISHERS 64       /* publisher threads (--publishers) */
-#define BENCH_CONN_ID_LEN 64          /* connectionId from the hub's connected frame */
+#define BENCH_MAX_STEPS 32      /* rates in one --rates ramp */
+#define BENCH_MAX_PUBLISHERS 64 /* publisher threads (--publishers) */
+#define BENCH_CONN_ID_LEN 64    /* connectionId from the hub's connected frame */
 
 enum { MODE_WPS, MODE_SIO };
 enum { SC_GROUPS, SC_ECHO, SC_USER, SC_CEILING, SC_IDLE };
@@ -34,11 +34,11 @@ typedef struct client {
     uint8_t *wbuf;
     size_t wlen, wcap;
     ws_msg msg;
-    uint32_t seq;        /* next sequence number this client sends */
-    int32_t *hi;         /* per group member: highest sequence received, -1 none */
-    uint8_t *seen;       /* per sending group member: bitmap of sequences received */
+    uint32_t seq;                    /* next sequence number this client sends */
+    int32_t *hi;                     /* per group member: highest sequence received, -1 none */
+    uint8_t *seen;                   /* per sending group member: bitmap of sequences received */
     char conn_id[BENCH_CONN_ID_LEN]; /* wps: from the connected frame (ceiling publishes to it) */
-    int live;            /* ready when the step started (what publisher threads read) */
+    int live;                        /* ready when the step started (what publisher threads read) */
 } client;
 
 typedef struct {
@@ -59,7 +59,7 @@ typedef struct {
     /* counters (connection counters for the run; message counters for the current step) */
     long long connected, failed, ready, inflight, dropped; /* dropped: died after ready */
     long long sent, skipped, expected, received, dup, reorder, misrouted, malformed, other;
-    long long pub_errors; /* publisher requests that failed (the messages count as lost) */
+    long long pub_errors;         /* publisher requests that failed (the messages count as lost) */
     long long pub_us, pub_us_max; /* time spent in publisher requests: sum, longest */
     long long bytes_in, bytes_out;
     uint32_t *lat;
@@ -92,7 +92,7 @@ void pub_join(bench *b);
 char *proto_upgrade_request(bench *b, client *c, size_t *len); /* malloc'd HTTP request */
 int proto_check_upgrade(bench *b, const char *headers);        /* 0 ok, -1 refused */
 void proto_on_text(bench *b, client *c, const char *text, size_t len);
-int proto_send_message(bench *b, client *c, uint64_t now);     /* one timestamped send */
+int proto_send_message(bench *b, client *c, uint64_t now); /* one timestamped send */
 /* Writes the message data (--size bytes of JSON carrying [sender, seq, ts]) into out, which
  * holds --size + 1 bytes; returns its length. Takes the sender's next sequence number. */
 int proto_data(bench *b, client *c, uint64_t ts, char *out);

@@ -52,52 +52,120 @@ static char *read_key(const char *path)
 
 static void parse_args(bench *b, int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"mode", 1, 0, 'm'},     {"port", 1, 0, 'p'},          {"host", 1, 0, 'H'},
-        {"hub", 1, 0, 'u'},      {"key", 1, 0, 'k'},           {"key-file", 1, 0, 'K'},
-        {"clients", 1, 0, 'c'},  {"group-size", 1, 0, 'g'},    {"rate", 1, 0, 'r'},
-        {"duration", 1, 0, 'd'}, {"size", 1, 0, 's'},          {"drain", 1, 0, 'D'},
-        {"setup-timeout", 1, 0, 'T'}, {"concurrency", 1, 0, 'C'}, {"prefix", 1, 0, 'P'},
-        {"label", 1, 0, 'l'},    {"strict", 0, 0, 'S'},        {"verbose", 0, 0, 'v'},
-        {"scenario", 1, 0, 'x'}, {"senders", 1, 0, 'n'},       {"rates", 1, 0, 'R'},
-        {"p99-limit", 1, 0, 'L'}, {"publishers", 1, 0, 'U'},   {"pub-socket", 1, 0, 'X'},
-        {0, 0, 0, 0}};
+    static const struct option opts[] = {{"mode", 1, 0, 'm'},
+                                         {"port", 1, 0, 'p'},
+                                         {"host", 1, 0, 'H'},
+                                         {"hub", 1, 0, 'u'},
+                                         {"key", 1, 0, 'k'},
+                                         {"key-file", 1, 0, 'K'},
+                                         {"clients", 1, 0, 'c'},
+                                         {"group-size", 1, 0, 'g'},
+                                         {"rate", 1, 0, 'r'},
+                                         {"duration", 1, 0, 'd'},
+                                         {"size", 1, 0, 's'},
+                                         {"drain", 1, 0, 'D'},
+                                         {"setup-timeout", 1, 0, 'T'},
+                                         {"concurrency", 1, 0, 'C'},
+                                         {"prefix", 1, 0, 'P'},
+                                         {"label", 1, 0, 'l'},
+                                         {"strict", 0, 0, 'S'},
+                                         {"verbose", 0, 0, 'v'},
+                                         {"scenario", 1, 0, 'x'},
+                                         {"senders", 1, 0, 'n'},
+                                         {"rates", 1, 0, 'R'},
+                                         {"p99-limit", 1, 0, 'L'},
+                                         {"publishers", 1, 0, 'U'},
+                                         {"pub-socket", 1, 0, 'X'},
+                                         {0, 0, 0, 0}};
     static const char *scenarios[] = {"groups", "echo", "user", "ceiling", "idle"};
     static char prefix[32];
     snprintf(prefix, sizeof prefix, "b%d-", (int)getpid());
-    *b = (bench){.mode = MODE_WPS, .host = "127.0.0.1", .hub = "bench", .nclients = 10,
-                 .gsize = 10, .rate = 1, .duration = 5, .size = 2048, .drain = 3,
-                 .setup_timeout = 60, .concurrency = 64, .prefix = prefix, .label = "",
-                 .scenario = SC_GROUPS, .publishers = 4};
+    *b = (bench){.mode = MODE_WPS,
+                 .host = "127.0.0.1",
+                 .hub = "bench",
+                 .nclients = 10,
+                 .gsize = 10,
+                 .rate = 1,
+                 .duration = 5,
+                 .size = 2048,
+                 .drain = 3,
+                 .setup_timeout = 60,
+                 .concurrency = 64,
+                 .prefix = prefix,
+                 .label = "",
+                 .scenario = SC_GROUPS,
+                 .publishers = 4};
     int bad = 0;
     int o;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
-        case 'm': b->mode = !strcmp(optarg, "sio") ? MODE_SIO : !strcmp(optarg, "wps") ? MODE_WPS : -1; break;
-        case 'p': b->port = atoi(optarg); break;
-        case 'H': b->host = optarg; break;
-        case 'u': b->hub = optarg; break;
-        case 'k': b->key = optarg; break;
-        case 'K': b->key = read_key(optarg); if (!b->key) { perror(optarg); exit(2); } break;
-        case 'c': b->nclients = atoi(optarg); break;
-        case 'g': b->gsize = atoi(optarg); break;
-        case 'r': b->rate = atof(optarg); break;
-        case 'd': b->duration = atof(optarg); break;
-        case 's': b->size = atoi(optarg); break;
-        case 'D': b->drain = atof(optarg); break;
-        case 'T': b->setup_timeout = atof(optarg); break;
-        case 'C': b->concurrency = atoi(optarg); break;
-        case 'P': b->prefix = optarg; break;
-        case 'l': b->label = optarg; break;
-        case 'S': b->strict = 1; break;
-        case 'v': b->verbose = 1; break;
+        case 'm':
+            b->mode = !strcmp(optarg, "sio") ? MODE_SIO : !strcmp(optarg, "wps") ? MODE_WPS : -1;
+            break;
+        case 'p':
+            b->port = atoi(optarg);
+            break;
+        case 'H':
+            b->host = optarg;
+            break;
+        case 'u':
+            b->hub = optarg;
+            break;
+        case 'k':
+            b->key = optarg;
+            break;
+        case 'K':
+            b->key = read_key(optarg);
+            if (!b->key) {
+                perror(optarg);
+                exit(2);
+            }
+            break;
+        case 'c':
+            b->nclients = atoi(optarg);
+            break;
+        case 'g':
+            b->gsize = atoi(optarg);
+            break;
+        case 'r':
+            b->rate = atof(optarg);
+            break;
+        case 'd':
+            b->duration = atof(optarg);
+            break;
+        case 's':
+            b->size = atoi(optarg);
+            break;
+        case 'D':
+            b->drain = atof(optarg);
+            break;
+        case 'T':
+            b->setup_timeout = atof(optarg);
+            break;
+        case 'C':
+            b->concurrency = atoi(optarg);
+            break;
+        case 'P':
+            b->prefix = optarg;
+            break;
+        case 'l':
+            b->label = optarg;
+            break;
+        case 'S':
+            b->strict = 1;
+            break;
+        case 'v':
+            b->verbose = 1;
+            break;
         case 'x':
             b->scenario = -1;
             for (int i = 0; i < 5; i++)
                 if (!strcmp(optarg, scenarios[i])) b->scenario = i;
             bad |= b->scenario < 0;
             break;
-        case 'n': b->senders = atoi(optarg); break;
+        case 'n':
+            b->senders = atoi(optarg);
+            break;
         case 'R':
             b->nrates = 0;
             for (char *p = optarg, *q; *p && b->nrates < BENCH_MAX_STEPS; p = *q ? q + 1 : q) {
@@ -106,10 +174,17 @@ static void parse_args(bench *b, int argc, char **argv)
                 if (q == p) break;
             }
             break;
-        case 'L': b->p99_limit = atof(optarg); break;
-        case 'U': b->publishers = atoi(optarg); break;
-        case 'X': b->pub_socket = optarg; break;
-        default: usage();
+        case 'L':
+            b->p99_limit = atof(optarg);
+            break;
+        case 'U':
+            b->publishers = atoi(optarg);
+            break;
+        case 'X':
+            b->pub_socket = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (bad || b->mode < 0 || b->port <= 0 || b->port > 65535) usage();
@@ -121,15 +196,17 @@ static void parse_args(bench *b, int argc, char **argv)
     if (b->scenario == SC_ECHO || b->scenario == SC_USER || b->scenario == SC_IDLE) b->gsize = 1;
     if (!b->nrates) b->rates[b->nrates++] = b->rate;
     if (!b->senders || b->senders > b->gsize) b->senders = b->gsize;
-    for (int i = 0; i < b->nrates; i++) bad |= !(b->rates[i] > 0);
+    for (int i = 0; i < b->nrates; i++)
+        bad |= !(b->rates[i] > 0);
     if (b->nclients < 1 || b->nclients > BENCH_MAX_CLIENTS || b->gsize < 1 ||
         b->gsize > b->nclients || bad || b->duration <= 0 || b->senders < 1 ||
         (b->scenario == SC_CEILING && b->gsize > 255) || b->publishers < 1 ||
         b->publishers > BENCH_MAX_PUBLISHERS || b->p99_limit < 0 ||
         b->duration > BENCH_MAX_DURATION || b->size < 64 || b->size > BENCH_MAX_SIZE ||
         b->concurrency < 1 || strlen(b->prefix) > 24) {
-        fprintf(stderr, "chatr-bench: an option is out of range (clients <= %d, size 64..%d, "
-                        "duration <= %d s, rates > 0, ceiling groups <= 255, publishers <= %d)\n",
+        fprintf(stderr,
+                "chatr-bench: an option is out of range (clients <= %d, size 64..%d, "
+                "duration <= %d s, rates > 0, ceiling groups <= 255, publishers <= %d)\n",
                 BENCH_MAX_CLIENTS, BENCH_MAX_SIZE, BENCH_MAX_DURATION, BENCH_MAX_PUBLISHERS);
         exit(2);
     }
@@ -155,7 +232,8 @@ static json_object *latency_json(bench *b)
         json_object_object_add(o, names[i], json_object_new_double(b->lat[k] / 1000.0));
     }
     double sum = 0;
-    for (size_t i = 0; i < b->nlat; i++) sum += b->lat[i];
+    for (size_t i = 0; i < b->nlat; i++)
+        sum += b->lat[i];
     json_object_object_add(o, "max", json_object_new_double(b->lat[b->nlat - 1] / 1000.0));
     json_object_object_add(o, "mean", json_object_new_double(sum / (double)b->nlat / 1000.0));
     return o;
@@ -168,7 +246,8 @@ static double cpu_now(void)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec + (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+    return ru.ru_utime.tv_sec + ru.ru_stime.tv_sec +
+           (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
 }
 
 static const char *scenario_name(int s)
@@ -255,7 +334,8 @@ static void reset_step(bench *b)
 static int init_clients(bench *b)
 {
     double seqs = 0;
-    for (int i = 0; i < b->nrates; i++) seqs += ceil(b->rates[i] * b->duration) + 2;
+    for (int i = 0; i < b->nrates; i++)
+        seqs += ceil(b->rates[i] * b->duration) + 2;
     b->maxseq = (uint32_t)seqs;
     b->pad = malloc((size_t)b->size);
     b->c = calloc((size_t)b->nclients, sizeof *b->c);
@@ -273,7 +353,8 @@ static int init_clients(bench *b)
         c->hi = malloc((size_t)b->senders * sizeof *c->hi);
         c->seen = calloc(seen_bytes, 1);
         if (!c->hi || !c->seen) return -1;
-        for (int m = 0; m < b->senders; m++) c->hi[m] = -1;
+        for (int m = 0; m < b->senders; m++)
+            c->hi[m] = -1;
         if (i % b->gsize < b->senders) b->sender_idx[b->nsenders++] = i;
     }
     return 0;
@@ -307,7 +388,8 @@ int main(int argc, char **argv)
         return 1;
     }
     step_info st = {.setup_s = bench_setup(&b)};
-    fprintf(stderr, "chatr-bench: %lld/%d clients ready in %.2f s\n", b.ready, b.nclients, st.setup_s);
+    fprintf(stderr, "chatr-bench: %lld/%d clients ready in %.2f s\n", b.ready, b.nclients,
+            st.setup_s);
     for (int i = 0; i < b.nrates; i++) {
         b.rate = b.rates[i];
         reset_step(&b);

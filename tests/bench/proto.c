@@ -128,10 +128,12 @@ static const char *strict_group(bench *b, json_object *root)
 {
     json_object *o;
     if (b->mode == MODE_WPS) {
-        if (!str_is(root, "type", "message") || !str_is(root, "from", has_group(b) ? "group" : "server"))
+        if (!str_is(root, "type", "message") ||
+            !str_is(root, "from", has_group(b) ? "group" : "server"))
             return NULL;
         if (!str_is(root, "dataType", "json")) return NULL;
-        if (!json_object_object_get_ex(root, "data", &o) || !json_object_is_type(o, json_type_object))
+        if (!json_object_object_get_ex(root, "data", &o) ||
+            !json_object_is_type(o, json_type_object))
             return NULL;
         if (!has_group(b)) return "";
         return json_object_object_get_ex(root, "group", &o) ? json_object_get_string(o) : NULL;
@@ -175,9 +177,12 @@ static void wps_on_text(bench *b, client *c, const char *text, size_t len)
     }
     const char *type = json_object_object_get_ex(root, "type", &o) ? json_object_get_string(o) : "";
     if (!strcmp(type, "system")) {
-        const char *ev = json_object_object_get_ex(root, "event", &o) ? json_object_get_string(o) : "";
+        const char *ev =
+            json_object_object_get_ex(root, "event", &o) ? json_object_get_string(o) : "";
         if (!strcmp(ev, "connected") && c->state == C_OPEN) {
-            const char *id = json_object_object_get_ex(root, "connectionId", &o) ? json_object_get_string(o) : "";
+            const char *id = json_object_object_get_ex(root, "connectionId", &o)
+                                 ? json_object_get_string(o)
+                                 : "";
             snprintf(c->conn_id, sizeof c->conn_id, "%s", strlen(id) < sizeof c->conn_id ? id : "");
             if (!proto_needs_join(b)) {
                 client_ready(b, c);
@@ -270,7 +275,8 @@ int proto_send_message(bench *b, client *c, uint64_t now)
     if (b->mode == MODE_WPS && echo)
         n = sprintf(buf, "{\"type\":\"event\",\"event\":\"echo\",\"dataType\":\"json\",\"data\":");
     else if (b->mode == MODE_WPS)
-        n = sprintf(buf, "{\"type\":\"sendToGroup\",\"group\":\"%sg%d\",\"dataType\":\"json\",\"data\":",
+        n = sprintf(buf,
+                    "{\"type\":\"sendToGroup\",\"group\":\"%sg%d\",\"dataType\":\"json\",\"data\":",
                     b->prefix, c->group);
     else if (echo)
         n = sprintf(buf, "42[\"echo\",{\"data\":");

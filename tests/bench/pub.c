@@ -87,13 +87,14 @@ static long long publish_ceiling(pub_thread *t, client *s, uint64_t ts)
     for (int i = first; i < first + b->gsize && i < b->nclients; i++) {
         client *m = &b->c[i];
         if (!m->live || !m->conn_id[0]) continue; /* as the hub: ready members only */
-        char ch[HUB_MAX_CHANNEL]; /* the hub's keyed name of the socket's channel */
+        char ch[HUB_MAX_CHANNEL];                 /* the hub's keyed name of the socket's channel */
         hub_chan_conn(m->conn_id, ch);
         o += (size_t)sprintf(t->chans + o, "%s%s", o ? "," : "", ch);
         n++;
     }
-    int h = sprintf(t->buf, "{\"type\":\"message\",\"from\":\"group\",\"fromUserId\":\"%su%d\","
-                            "\"group\":\"%sg%d\",\"dataType\":\"json\",\"data\":",
+    int h = sprintf(t->buf,
+                    "{\"type\":\"message\",\"from\":\"group\",\"fromUserId\":\"%su%d\","
+                    "\"group\":\"%sg%d\",\"dataType\":\"json\",\"data\":",
                     b->prefix, s->idx, b->prefix, s->group);
     h += proto_data(b, s, ts, t->buf + h);
     t->buf[h++] = '}';
@@ -167,7 +168,8 @@ static void *pub_main(void *arg)
             continue;
         }
         uint64_t t1 = bench_now_us();
-        long long n = b->scenario == SC_CEILING ? publish_ceiling(t, s, due) : publish_user(t, s, due);
+        long long n =
+            b->scenario == SC_CEILING ? publish_ceiling(t, s, due) : publish_user(t, s, due);
         long long us = (long long)(bench_now_us() - t1);
         __atomic_add_fetch(&b->pub_us, us, __ATOMIC_RELAXED);
         long long max = __atomic_load_n(&b->pub_us_max, __ATOMIC_RELAXED);
@@ -197,7 +199,8 @@ static int thread_init(pub_thread *t, bench *b)
     }
     t->curl = curl_easy_init();
     if (!t->curl) return -1;
-    if (b->scenario == SC_CEILING) curl_easy_setopt(t->curl, CURLOPT_UNIX_SOCKET_PATH, b->pub_socket);
+    if (b->scenario == SC_CEILING)
+        curl_easy_setopt(t->curl, CURLOPT_UNIX_SOCKET_PATH, b->pub_socket);
     curl_easy_setopt(t->curl, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(t->curl, CURLOPT_TIMEOUT_MS, PUB_TIMEOUT_MS);
     curl_easy_setopt(t->curl, CURLOPT_NOSIGNAL, 1L);

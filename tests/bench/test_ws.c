@@ -22,7 +22,8 @@ static void test_lengths(void)
     for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++) {
         size_t len = sizes[k];
         uint8_t *p = malloc(len + 1), *f = malloc(len + WS_MAX_HEADER);
-        for (size_t i = 0; i < len; i++) p[i] = (uint8_t)(i * 7);
+        for (size_t i = 0; i < len; i++)
+            p[i] = (uint8_t)(i * 7);
         size_t n = ws_encode(f, WS_OP_TEXT, p, len, NULL);
         ws_hdr h;
         for (size_t avail = 0; avail < n; avail += (len > 1000 ? 997 : 1))
@@ -52,7 +53,8 @@ static void test_mask(void)
 /* RFC 6455 §5.7: "Hel" then "lo" as a fragmented text message with a ping in between. */
 static void test_fragments(void)
 {
-    const uint8_t stream[] = {0x01, 0x03, 'H', 'e', 'l', 0x89, 0x02, 'h', 'i', 0x80, 0x02, 'l', 'o'};
+    const uint8_t stream[] = {0x01, 0x03, 'H',  'e',  'l', 0x89, 0x02,
+                              'h',  'i',  0x80, 0x02, 'l', 'o'};
     ws_msg m = {0};
     size_t off = 0;
     int messages = 0, pings = 0;
@@ -92,10 +94,10 @@ static void test_fragments(void)
 static void test_errors(void)
 {
     ws_hdr h;
-    const uint8_t rsv[] = {0xc1, 0x00};                    /* RSV1 without an extension */
-    const uint8_t badop[] = {0x83, 0x00};                  /* reserved data opcode */
-    const uint8_t bigping[] = {0x89, 0x7e, 0x00, 0x80};    /* control frame over 125 bytes */
-    const uint8_t fragping[] = {0x09, 0x00};               /* fragmented control frame */
+    const uint8_t rsv[] = {0xc1, 0x00};                 /* RSV1 without an extension */
+    const uint8_t badop[] = {0x83, 0x00};               /* reserved data opcode */
+    const uint8_t bigping[] = {0x89, 0x7e, 0x00, 0x80}; /* control frame over 125 bytes */
+    const uint8_t fragping[] = {0x09, 0x00};            /* fragmented control frame */
     const uint8_t huge[] = {0x81, 0x7f, 0, 0, 0, 0, 0x10, 0, 0, 0}; /* 256 MiB */
     CHECK(ws_parse(rsv, 2, &h) == -1);
     CHECK(ws_parse(badop, 2, &h) == -1);

@@ -24,7 +24,8 @@ int ws_parse(const uint8_t *buf, size_t avail, ws_hdr *h)
     } else if (len == 127) {
         if (avail < 10) return 0;
         len = 0;
-        for (int i = 0; i < 8; i++) len = (len << 8) | buf[2 + i];
+        for (int i = 0; i < 8; i++)
+            len = (len << 8) | buf[2 + i];
         hl = 10;
     }
     if (control && (!h->fin || len > WS_MAX_CONTROL)) return -1;
@@ -47,13 +48,15 @@ size_t ws_encode(uint8_t *out, int opcode, const void *payload, size_t len, cons
         out[n++] = (uint8_t)len;
     } else {
         out[n++] = mbit | 127;
-        for (int i = 7; i >= 0; i--) out[n++] = (uint8_t)((uint64_t)len >> (8 * i));
+        for (int i = 7; i >= 0; i--)
+            out[n++] = (uint8_t)((uint64_t)len >> (8 * i));
     }
     const uint8_t *p = payload;
     if (mask) {
         memcpy(out + n, mask, 4);
         n += 4;
-        for (size_t i = 0; i < len; i++) out[n + i] = p[i] ^ mask[i & 3];
+        for (size_t i = 0; i < len; i++)
+            out[n + i] = p[i] ^ mask[i & 3];
     } else if (len) {
         memcpy(out + n, p, len);
     }
@@ -79,7 +82,8 @@ int ws_msg_add(ws_msg *m, const ws_hdr *h, const uint8_t *payload, const uint8_t
     if (m->len + h->len > WS_MAX_MESSAGE) return -1;
     if (m->len + h->len > m->cap) {
         size_t cap = m->cap ? m->cap : 4096;
-        while (cap < m->len + h->len) cap *= 2;
+        while (cap < m->len + h->len)
+            cap *= 2;
         uint8_t *nb = realloc(m->buf, cap);
         if (!nb) return -1;
         m->buf = nb;

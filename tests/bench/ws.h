@@ -13,15 +13,15 @@
 #define WS_OP_PING 0x9
 #define WS_OP_PONG 0xA
 
-#define WS_MAX_HEADER 14            /* 2 + 8 (64-bit length) + 4 (mask) */
-#define WS_MAX_MESSAGE (1u << 20)   /* longest frame or reassembled message we accept */
-#define WS_MAX_CONTROL 125          /* control frames carry at most 125 bytes (RFC 6455 §5.5) */
+#define WS_MAX_HEADER 14          /* 2 + 8 (64-bit length) + 4 (mask) */
+#define WS_MAX_MESSAGE (1u << 20) /* longest frame or reassembled message we accept */
+#define WS_MAX_CONTROL 125        /* control frames carry at most 125 bytes (RFC 6455 §5.5) */
 
 typedef struct {
     int fin;
     int opcode;
-    uint64_t len;    /* payload length */
-    size_t hdr_len;  /* bytes before the payload */
+    uint64_t len;   /* payload length */
+    size_t hdr_len; /* bytes before the payload */
 } ws_hdr;
 
 /* Parses the frame at buf. Returns 1 when the header AND the whole payload are in buf (the frame

@@ -18,9 +18,10 @@
 #define FUZZ_ROOT "."
 #endif
 
-#define FUZZ_KEY "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH" /* the access key of every target  \
-                                                                 */
-#define FUZZ_PUBLIC_URL "http://127.0.0.1:1"                    /* nothing listens on port 1 */
+#define FUZZ_KEY                                                                                   \
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEFGH" /* the access key of every target               \
+                                                    */
+#define FUZZ_PUBLIC_URL "http://127.0.0.1:1"       /* nothing listens on port 1 */
 #define FUZZ_MAX_FIELDS 16
 #define FUZZ_MAX_PARAMS 32
 

@@ -1,4 +1,5 @@
-/* test_main.c: runs every registered unit test, optionally only those whose name contains argv[1]. */
+/* test_main.c: runs every registered unit test, optionally only those whose name contains argv[1].
+ */
 #include "unit.h"
 
 #include <stdlib.h>
@@ -29,8 +30,10 @@ int main(int argc, char **argv)
         int f = 0;
         tests[i].fn(&f);
         printf("%s %s\n", f ? "FAIL" : "ok  ", tests[i].name);
-        if (f) failed++;
-        else passed++;
+        if (f)
+            failed++;
+        else
+            passed++;
     }
     printf("%d passed, %d failed\n", passed, failed);
     return failed ? 1 : 0;

@@ -17,9 +17,10 @@ static char *b64(const char *s)
 UNIT_TEST(principal_decodes_protocol_example)
 {
     /* The x-ms-client-principal example of Static Web Apps' docs, byte for byte. */
-    const char *hdr = "eyJpZGVudGl0eVByb3ZpZGVyIjoiZ2l0aHViIiwidXNlcklkIjoiZDc1YjI2MGE2NDUwNDA2N2JmYzVi"
-                      "MjkwNWUzYjgxODIiLCJ1c2VyRGV0YWlscyI6ImFsaWNlIiwidXNlclJvbGVzIjpbImFub255bW91cyIs"
-                      "ImF1dGhlbnRpY2F0ZWQiXX0=";
+    const char *hdr =
+        "eyJpZGVudGl0eVByb3ZpZGVyIjoiZ2l0aHViIiwidXNlcklkIjoiZDc1YjI2MGE2NDUwNDA2N2JmYzVi"
+        "MjkwNWUzYjgxODIiLCJ1c2VyRGV0YWlscyI6ImFsaWNlIiwidXNlclJvbGVzIjpbImFub255bW91cyIs"
+        "ImF1dGhlbnRpY2F0ZWQiXX0=";
     fn_principal p;
     CHECK(fn_principal_decode(hdr, &p) == 0);
     CHECK_STR(p.provider, "github");
@@ -68,7 +69,8 @@ UNIT_TEST(principal_enforces_limits)
     free(s);
     /* Too many roles. */
     char roles[4096] = "{\"userId\":\"u\",\"userRoles\":[";
-    for (int i = 0; i <= FN_MAX_ROLES; i++) strcat(roles, i ? ",\"r\"" : "\"r\"");
+    for (int i = 0; i <= FN_MAX_ROLES; i++)
+        strcat(roles, i ? ",\"r\"" : "\"r\"");
     strcat(roles, "]}");
     s = b64(roles);
     CHECK(fn_principal_decode(s, &p) == -1);
@@ -152,7 +154,8 @@ UNIT_TEST(form_fields)
     req.body_len = sizeof body - 1;
     char buf[32];
     CHECK(fn_form(&req, "name", buf, sizeof buf) == NULL); /* a NUL inside: refused */
-    CHECK_STR(fn_form(&req, "password", buf, sizeof buf), "p&ss"); /* after the NUL: length-bounded */
+    CHECK_STR(fn_form(&req, "password", buf, sizeof buf),
+              "p&ss"); /* after the NUL: length-bounded */
     CHECK_STR(fn_form(&req, "empty", buf, sizeof buf), "");
     CHECK_STR(fn_form(&req, "n2", buf, sizeof buf), "Ada L\xc3\xb6");
     CHECK(fn_form(&req, "z", buf, sizeof buf) == NULL);
