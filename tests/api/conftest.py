@@ -1,6 +1,7 @@
 """Shared fixtures: one real Chatr emulator (PostgreSQL, spawn-fcgi pools, nginx + nchan) per
 test session, on a free port with a fresh state directory, stopped at the end even when tests
 fail. Tests talk to it over HTTP and WebSocket only, like a client would."""
+import contextlib
 import os
 import shutil
 import socket
@@ -104,9 +105,10 @@ def sign_in_guest(chatr, name):
     return s
 
 
-@pytest.fixture(scope="session")
-def chatr():
-    c = Chatr()
+@contextlib.contextmanager
+def running(c):
+    """An emulator of the test's own (c: a Chatr, its env already set), started, and stopped with
+    its state removed at the end even when the test fails (CHATR_KEEP_STATE=1 keeps the state)."""
     try:
         c.emulator("start")
         yield c
@@ -116,6 +118,12 @@ def chatr():
             print(f"state kept in {c.state}")
         else:
             shutil.rmtree(c.state, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def chatr():
+    with running(Chatr()) as c:
+        yield c
 
 
 @pytest.fixture()

@@ -9,7 +9,6 @@ and because ready is tested by stopping PostgreSQL and a pool."""
 import os
 import re
 import secrets
-import shutil
 import time
 import uuid
 
@@ -18,7 +17,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from chattools import Person
-from conftest import Chatr
+from conftest import Chatr, running
 from hubtools import Client, rest
 
 TOKEN = secrets.token_urlsafe(24)
@@ -30,12 +29,8 @@ def node():
     c = Chatr()
     c.env["CHATR_TRUSTED_PROXIES"] = "127.0.0.1"
     c.env["CHATR_METRICS_TOKEN"] = TOKEN
-    try:
-        c.emulator("start")
+    with running(c):
         yield c
-    finally:
-        c.emulator("stop", check=False)
-        shutil.rmtree(c.state, ignore_errors=True)
 
 
 def scrape(node, **headers):

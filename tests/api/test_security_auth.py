@@ -9,14 +9,13 @@ import base64
 import hashlib
 import json
 import re
-import shutil
 import time
 
 import pytest
 import requests
 import websocket
 
-from conftest import Chatr
+from conftest import Chatr, running
 from hubtools import PROTO, Client, client_token
 
 COOKIE = "StaticWebAppsAuthCookie"
@@ -28,12 +27,8 @@ def proxied():
     c = Chatr()
     c.env["CHATR_TRUSTED_PROXIES"] = "127.0.0.1"
     c.env.pop("CHATR_GUEST_SIGNINS_PER_MINUTE", None)  # the default limits
-    try:
-        c.emulator("start")
+    with running(c):
         yield c
-    finally:
-        c.emulator("stop", check=False)
-        shutil.rmtree(c.state, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

@@ -14,7 +14,7 @@ import time
 import pytest
 import requests
 
-from conftest import Chatr
+from conftest import Chatr, running
 from hubtools import Client
 
 RATE, BURST = 200, 2000  # HUB_RATE_PER_SEC, HUB_RATE_BURST (gateway/hub/hub.h)
@@ -24,13 +24,8 @@ BAD_LOG = ("Assertion", "worker_connections are not enough", "exited on signal")
 @pytest.fixture(scope="module")
 def own():
     c = Chatr()
-    try:
-        c.emulator("start")
+    with running(c):
         yield c
-    finally:
-        c.emulator("stop", check=False)
-        import shutil
-        shutil.rmtree(c.state, ignore_errors=True)
 
 
 def worker_pids(chatr):

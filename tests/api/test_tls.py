@@ -20,7 +20,7 @@ import pytest
 import requests
 import websocket
 
-from conftest import Chatr
+from conftest import Chatr, running
 from hubtools import PROTO, jwt
 
 
@@ -59,11 +59,9 @@ def tls():
     c.env.pop("CHATR_PUBLIC_URL", None)
     c.env.pop("CHATR_LISTEN", None)
     try:
-        c.emulator("start")
-        yield c
+        with running(c):
+            yield c
     finally:
-        c.emulator("stop", check=False)
-        shutil.rmtree(c.state, ignore_errors=True)
         shutil.rmtree(pki, ignore_errors=True)
 
 
@@ -297,12 +295,8 @@ def proxied():
     c.env.update(CHATR_PUBLIC_URL=c.public)
     for k in ("CHATR_TLS_CERT", "CHATR_TLS_KEY", "CHATR_LISTEN"):
         c.env.pop(k, None)
-    try:
-        c.emulator("start")
+    with running(c):
         yield c
-    finally:
-        c.emulator("stop", check=False)
-        shutil.rmtree(c.state, ignore_errors=True)
 
 
 def test_behind_a_tls_proxy_the_public_url_is_what_clients_get(proxied):
