@@ -96,9 +96,11 @@ static int publish_seq(const char *socket, long long seq, const char *env, size_
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-/* One run of hub_rel_send's transaction (fn_db_tx may run it again whole after a lost
- * connection: the push was rolled back then, so it draws the same sequenceIds, and a client
- * drops an id it has already seen). */
+/* One run of hub_rel_send's transaction (fn_db_tx may run it again whole after a connection
+ * lost before COMMIT: the push was rolled back then, so it draws the same sequenceIds, and a
+ * client drops an id it has already seen. A connection lost during COMMIT is not run again: the
+ * message was published in the body, and a second run after a commit that did happen would
+ * publish it again under new sequenceIds, which no client can tell from a new message). */
 typedef struct rel_push {
     const char *const *p; /* ids (JSON), env, max messages, max bytes */
     const char *env;
@@ -139,6 +141,7 @@ int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t 
                        maxb};
     rel_push a = {.p = p, .env = env, .len = len};
     int rc = fn_db_tx(rel_push_body, &a);
+    if (rc == FN_DB_TX_UNKNOWN) rc = 0; /* published in the body, stored or not: see above */
     json_object_put(ids);
     for (int i = 0; rc == 0 && i < PQntuples(a.r); i++) {
         if (PQgetvalue(a.r, i, 3)[0] != 't') continue;

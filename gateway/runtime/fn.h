@@ -146,9 +146,13 @@ void fn_log_request(const char *first_key, ...) __attribute__((sentinel));
 PGconn *fn_db(void);
 PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params);
 /* Runs body between BEGIN and COMMIT (body returns 0 to commit, anything else to roll back).
- * When the connection is lost anywhere in it (COMMIT included), the whole transaction runs
- * again, up to FN_DB_TX_ATTEMPTS times, so body must be safe to run again from its start.
- * Returns 0 when committed, -1 otherwise (fn_db_unavailable() tells why). */
+ * When the connection is lost inside it, before COMMIT, the transaction was rolled back and runs
+ * again whole, up to FN_DB_TX_ATTEMPTS times, so body must be safe to run again from its start.
+ * A connection lost during COMMIT leaves the outcome unknown (the commit may have happened and
+ * only its answer been lost): it is never run again (a second run would repeat what the first
+ * did, e.g. publish a message under a new sequenceId) and FN_DB_TX_UNKNOWN is returned.
+ * Returns 0 when committed, -1 when not (fn_db_unavailable() tells why). */
+#define FN_DB_TX_UNKNOWN 1
 typedef int (*fn_db_tx_body)(void *arg);
 int fn_db_tx(fn_db_tx_body body, void *arg);
 /* SQLSTATE of the last failed fn_db_exec ("23505" unique violation, "08000" no connection). */

@@ -291,7 +291,12 @@ int fn_db_tx(fn_db_tx_body body, void *arg)
                 PQclear(c);
                 return 0;
             }
-            unavailable = fn_db_unavailable();
+            if (fn_db_unavailable()) { /* committed or not: nobody can tell; never twice */
+                fn_log("transaction lost its connection during COMMIT: outcome unknown");
+                last_unavailable = 1;
+                return FN_DB_TX_UNKNOWN;
+            }
+            unavailable = 0;
         } else {
             PQclear(fn_db_exec("ROLLBACK", 0, NULL));
         }
