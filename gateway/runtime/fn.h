@@ -166,7 +166,7 @@ void fn_db_close(void);
  * handlers without fn_run, on their first request) and never again, so no request reads the
  * environment. A string is NULL when its variable is unset (a copy otherwise, kept for the life of
  * the process); each user keeps its own default for unset or empty. A getenv left elsewhere says
- * why it is not here. */
+ * why it is not here (docs/deployment.md, "Settings and secrets"). */
 typedef struct fn_settings {
     const char *database_url; /* DATABASE_URL: libpq connection string (fn_db.c, hub-rest) */
     const char *public_url;   /* CHATR_PUBLIC_URL: the site's origin (auth, the hub) */
