@@ -123,4 +123,14 @@ int auth_account_check(const char *username, const char *password, auth_user *u)
 void auth_page_login(fn_res *res, int status, const char *provider, const char *redirect,
                      const char *error, const char *prefill);
 
+/* Settings of the auth program read once (auth_settings.c), on first use, beside the runtime's
+ * (fn_settings: CHATR_PUBLIC_URL). */
+typedef struct auth_settings {
+    int dev_auth;           /* CHATR_DEV_AUTH=1: the mock providers sign anyone in (development) */
+    int guest_signins;      /* CHATR_GUEST_SIGNINS_PER_MINUTE (1..AUTH_GUEST_SIGNINS_SETTING_MAX),
+                               0 when unset or invalid (logged once): AUTH_GUEST_SIGNINS's */
+    const char *swa_config; /* CHATR_SWA_CONFIG: staticwebapp.config.json (auth_oidc.c), or NULL */
+} auth_settings;
+const auth_settings *auth_settings_get(void);
+
 #endif

@@ -209,6 +209,9 @@ static int scope_ok(const char *s)
     return 1;
 }
 
+/* The value of the variable a provider's configuration names (clientIdSettingName, ...): the
+ * name comes from the site's configuration, so it cannot be a field of auth_settings; it is read
+ * once, when load_config reads the configuration (once per process), and copied. */
 static const char *setting(const char *name, const char *what, const char *provider)
 {
     const char *v = name ? getenv(name) : NULL;
@@ -298,7 +301,7 @@ static void load_config(void)
 {
     if (nproviders >= 0) return;
     nproviders = 0;
-    const char *path = getenv("CHATR_SWA_CONFIG");
+    const char *path = auth_settings_get()->swa_config;
     if (!path || !*path) return;
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -401,14 +404,14 @@ static int plausible_random(const char *v)
 
 static int secure_site(const fn_req *req)
 {
-    const char *pub = getenv("CHATR_PUBLIC_URL"), *https = fn_param(req, "HTTPS");
+    const char *pub = fn_settings_get()->public_url, *https = fn_param(req, "HTTPS");
     return (pub && !strncasecmp(pub, "https://", 8)) || (https && !strcasecmp(https, "on"));
 }
 
 /* The site's own origin (CHATR_PUBLIC_URL without trailing '/'), or NULL. */
 static int redirect_uri(const oidc_provider *p, char *out, size_t outlen)
 {
-    const char *pub = getenv("CHATR_PUBLIC_URL");
+    const char *pub = fn_settings_get()->public_url;
     if (!pub || !*pub) return -1;
     size_t n = strlen(pub);
     while (n > 0 && pub[n - 1] == '/')
@@ -450,7 +453,7 @@ static int start(fn_req *req, fn_res *res, oidc_provider *p)
 
     char target[AUTH_REDIRECT_MAX + 1], redirect[AUTH_REDIRECT_MAX + 1];
     auth_safe_redirect(fn_query(req, "post_login_redirect_uri", target, sizeof target),
-                       getenv("CHATR_PUBLIC_URL"), redirect, sizeof redirect);
+                       fn_settings_get()->public_url, redirect, sizeof redirect);
     char state[64], nonce[64], verifier[64], binding[AUTH_COOKIE_VALUE_MAX];
     random_b64url(state, sizeof state);
     random_b64url(nonce, sizeof nonce);

@@ -21,8 +21,7 @@ static const char *const MOCK_PROVIDERS[] = {"github", "aad", "twitter", NULL};
 
 static int dev_auth(void)
 {
-    const char *v = getenv("CHATR_DEV_AUTH");
-    return v && !strcmp(v, "1");
+    return auth_settings_get()->dev_auth;
 }
 
 /* Whether the cookie gets Secure: nginx served this request over TLS, or browsers see an https
@@ -31,7 +30,7 @@ static int is_https(const fn_req *req)
 {
     const char *https = fn_param(req, "HTTPS");
     const char *proto = fn_header(req, "X-Forwarded-Proto");
-    const char *pub = getenv("CHATR_PUBLIC_URL");
+    const char *pub = fn_settings_get()->public_url;
     return (https && !strcasecmp(https, "on")) || (proto && !strcasecmp(proto, "https")) ||
            (pub && !strncasecmp(pub, "https://", 8));
 }
@@ -152,7 +151,7 @@ static int logout(fn_req *req, fn_res *res)
     }
     char target[AUTH_REDIRECT_MAX + 1], safe[AUTH_REDIRECT_MAX + 1];
     auth_safe_redirect(fn_query(req, "post_logout_redirect_uri", target, sizeof target),
-                       getenv("CHATR_PUBLIC_URL"), safe, sizeof safe);
+                       fn_settings_get()->public_url, safe, sizeof safe);
     set_cookie(req, res, "", 0);
     redirect(res, safe);
     return 0;
@@ -230,14 +229,8 @@ static int rate_gate(login_ctx *c, const auth_policy *p)
 static auth_policy guest_policy(void)
 {
     auth_policy p = AUTH_GUEST_SIGNINS;
-    const char *v = getenv("CHATR_GUEST_SIGNINS_PER_MINUTE");
-    char *end;
-    long n = v && *v ? strtol(v, &end, 10) : 0;
-    if (v && *v && !*end && n >= 1 && n <= AUTH_GUEST_SIGNINS_SETTING_MAX)
-        p.free = (int)n;
-    else if (v && *v)
-        fn_log("CHATR_GUEST_SIGNINS_PER_MINUTE=%.32s is not 1..%d: using %d", v,
-               AUTH_GUEST_SIGNINS_SETTING_MAX, p.free);
+    int n = auth_settings_get()->guest_signins;
+    if (n > 0) p.free = n;
     return p;
 }
 
@@ -381,7 +374,7 @@ static int origin_ok(const fn_req *req)
 {
     const char *origin = fn_header(req, "Origin");
     if (!origin || !*origin) return 1;
-    const char *pub = getenv("CHATR_PUBLIC_URL");
+    const char *pub = fn_settings_get()->public_url;
     if (pub && *pub) {
         size_t n = strlen(pub);
         while (n > 0 && pub[n - 1] == '/')
@@ -416,7 +409,7 @@ static int login(fn_req *req, fn_res *res, const char *provider)
     login_ctx c = {.req = req, .res = res, .provider = provider};
     char target[AUTH_REDIRECT_MAX + 1];
     auth_safe_redirect(fn_query(req, "post_login_redirect_uri", target, sizeof target),
-                       getenv("CHATR_PUBLIC_URL"), c.redirect, sizeof c.redirect);
+                       fn_settings_get()->public_url, c.redirect, sizeof c.redirect);
     if (!strcmp(req->method, "GET") || !strcmp(req->method, "HEAD")) {
         auth_page_login(res, 200, provider, c.redirect, NULL, NULL);
         return 0;

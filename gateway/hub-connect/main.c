@@ -321,9 +321,13 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     return rc;
 }
 
-static int handshake(fn_req *req, fn_res *res, hub_after *after)
+/* ---- the handshake, step by step: each step answers the refusal it decides (and sets refusal)
+ * and tells the next whether to go on. */
+
+/* Parses the request: the hub (HUB_NAME, url-decoded, normalised into ctx->hub) and the socket's
+ * id (REQUEST_ID, which becomes the connection id). NULL when either is missing or invalid: 400. */
+static const char *parse_request(fn_req *req, fn_res *res, hub_ctx *ctx)
 {
-    (void)after;
     const char *raw_hub = fn_param(req, "HUB_NAME");
     const char *conn_id = fn_param(req, "REQUEST_ID");
     char hub_buf[HUB_MAX_HUB_NAME * 3 + 1];
@@ -331,22 +335,30 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
     if (!raw_hub || !hub_name_valid(hub_buf) || !conn_id) {
         refusal = "bad_request";
         deny(res, 400, "invalid hub name");
-        return 0;
+        return NULL;
     }
-    hub_ctx ctx = {0};
-    hub_name_norm(hub_buf, ctx.hub, sizeof ctx.hub);
-    const hub_settings *hs = hub_settings_get(ctx.hub);
+    hub_name_norm(hub_buf, ctx->hub, sizeof ctx->hub);
+    return conn_id;
+}
+
+/* The browser's Origin against the hub's allowed origins (hubs.json): 0, or -1 with 403. */
+static int check_origin(fn_req *req, fn_res *res, const hub_settings *hs, const char *hub)
+{
     const char *origin = fn_header(req, "Origin");
-    if (!hub_settings_origin_ok(hs, origin)) {
-        char why[512];
-        snprintf(why, sizeof why, "origin %.200s is not allowed for hub %s", origin, ctx.hub);
-        refusal = "origin";
-        deny(res, 403, why);
-        return 0;
-    }
-    char rec_id[HUB_MAX_TOKEN + 1];
-    if (fn_query(req, "awps_connection_id", rec_id, sizeof rec_id))
-        return recover(req, res, &ctx, rec_id, conn_id);
+    if (hub_settings_origin_ok(hs, origin)) return 0;
+    char why[512];
+    snprintf(why, sizeof why, "origin %.200s is not allowed for hub %s", origin, hub);
+    refusal = "origin";
+    deny(res, 403, why);
+    return -1;
+}
+
+/* Verifies the access token (?access_token=, else Authorization: Bearer) for the hub's audience
+ * and its sign-in session (hub_revoke_refused): 0 with *tok filled (the caller frees it), or -1
+ * with 401 (a missing, invalid or revoked token) or what hub_revoke_refused answered. */
+static int verify_token(fn_req *req, fn_res *res, const char *hub, const char *conn_id,
+                        wps_jwt_claims *tok)
+{
     char token[HUB_MAX_TOKEN + 1];
     const char *auth = fn_header(req, "Authorization");
     if (!fn_query(req, "access_token", token, sizeof token)) {
@@ -355,103 +367,140 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
         else
             token[0] = '\0';
     }
+    refusal = "token";
     if (!token[0]) {
-        refusal = "token";
         fn_error(res, 401, "missing access token");
-        return 0;
+        return -1;
     }
     char aud_path[HUB_MAX_HUB_NAME + 32], why[256];
-    snprintf(aud_path, sizeof aud_path, "/client/hubs/%s", ctx.hub);
-    wps_jwt_claims tok;
-    if (hub_token_verify(token, aud_path, &tok, why, sizeof why) != 0) {
-        refusal = "token";
+    snprintf(aud_path, sizeof aud_path, "/client/hubs/%s", hub);
+    if (hub_token_verify(token, aud_path, tok, why, sizeof why) != 0) {
         fn_error(res, 401, "invalid access token (%s)", why);
-        return 0;
+        return -1;
     }
-    if (hub_revoke_refused(res, &tok, conn_id)) { /* its session signed out */
+    if (hub_revoke_refused(res, tok, conn_id)) { /* its session signed out */
         refusal = "revoked";
-        return 0;
+        return -1;
     }
-    json_object *claims = tok.claims;
-    if (tok.user_id) ctx.user = strdup(tok.user_id);
-    ctx.roles = list_to_json(tok.roles, tok.nroles);
-    ctx.groups = list_to_json(tok.groups, tok.ngroups);
-    /* A group the token joins must be a valid group name: 400, as the service
-     * (docs/protocols.md#client-access-tokens). */
+    return 0;
+}
+
+/* The connection's user, roles and groups from the token, and the subprotocol it speaks (json
+ * first, then reliable, of those offered). 0, or 400 for a role, group or user id the service
+ * would refuse (docs/protocols.md#client-access-tokens). */
+static int check_protocol_and_claims(const wps_jwt_claims *tok, const char *offers, hub_ctx *ctx)
+{
+    if (tok->user_id) ctx->user = strdup(tok->user_id);
+    ctx->roles = list_to_json(tok->roles, tok->nroles);
+    ctx->groups = list_to_json(tok->groups, tok->ngroups);
     int status = 0;
-    if (!roles_valid(ctx.roles) || !groups_valid(ctx.groups) ||
-        (ctx.user && strlen(ctx.user) > HUB_MAX_USER_ID))
+    if (!roles_valid(ctx->roles) || !groups_valid(ctx->groups) ||
+        (ctx->user && strlen(ctx->user) > HUB_MAX_USER_ID))
         status = 400;
     refusal = status ? "invalid" : "webhook";
-    const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
     if (offered(offers, HUB_PROTO_JSON))
-        snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_JSON);
+        snprintf(ctx->protocol, sizeof ctx->protocol, HUB_PROTO_JSON);
     else if (offered(offers, HUB_PROTO_RELIABLE))
-        snprintf(ctx.protocol, sizeof ctx.protocol, HUB_PROTO_RELIABLE);
+        snprintf(ctx->protocol, sizeof ctx->protocol, HUB_PROTO_RELIABLE);
+    return status;
+}
 
+/* Runs the hub's connect webhook, when it has one: 0 (ctx takes the reply's roles, groups,
+ * subprotocol and state), the handler's 4xx or 503 (its database is away: retry later), or 500
+ * when it failed or answered anything else. */
+static int run_connect_webhook(fn_req *req, const hub_settings *hs, hub_ctx *ctx,
+                               const char *conn_id, json_object *claims, const char *offers)
+{
     char url[2048];
-    if (!status && hub_settings_handler(hs, ctx.hub, "connect", 1, url, sizeof url)) {
-        size_t blen;
-        char *body = connect_body(req, claims, offers, &blen);
-        hub_event ev = {.hub = ctx.hub,
-                        .conn_id = conn_id,
-                        .user = ctx.user,
-                        .event = "connect",
-                        .system = 1,
-                        .ctype = "application/json; charset=utf-8",
-                        .body = body,
-                        .body_len = blen};
-        hub_reply rep;
-        if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0)
-            status = 500;
-        else if ((rep.status >= 400 && rep.status < 500) || rep.status == 503)
-            status = (int)rep.status; /* 503: the handler's database is away; retry later */
-        else if (rep.status < 200 || rep.status >= 300)
-            status = 500;
-        else {
-            status = apply_connect_reply(&rep, &ctx, offers);
-            if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE)
-                ctx.state = strdup(rep.state);
-        }
-        hub_reply_free(&rep);
-        free(body);
+    if (!hub_settings_handler(hs, ctx->hub, "connect", 1, url, sizeof url)) return 0;
+    size_t blen;
+    char *body = connect_body(req, claims, offers, &blen);
+    hub_event ev = {.hub = ctx->hub,
+                    .conn_id = conn_id,
+                    .user = ctx->user,
+                    .event = "connect",
+                    .system = 1,
+                    .ctype = "application/json; charset=utf-8",
+                    .body = body,
+                    .body_len = blen};
+    hub_reply rep;
+    int status;
+    if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0)
+        status = 500;
+    else if ((rep.status >= 400 && rep.status < 500) || rep.status == 503)
+        status = (int)rep.status; /* 503: the handler's database is away; retry later */
+    else if (rep.status < 200 || rep.status >= 300)
+        status = 500;
+    else {
+        status = apply_connect_reply(&rep, ctx, offers);
+        if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE)
+            ctx->state = strdup(rep.state);
     }
+    hub_reply_free(&rep);
+    free(body);
+    return status;
+}
+
+/* Registers the connection (register_conn) and answers nginx with the channels its socket
+ * subscribes to: its own; for a non-reliable one also the hub's and its user's (a reliable one
+ * gets every data message sequenced, on its own channel). A refused registration: 403 over the
+ * user's connection limit, 503 without a database, else 500. Frees ctx. */
+static int register_and_answer(fn_res *res, hub_ctx *ctx, const char *conn_id)
+{
+    int json = hub_ctx_json(ctx);
+    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL],
+        chans[3 * HUB_MAX_CHANNEL];
+    hub_chan_all(ctx->hub, json, all);
+    hub_chan_conn(conn_id, own);
+    if (ctx->user) hub_chan_user(ctx->hub, ctx->user, json, user);
+    if (hub_proto_reliable(ctx->protocol))
+        snprintf(chans, sizeof chans, "%s", own);
+    else
+        snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx->user ? "," : "",
+                 ctx->user ? user : "");
+    int regd = register_conn(ctx, conn_id, own), rc = 0;
+    if (regd == 1) {
+        refusal = "user_limit";
+        deny(res, 403, "too many connections for this user");
+    } else if (regd != 0 && fn_db_unavailable()) {
+        deny_unavailable(res, ctx->hub);
+    } else if (regd != 0) {
+        refusal = "error";
+        deny(res, 500, "connection not registered");
+    } else {
+        hub_orphan_watch(conn_id);
+        rc = answer(res, ctx, chans, conn_id, own);
+    }
+    hub_ctx_free(ctx);
+    return rc;
+}
+
+/* The socket's handshake (nginx's auth_request): parse, check the origin, recover a reliable
+ * connection or verify its token, check its claims and subprotocol, run the connect webhook,
+ * register, answer. */
+static int handshake(fn_req *req, fn_res *res, hub_after *after)
+{
+    (void)after;
+    hub_ctx ctx = {0};
+    const char *conn_id = parse_request(req, res, &ctx);
+    if (!conn_id) return 0;
+    const hub_settings *hs = hub_settings_get(ctx.hub);
+    if (check_origin(req, res, hs, ctx.hub) != 0) return 0;
+    char rec_id[HUB_MAX_TOKEN + 1];
+    if (fn_query(req, "awps_connection_id", rec_id, sizeof rec_id))
+        return recover(req, res, &ctx, rec_id, conn_id);
+    wps_jwt_claims tok;
+    if (verify_token(req, res, ctx.hub, conn_id, &tok) != 0) return 0;
+    const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
+    int status = check_protocol_and_claims(&tok, offers, &ctx);
+    if (!status) status = run_connect_webhook(req, hs, &ctx, conn_id, tok.claims, offers);
     wps_jwt_claims_free(&tok);
     if (status) {
         hub_ctx_free(&ctx);
         deny(res, status, "handshake rejected");
         return 0;
     }
-    int json = hub_ctx_json(&ctx);
-    char all[HUB_MAX_CHANNEL], user[HUB_MAX_CHANNEL], own[HUB_MAX_CHANNEL],
-        chans[3 * HUB_MAX_CHANNEL];
-    hub_chan_all(ctx.hub, json, all);
-    hub_chan_conn(conn_id, own);
-    if (ctx.user) hub_chan_user(ctx.hub, ctx.user, json, user);
-    if (hub_proto_reliable(
-            ctx.protocol)) /* every data message comes sequenced, to its own channel */
-        snprintf(chans, sizeof chans, "%s", own);
-    else
-        snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx.user ? "," : "",
-                 ctx.user ? user : "");
-    int regd = register_conn(&ctx, conn_id, own);
-    if (regd != 0) {
-        if (regd == 1) {
-            refusal = "user_limit";
-            deny(res, 403, "too many connections for this user");
-        } else if (fn_db_unavailable()) {
-            deny_unavailable(res, ctx.hub);
-        } else {
-            refusal = "error";
-            deny(res, 500, "connection not registered");
-        }
-        hub_ctx_free(&ctx);
-        return 0;
-    }
-    hub_orphan_watch(conn_id);
-    int rc = answer(res, &ctx, chans, conn_id, own);
-    hub_ctx_free(&ctx);
-    return rc;
+    return register_and_answer(res, &ctx, conn_id);
 }
 
 /* Counts every handshake: accepted by hub and protocol, refused by hub and reason

@@ -85,11 +85,31 @@ static int loopback(const char *addr)
                     strncmp(addr, "::ffff:127.", 11) == 0 || strcmp(addr, "unix:") == 0);
 }
 
+/* hub-rest's own settings for these routes, read once on first use (beside the runtime's,
+ * fn_settings: CHATR_STATE_DIR, DATABASE_URL). NULL when unset. */
+typedef struct obs_settings {
+    const char *metrics_token; /* CHATR_METRICS_TOKEN: the bearer token of non-loopback scrapes */
+    const char *pools; /* CHATR_POOLS: the units that must run (the emulator lists them all) */
+} obs_settings;
+
+static const obs_settings *obs_settings_get(void)
+{
+    static obs_settings s;
+    static int done;
+    if (!done) {
+        done = 1;
+        const char *t = getenv("CHATR_METRICS_TOKEN"), *p = getenv("CHATR_POOLS");
+        s.metrics_token = t ? strdup(t) : NULL;
+        s.pools = p ? strdup(p) : NULL;
+    }
+    return &s;
+}
+
 /* The bearer token against CHATR_METRICS_TOKEN: both hashed first, so the comparison takes
  * the same time whatever the lengths and wherever they differ. */
 static int token_ok(const char *auth)
 {
-    const char *want = getenv("CHATR_METRICS_TOKEN");
+    const char *want = obs_settings_get()->metrics_token;
     if (!want || !*want || !auth || strncasecmp(auth, "Bearer ", 7) != 0) return 0;
     unsigned char a[crypto_generichash_BYTES], b[crypto_generichash_BYTES];
     const char *got = auth + 7;
@@ -207,7 +227,7 @@ static void put_nchan(char **text, size_t *len)
 void obs_metrics(fn_req *req, fn_res *res)
 {
     if (!loopback(fn_param(req, "REMOTE_ADDR")) && !token_ok(fn_header(req, "Authorization"))) {
-        const char *want = getenv("CHATR_METRICS_TOKEN");
+        const char *want = obs_settings_get()->metrics_token;
         if (want && *want) {
             fn_set_header(res, "WWW-Authenticate", "Bearer realm=\"chatr-metrics\"");
             fn_error(res, 401, "a bearer token is required");
@@ -233,7 +253,7 @@ void obs_metrics(fn_req *req, fn_res *res)
 /* A pool is up when its socket accepts a connection (someone listens on it). */
 static const char *pool_check(const char *unit)
 {
-    const char *sd = getenv("CHATR_STATE_DIR");
+    const char *sd = fn_settings_get()->state_dir;
     struct sockaddr_un a = {.sun_family = AF_UNIX};
     if (!sd || snprintf(a.sun_path, sizeof a.sun_path, "%s/run/%s.sock", sd, unit) >=
                    (int)sizeof a.sun_path)
@@ -249,7 +269,7 @@ static const char *pool_check(const char *unit)
 
 static const char *db_check(void)
 {
-    const char *url = getenv("DATABASE_URL");
+    const char *url = fn_settings_get()->database_url;
     if (!url || !*url) return "DATABASE_URL is not set";
     const char *k[] = {"dbname", "connect_timeout", NULL};
     const char *v[] = {url, OBS_DB_PING_TIMEOUT_S, NULL};
@@ -274,7 +294,7 @@ void obs_ready(fn_req *req, fn_res *res)
     json_object_object_add(checks, "database", json_object_new_string(why ? why : "ok"));
     if (why) ready = 0;
     /* CHATR_POOLS: the units that must run (the emulator lists every function and program) */
-    const char *pools = getenv("CHATR_POOLS");
+    const char *pools = obs_settings_get()->pools;
     char buf[4096];
     snprintf(buf, sizeof buf, "%s", pools ? pools : "");
     char *save = NULL;

@@ -18,13 +18,13 @@ const char *hub_access_key(void)
 
 const char *hub_public_url(void)
 {
-    const char *u = getenv("CHATR_PUBLIC_URL");
+    const char *u = fn_settings_get()->public_url;
     return u && *u ? u : "http://127.0.0.1";
 }
 
 const char *hub_node_id(void)
 {
-    const char *n = getenv("CHATR_NODE_ID");
+    const char *n = hub_conf_get()->node_id;
     return n && *n ? n : "node";
 }
 
@@ -36,7 +36,7 @@ const char *hub_node_id(void)
  * user. */
 long hub_node_epoch(void)
 {
-    const char *sd = getenv("CHATR_STATE_DIR");
+    const char *sd = fn_settings_get()->state_dir;
     char path[1024];
     snprintf(path, sizeof path, "%s/run/nginx.pid", sd && *sd ? sd : ".");
     FILE *f = fopen(path, "r");

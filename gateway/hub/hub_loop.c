@@ -77,7 +77,8 @@ static long next_due_ms(void)
 
 int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
 {
-    const char *logfile = getenv("CHATR_LOG_FILE");
+    const char *logfile = fn_settings_get()->log_file;
+    hub_conf_get(); /* the hub's settings, before the first request */
     fn_log_as(name);
     if (sodium_init() < 0) return 1;
     /* fn_log writes to stderr, which spawn-fcgi children do not have: point it at the log. */

@@ -25,7 +25,7 @@ static CURL *handle(void)
         pub_curl = curl_easy_init();
         if (!pub_curl) return NULL;
     }
-    const char *sock = getenv("CHATR_NGINX_SOCKET");
+    const char *sock = fn_settings_get()->nginx_socket;
     curl_easy_setopt(pub_curl, CURLOPT_UNIX_SOCKET_PATH, sock ? sock : "nginx-internal.sock");
     curl_easy_setopt(pub_curl, CURLOPT_URL, "http://localhost/pub");
     curl_easy_setopt(pub_curl, CURLOPT_WRITEFUNCTION, discard);

@@ -84,7 +84,7 @@ static hookslot *hookmap_get(void)
     if (hookmap || hookmap_tried) return hookmap;
     hookmap_tried = 1;
     /* next to nginx's internal socket: the node's run directory */
-    const char *sock = getenv("CHATR_NGINX_SOCKET");
+    const char *sock = fn_settings_get()->nginx_socket;
     const char *slash = sock ? strrchr(sock, '/') : NULL;
     if (!slash) return NULL;
     char path[4096];

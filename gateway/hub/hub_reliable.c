@@ -23,14 +23,7 @@
 
 long hub_rel_retention_ms(void)
 {
-    static long v = -1;
-    if (v < 0) {
-        const char *e = getenv("CHATR_RELIABLE_RETENTION_MS");
-        char *end;
-        long n = e && *e ? strtol(e, &end, 10) : -1;
-        v = n > 0 && *end == '\0' ? n : HUB_RELIABLE_RETENTION_MS;
-    }
-    return v;
+    return hub_conf_get()->retention_ms;
 }
 
 static void retention_param(char *buf, size_t len)

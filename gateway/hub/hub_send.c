@@ -68,12 +68,7 @@ static const char *stored_data(const hub_payload *p)
 /* CHATR_HISTORY_DURABLE=1: history commits wait for the WAL flush (default: they do not). */
 static int hub_history_durable(void)
 {
-    static int v = -1;
-    if (v < 0) {
-        const char *e = getenv("CHATR_HISTORY_DURABLE");
-        v = e && strcmp(e, "1") == 0;
-    }
-    return v;
+    return hub_conf_get()->history_durable;
 }
 
 static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)

@@ -18,7 +18,7 @@ static hub_settings cache[2];
 static json_object *load(void)
 {
     if (loaded) return loaded;
-    const char *path = getenv("CHATR_HUB_SETTINGS");
+    const char *path = hub_conf_get()->settings_file;
     if (path && *path) loaded = json_object_from_file(path);
     if (!loaded) {
         fn_log("hub settings %s: cannot load, using defaults", path ? path : "(unset)");
@@ -59,7 +59,31 @@ const char *hub_metric_hub(const char *hub)
     return "other";
 }
 
-/* Expands ${VAR} from the environment. */
+/* ${VAR} in hubs.json names a variable the file chooses, so it cannot be a field of hub_conf: the
+ * value of each name is read once, on first use, and kept (NULL: unset). A file naming more than
+ * HUB_ENV_REFS variables has the rest read on each use (no hubs.json comes near). */
+#define HUB_ENV_REFS 16
+static const char *env_ref(const char *name)
+{
+    static struct {
+        char *name, *value;
+    } refs[HUB_ENV_REFS];
+    static int nrefs;
+    for (int i = 0; i < nrefs; i++)
+        if (strcmp(refs[i].name, name) == 0) return refs[i].value;
+    const char *v = getenv(name);
+    char *copy = v ? strdup(v) : NULL, *key = strdup(name);
+    if (nrefs == HUB_ENV_REFS || !key || (v && !copy)) {
+        free(copy);
+        free(key);
+        return v;
+    }
+    refs[nrefs].name = key;
+    refs[nrefs++].value = copy;
+    return copy;
+}
+
+/* Expands ${VAR} from the environment (env_ref). */
 static void expand(const char *in, char *out, size_t outlen)
 {
     size_t o = 0;
@@ -72,7 +96,7 @@ static void expand(const char *in, char *out, size_t outlen)
                 if (n < sizeof name) {
                     memcpy(name, in + 2, n);
                     name[n] = '\0';
-                    const char *v = getenv(name);
+                    const char *v = env_ref(name);
                     for (; v && *v && o + 1 < outlen; v++)
                         out[o++] = *v;
                 }
@@ -216,7 +240,7 @@ const struct mod_filter *hub_settings_filter(const char *hub, int *reject)
         json_object_object_get_ex(m, "wordList", &v) && json_object_is_type(v, json_type_string)) {
         /* relative paths are relative to the settings file's directory */
         char path[4096], err[256] = "";
-        const char *list = json_object_get_string(v), *file = getenv("CHATR_HUB_SETTINGS");
+        const char *list = json_object_get_string(v), *file = hub_conf_get()->settings_file;
         const char *slash = file ? strrchr(file, '/') : NULL;
         if (list[0] == '/' || !slash)
             snprintf(path, sizeof path, "%s", list);

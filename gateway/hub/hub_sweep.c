@@ -27,14 +27,7 @@
 
 long hub_sweep_every_ms(void)
 {
-    static long v = -1;
-    if (v < 0) {
-        const char *e = getenv("CHATR_HUB_SWEEP_MS");
-        char *end;
-        long n = e && *e ? strtol(e, &end, 10) : -1;
-        v = n > 0 && *end == '\0' ? n : HUB_SWEEP_EVERY_MS;
-    }
-    return v;
+    return hub_conf_get()->sweep_ms;
 }
 
 /* ---- the ghost sweep -------------------------------------------------------------------- */

@@ -127,7 +127,7 @@ static void target(CURL *c, const char *url)
         curl_easy_setopt(c, CURLOPT_URL, url);
         return;
     }
-    const char *sock = getenv("CHATR_NGINX_SOCKET");
+    const char *sock = fn_settings_get()->nginx_socket;
     char local[2048 + 16];
     snprintf(local, sizeof local, "http://%s", strstr(url, "://") + 3);
     curl_easy_setopt(c, CURLOPT_URL, local); /* libcurl copies it */

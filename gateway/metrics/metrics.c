@@ -98,6 +98,9 @@ typedef struct table {
 static table *tab;
 static int tried;
 
+/* Read once (metrics_map runs once per process), and from the environment itself rather than
+ * fn_settings: the runtime calls this library, so it cannot call the runtime back; the unit tests
+ * link it alone. */
 static const char *metrics_path(char *buf, size_t len)
 {
     const char *f = getenv("CHATR_METRICS_FILE");

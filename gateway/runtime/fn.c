@@ -490,7 +490,7 @@ static void serve(fn_req *req, fn_res *res, fn_handler handler)
 int fn_run(const char *name, fn_handler handler)
 {
     fn_name = name;
-    const char *logfile = getenv("CHATR_LOG_FILE");
+    const char *logfile = fn_settings_get()->log_file;
     if (logfile && *logfile) log_out = fopen(logfile, "a");
     if (sodium_init() < 0) {
         fn_log("sodium_init failed");

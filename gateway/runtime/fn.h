@@ -165,4 +165,22 @@ void fn_db_clear_error(void);
 void fn_db_unavailable_503(fn_res *res);
 void fn_db_close(void);
 
+/* Settings read once (fn_settings.c): the environment variables the runtime and the programs on
+ * it share, read on first use (fn_run reads them before its loop; the fuzz targets, which call
+ * handlers without fn_run, on their first request) and never again, so no request reads the
+ * environment. A string is NULL when its variable is unset (a copy otherwise, kept for the life of
+ * the process); each user keeps its own default for unset or empty. A getenv left elsewhere says
+ * why it is not here (docs/deployment.md, "Settings and secrets"). */
+typedef struct fn_settings {
+    const char *database_url; /* DATABASE_URL: libpq connection string (fn_db.c, hub-rest) */
+    const char *public_url;   /* CHATR_PUBLIC_URL: the site's origin (auth, the hub) */
+    const char *nginx_socket; /* CHATR_NGINX_SOCKET: nginx's internal unix socket (the hub) */
+    const char *state_dir;    /* CHATR_STATE_DIR: the node's state (run/nginx.pid, ...) */
+    const char *log_file;     /* CHATR_LOG_FILE: where fn_log writes (stderr when unset) */
+    long db_hold_ms;          /* CHATR_DB_HOLD_MS (0..60000), else FN_DB_HOLD_MS */
+    const char *wps_connstr;  /* WEBPUBSUB_CONNECTION_STRING (FN_WPS_CONNSTR_ENV, fn_wps.c) */
+    const char *wps_hub;      /* WEBPUBSUB_HUB (FN_WPS_HUB_ENV, fn_wps.c) */
+} fn_settings;
+const fn_settings *fn_settings_get(void);
+
 #endif

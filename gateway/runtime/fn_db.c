@@ -115,7 +115,7 @@ PGconn *fn_db(void)
         metrics_inc("chatr_db_errors_total", NULL);
         return NULL;
     }
-    const char *url = getenv("DATABASE_URL");
+    const char *url = fn_settings_get()->database_url;
     if (!url || !*url) {
         fn_log("DATABASE_URL is not set");
         return NULL;
@@ -134,18 +134,10 @@ PGconn *fn_db(void)
     return conn;
 }
 
-/* The hold: FN_DB_HOLD_MS, or CHATR_DB_HOLD_MS (milliseconds, 0..60000) read once; 0 fails at
- * once (the fuzz targets, which have no database, set it so that each input costs no wait). */
+/* The hold: FN_DB_HOLD_MS, or CHATR_DB_HOLD_MS (fn_settings). */
 static long hold_ms(void)
 {
-    static long ms = -1;
-    if (ms < 0) {
-        const char *v = getenv("CHATR_DB_HOLD_MS");
-        char *end = NULL;
-        long n = v && *v ? strtol(v, &end, 10) : -1;
-        ms = (end && *end == '\0' && n >= 0 && n <= 60000) ? n : FN_DB_HOLD_MS;
-    }
-    return ms;
+    return fn_settings_get()->db_hold_ms;
 }
 
 /* A connection, waiting for one with backoff while the hold of the current outage lasts. */

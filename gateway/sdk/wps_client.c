@@ -47,6 +47,9 @@ wps_client *wps_client_new(const char *connection_string, const char *hub, char 
         free(c);
         return NULL;
     }
+    /* Read once per client, when it is made (never per request), and here rather than in the
+     * runtime's fn_settings: the SDK stands alone (programs outside the runtime use it), and the
+     * unit tests point successive clients at different sockets. */
     const char *sock = getenv(WPS_UNIX_SOCKET_ENV);
     c->hub = strdup(hub);
     c->unix_socket = sock && sock[0] ? strdup(sock) : NULL;
