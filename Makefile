@@ -54,9 +54,10 @@ $(OUT)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# Made anew each time: `ar` would keep the objects of source files that were removed or renamed.
 $(LIBCHATR): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 define FUNC_template
 $(OUT)/bin/fn-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard functions/$(1)/*.c)) $(LIBCHATR)
@@ -153,7 +154,7 @@ $(FUZZ_OUT)/obj/%.o: %.c
 
 $(FUZZ_LIB): $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(LIB_SRCS))
 	@mkdir -p $(dir $@)
-	ar rcs $@ $^
+	rm -f $@ && ar rcs $@ $^
 
 # A target's extra sources go into an archive of their own, so only what it uses is linked.
 define FUZZ_template
