@@ -17,6 +17,7 @@ APT_PACKAGES=(
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
     openssl # tests/api/test_tls.py and tests/bench/tls_light.py make their CA and certificate
     systemd # systemd-analyze verify on the installed units (tests/api/test_install.py)
+    redis-server redis-tools # several gateway nodes share nchan through Redis (docs/scale-out.md)
 )
 
 missing=()

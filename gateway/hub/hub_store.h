@@ -61,4 +61,15 @@ enum hub_store_rc hub_store_history_clear(const char *hub, const char *group);
  * NULL when the database failed. */
 PGresult *hub_store_node_conns(const char *node);
 
+/* ---- gateway nodes and their leases (schema/015_nodes.sql, hub_node.c, docs/scale-out.md) -- */
+
+/* Renews node's lease until lease_ms from now (creates it on the first renewal). 0 or -1. */
+int hub_store_node_renew(const char *node, long epoch, long lease_ms);
+/* Sweeps every node but self whose lease ran out, in one transaction: deletes its lease (so one
+ * process sweeps it, once), keeps its reliable connections for recovery (retention from now,
+ * unless it already runs) and removes its other connections. Returns the removed ones (columns
+ * id, hub, user_id, protocol, state, close_reason; zero rows when no node was due) and, in
+ * *swept, how many nodes were swept. NULL when the database failed. */
+PGresult *hub_store_nodes_reap(const char *self, int *swept);
+
 #endif
