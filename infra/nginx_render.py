@@ -40,6 +40,43 @@ def real_ip():
     return "\n".join(lines) or "# (no trusted proxies)"
 
 
+# CHATR_REDIS_URL: one Redis server, or a Redis Cluster's seed nodes, comma- or space-separated
+# (docs/scale-out.md#redis-mode): redis://[:password@]host:port[/db], or host:port.
+REDIS_ITEM = re.compile(r"(?:redis://(?::(?P<pw>[A-Za-z0-9._~!*+-]{1,256})@)?)?"
+                        r"(?P<host>[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])"
+                        r":(?P<port>[0-9]{1,5})(?:/(?P<db>[0-9]{1,2}))?")
+REDIS_UPSTREAM = "chatr_redis"
+
+
+def redis_servers(env):
+    """The Redis servers nchan uses (CHATR_REDIS_URL, or env.redis_url), checked: [] when unset."""
+    value = getattr(env, "redis_url", None)
+    if value is None:
+        value = os.environ.get("CHATR_REDIS_URL", "")
+    out = []
+    for item in filter(None, re.split(r"[\s,]+", value.strip())):
+        m = REDIS_ITEM.fullmatch(item)
+        if not m or not 0 < int(m.group("port")) < 65536:
+            raise SystemExit(f"CHATR_REDIS_URL: {item!r} is not redis://[:password@]host:port[/db]"
+                             " or host:port")
+        out.append(item if item.startswith("redis://") else f"redis://{item}")
+    return out
+
+
+def redis(env):
+    """(http-level upstream, the line each nchan location gets) for CHATR_REDIS_URL."""
+    servers = redis_servers(env)
+    if not servers:
+        return "# (no CHATR_REDIS_URL: nchan keeps its channels in this node's memory)", \
+            "# (nchan in memory: no CHATR_REDIS_URL)"
+    lines = [f"upstream {REDIS_UPSTREAM} {{"]
+    lines += [f"    nchan_redis_server {u};" for u in servers]
+    # counts per nginx, checked against Redis' own view of who is connected: a node killed with
+    # -9 stops counting at once (the default, fast counts would keep its subscribers forever)
+    lines += ["    nchan_redis_accurate_subscriber_count on;", "}"]
+    return "\n".join(lines), f"nchan_redis_pass {REDIS_UPSTREAM};"
+
+
 def gate_module(root):
     """Our nginx module, the frame gate (gateway/nginx/module), as `make` builds it."""
     return os.path.join(root, "build", "modules", "ngx_http_chatr_gate_module.so")
@@ -183,9 +220,9 @@ def render(root, env, is_root):
         "NCHAN_SHM": nchan_shm(),
         "REAL_IP": real_ip(),
         "GATE_MODULE": gate_module(root),
-
-
         "LISTEN": listen(env),
+        "REDIS_UPSTREAM": redis(env)[0],
+        "REDIS_PASS": redis(env)[1],
         "TLS": tls(env),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
