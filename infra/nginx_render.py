@@ -26,9 +26,11 @@ def nchan_shm():
     return v
 
 
-def real_ip():
-    """realip directives for CHATR_TRUSTED_PROXIES (gateway/nginx/http.d/realip.conf.in)."""
+def real_ip(env=None):
+    """realip directives for CHATR_TRUSTED_PROXIES (gateway/nginx/http.d/realip.conf.in), plus
+    env.extra_proxies (a node behind the emulator's balancer trusts loopback)."""
     items = re.split(r"[\s,]+", os.environ.get("CHATR_TRUSTED_PROXIES", "").strip())
+    items += list(getattr(env, "extra_proxies", ()))
     lines = []
     for item in filter(None, items):
         try:
@@ -218,7 +220,7 @@ def render(root, env, is_root):
         # fraction of the latency (tests/bench, README "Performance").
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
-        "REAL_IP": real_ip(),
+        "REAL_IP": real_ip(env),
         "GATE_MODULE": gate_module(root),
         "LISTEN": listen(env),
         "REDIS_UPSTREAM": redis(env)[0],
@@ -251,3 +253,23 @@ def render(root, env, is_root):
     with open(os.path.join(env.nginx, "internal.d", "functions.conf"), "w") as f:
         f.write(internal)
     swa_routes.render(root, env.nginx, values)  # static routes from frontend/staticwebapp.config.json
+
+
+def render_balancer(root, env, ports, is_root):
+    """The load balancer's nginx.conf (gateway/nginx/balancer/nginx.conf.in) in env.nginx: on
+    CHATR_LISTEN:CHATR_PORT (TLS there when set), spreading over the nodes on loopback ports."""
+    src = os.path.join(root, "gateway", "nginx", "balancer", "nginx.conf.in")
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in ports)
+    values = {
+        "USER": f"user {getattr(env, 'nginx_user', 'chatr')};" if is_root else "",
+        "RUN_DIR": env.run,
+        "NGINX_DIR": env.nginx,
+        "LISTEN": listen(env),
+        "TLS": tls(env),
+        "SERVERS": servers,
+    }
+    os.makedirs(os.path.join(env.nginx, "tmp"), exist_ok=True)
+    with open(src) as f:
+        text = substitute(f.read(), values, src)
+    with open(os.path.join(env.nginx, "nginx.conf"), "w") as f:
+        f.write(text)
