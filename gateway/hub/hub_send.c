@@ -201,7 +201,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
     int rc = 0;
-    if (nexcluded == 0) { /* the hub's broadcast channels */
+    if (nexcluded == 0 && !hub_conf_get()->own_channel_only) { /* the hub's broadcast channels */
         char aj[HUB_MAX_CHANNEL], as[HUB_MAX_CHANNEL];
         hub_chan_all(hub, 1, aj);
         hub_chan_all(hub, 0, as);
@@ -209,7 +209,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         if (hub_publish_live(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
         /* reliable sockets are not on the broadcast channel */
         if (hub_rel_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
-    } else {
+    } else { /* every connection's own channel (Redis mode: docs/scale-out.md) */
         const char *q[] = {hub};
         PGresult *r =
             fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
@@ -225,6 +225,15 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     size_t len;
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
+    if (hub_conf_get()->own_channel_only) { /* Redis mode: the user's connections' own channels */
+        const char *q[] = {hub, user};
+        PGresult *r = fn_db_exec(
+            "SELECT id, protocol FROM pubsub.connections WHERE hub = $1 AND user_id = $2", 2, q);
+        int rc = r ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
+        PQclear(r);
+        free(env);
+        return rc;
+    }
     char uj[HUB_MAX_CHANNEL], us[HUB_MAX_CHANNEL];
     hub_chan_user(hub, user, 1, uj);
     hub_chan_user(hub, user, 0, us);

@@ -132,6 +132,65 @@ def test_user_connection_hub_and_rest_sends_via_either_node(cluster):
     b.close()
 
 
+def test_connected_first_on_every_node_during_broadcasts_and_user_sends(cluster):
+    """`connected` is every socket's first frame on every node, while broadcasts and sends to the
+    connecting users are published through the other node (docs/scale-out.md#one-channel-per-
+    socket-in-redis-mode); test_hub_client.py checks the same on one node in memory mode."""
+    n = nodes_of(cluster)
+    stop = threading.Event()
+
+    def noise(via, users):
+        while not stop.is_set():
+            rest(via, "POST", f"{H}/:send", body='{"noise":1}', ctype="application/json")
+            for u in users:
+                rest(via, "POST", f"{H}/users/{u}/:send", body='{"to":1}', ctype="application/json")
+    for where, other in ((n[1], n[2]), (n[2], n[1]), (cluster, n[1])):
+        users = [f"cf-{where.url[-5:]}-{i}" for i in range(15)]
+        stop.clear()
+        threads = [threading.Thread(target=noise, args=(via, users), daemon=True)
+                   for via in (other, other, where)]
+        for t in threads:
+            t.start()
+        try:
+            for u in users:
+                client(cluster, where, u).close()  # asserts the first frame is `connected`
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(10)
+
+
+def test_a_new_socket_gets_no_message_published_before_it_connected(cluster):
+    """Broadcasts and user sends published before a socket connected never reach it, on the node
+    that published them or another, even while older sockets keep the hub's and the user's
+    channels alive on both nodes (nchan in Redis mode keeps a node-local copy of a channel's
+    messages and replays it to new subscribers: docs/scale-out.md)."""
+    n = nodes_of(cluster)
+    # the channels exist in Redis before the sockets subscribe: nchan tells a node how many
+    # messages a channel keeps only when a publish changes it (not at subscription)
+    assert rest(n[1], "POST", f"{H}/:send", body="first", ctype="text/plain").status_code == 202
+    assert rest(n[1], "POST", f"{H}/users/old-user/:send", body="first", ctype="text/plain").status_code == 202
+    keep = [client(cluster, n[i], "old-user") for i in (1, 2)]
+    for via in (n[1], n[2]):
+        for k in range(3):
+            assert rest(via, "POST", f"{H}/:send", body=f"old-all-{k}", ctype="text/plain").status_code == 202
+            assert rest(via, "POST", f"{H}/users/old-user/:send", body=f"old-user-{k}",
+                        ctype="text/plain").status_code == 202
+    for c in keep:  # the old sockets got them all
+        got = [data(c)["data"] for _ in range(12)]
+        assert sorted(got) == sorted([f"old-all-{k}" for k in range(3)] * 2 + [f"old-user-{k}" for k in range(3)] * 2)
+    for i in (1, 2):
+        late = client(cluster, n[i], "old-user")  # asserts `connected` first
+        late.nothing(1.0)  # and nothing published before it
+        assert rest(n[3 - i], "POST", f"{H}/users/old-user/:send", body=f"new-{i}", ctype="text/plain").status_code == 202
+        assert data(late)["data"] == f"new-{i}"
+        for c in keep:
+            assert data(c)["data"] == f"new-{i}"
+        late.close()
+    for c in keep:
+        c.close()
+
+
 def user_exists(chatr, user):
     return rest(chatr, "HEAD", f"{H}/users/{user}").status_code
 
