@@ -455,7 +455,7 @@ static int register_and_answer(fn_res *res, hub_ctx *ctx, const char *conn_id)
     hub_chan_all(ctx->hub, json, all);
     hub_chan_conn(conn_id, own);
     if (ctx->user) hub_chan_user(ctx->hub, ctx->user, json, user);
-    if (hub_proto_reliable(ctx->protocol) || hub_conf_get()->own_channel_only)
+    if (hub_proto_reliable(ctx->protocol) || hub_conf_get()->redis_mode)
         snprintf(chans, sizeof chans, "%s", own);
     else
         snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx->user ? "," : "",

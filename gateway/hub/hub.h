@@ -411,8 +411,8 @@ typedef struct hub_conf {
     /* CHATR_REDIS_URL set (nchan in Redis, several nodes): every socket subscribes to its own
      * channel only and hub and user sends go to the connections' own channels, because nchan
      * replays its node-local copy of a shared channel to new sockets (docs/scale-out.md#one-
-     * channel-per-socket-in-redis-mode). */
-    int own_channel_only;
+     * channel-per-socket-in-redis-mode); /.chatr/ready checks nchan's Redis connection. */
+    int redis_mode;
 } hub_conf;
 const hub_conf *hub_conf_get(void);
 

@@ -33,6 +33,6 @@ const hub_conf *hub_conf_get(void)
     const char *d = getenv("CHATR_HISTORY_DURABLE");
     conf.history_durable = d && strcmp(d, "1") == 0;
     const char *redis = getenv("CHATR_REDIS_URL");
-    conf.own_channel_only = redis && *redis;
+    conf.redis_mode = redis && *redis;
     return &conf;
 }

@@ -201,7 +201,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
     int rc = 0;
-    if (nexcluded == 0 && !hub_conf_get()->own_channel_only) { /* the hub's broadcast channels */
+    if (nexcluded == 0 && !hub_conf_get()->redis_mode) { /* the hub's broadcast channels */
         char aj[HUB_MAX_CHANNEL], as[HUB_MAX_CHANNEL];
         hub_chan_all(hub, 1, aj);
         hub_chan_all(hub, 0, as);
@@ -225,7 +225,7 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     size_t len;
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
-    if (hub_conf_get()->own_channel_only) { /* Redis mode: the user's connections' own channels */
+    if (hub_conf_get()->redis_mode) { /* Redis mode: the user's connections' own channels */
         const char *q[] = {hub, user};
         PGresult *r = fn_db_exec(
             "SELECT id, protocol FROM pubsub.connections WHERE hub = $1 AND user_id = $2", 2, q);

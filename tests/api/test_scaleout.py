@@ -434,3 +434,57 @@ def test_two_nodes_deliver_across_a_redis_cluster():
         for p in procs:
             p.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def redis_server(port, tmp):
+    p = subprocess.Popen(["redis-server", "--bind", "127.0.0.1", "--port", str(port), "--dir", tmp,
+                          "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+            return p
+        time.sleep(0.05)
+    raise AssertionError("redis-server did not start")
+
+
+def ready(c, timeout=5):
+    r = requests.get(c.url + "/.chatr/ready", timeout=timeout)
+    return r.status_code, r.json()["checks"].get("redis")
+
+
+def test_a_node_is_ready_only_while_its_nchan_reaches_redis():
+    """/.chatr/ready names Redis in Redis mode: 503 while the node's nchan has no Redis connection
+    (a balancer sends it no clients; a worker may still abort while it connects, nchan 1.3.6), 200
+    again when Redis is back; starting, losing and regaining Redis aborts no worker
+    (docs/scale-out.md#worker-aborts-while-connecting-to-redis)."""
+    tmp = tempfile.mkdtemp(prefix="chatr-redis-")
+    port = free_port()
+    redis = redis_server(port, tmp)
+    c = Chatr()
+    c.env["CHATR_REDIS_URL"] = f"redis://127.0.0.1:{port}"
+    try:
+        c.emulator("start")
+        assert ready(c) == (200, "ok")
+        redis.terminate()
+        redis.wait(10)
+        deadline = time.time() + 20
+        while ready(c)[0] == 200 and time.time() < deadline:
+            time.sleep(0.2)
+        status, why = ready(c)
+        assert status == 503 and why != "ok", (status, why)
+        redis = redis_server(port, tmp)
+        deadline = time.time() + 30
+        while ready(c)[0] != 200 and time.time() < deadline:
+            time.sleep(0.2)
+        assert ready(c) == (200, "ok")
+        a = Client(c, hub="chat", user="back-user")
+        assert rest(c, "POST", "/api/hubs/chat/users/back-user/:send", body="back", ctype="text/plain").status_code == 202
+        assert data(a)["data"] == "back"
+        a.close()
+        log = open(os.path.join(c.state, "logs", "nginx-error.log"), errors="replace").read()
+        assert "exited on signal" not in log, log[-2000:]
+    finally:
+        c.emulator("stop", check=False)
+        shutil.rmtree(c.state, ignore_errors=True)
+        redis.terminate()
+        redis.wait(10)
+        shutil.rmtree(tmp, ignore_errors=True)
