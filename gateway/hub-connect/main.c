@@ -243,13 +243,17 @@ static int register_conn(const hub_ctx *ctx, const char *conn_id, const char *ow
         reg g = {.ctx = ctx, .conn_id = conn_id, .own = own, .status = -1};
         return fn_db_tx(register_reliable, &g) == 0 ? 0 : g.status == 1 ? 1 : -1;
     }
-    int rc = hub_db_register(ctx, conn_id, hub_node_epoch());
-    if (rc != 0 || !hub_ctx_json(ctx)) return rc;
-    size_t len;
-    char *frame = hub_env_connected(ctx->user, conn_id, &len);
-    rc = frame && hub_publish1(own, frame, len, "application/json") == 0 ? 0 : -1;
-    free(frame);
-    return rc;
+    /* The frame goes in before the row exists: a send can reach the channel only through the
+     * row, so nothing lands ahead of `connected` (a refused registration leaves a frame nobody
+     * subscribes to; it expires with the channel's messages). */
+    if (hub_ctx_json(ctx)) {
+        size_t len;
+        char *frame = hub_env_connected(ctx->user, conn_id, &len);
+        int pub = frame ? hub_publish1(own, frame, len, "application/json") : -1;
+        free(frame);
+        if (pub != 0) return -1;
+    }
+    return hub_db_register(ctx, conn_id, hub_node_epoch());
 }
 
 /* Tells nginx what the socket subscribes to and which connection its hooks act as. */
