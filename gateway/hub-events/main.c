@@ -6,9 +6,9 @@
  * one for the retention time unless the hub closed it for good; opened of a recovering socket takes
  * it over and replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
  * `disconnected` frame. Between requests (hub_loop_idle): retention expiry, the node's sweeps
- * (hub_sweep.c: ghosts whose socket is gone, rows of an nginx that restarted) and the
- * `disconnected` notifications of the latter, and the node's lease with the sweep of other nodes
- * that died (hub_node.c). docs/protocols.md#system-events;
+ * (hub_sweep.c: ghosts whose socket is gone, rows of an nginx that restarted), the node's lease
+ * with the sweep of other nodes that died (hub_node.c), and the `disconnected` notifications the
+ * latter two owe, kept in the outbox until sent (hub_outbox.c). docs/protocols.md#system-events;
  * docs/architecture.md#a-connection-from-handshake-to-close; docs/liveness.md. */
 #include "hub.h"
 #include "hub_node.h"
@@ -121,7 +121,7 @@ static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_i
 static void after_sweep(void *unused)
 {
     (void)unused;
-    hub_sweep_epoch_notify();
+    hub_outbox_drain();
 }
 
 static int dispatch(fn_req *req, fn_res *res, hub_after *after);
@@ -130,7 +130,7 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after);
 static int handle(fn_req *req, fn_res *res, hub_after *after)
 {
     int rc = dispatch(req, res, after);
-    if (!after->fn && hub_sweep_epoch_pending()) after->fn = after_sweep;
+    if (!after->fn && hub_outbox_pending()) after->fn = after_sweep;
     return rc;
 }
 
@@ -148,15 +148,15 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after)
     return 0;
 }
 
-/* Between requests: reliable connections whose retention ran out end (hub_reliable.c), an epoch
- * sweep's `disconnected` notifications go out once nginx answers, even if no request comes to
- * this process, and one batch of the ghost sweep runs when it is due and this process holds its
- * lease (hub_sweep.c). */
+/* Between requests: reliable connections whose retention ran out end (hub_reliable.c), the
+ * `disconnected` notifications the sweeps owe go out once nginx answers (this process's own, and
+ * any a process that died left in the outbox: hub_outbox.c), and one batch of the ghost sweep
+ * runs when it is due and this process holds its lease (hub_sweep.c). */
 static void idle(void)
 {
     hub_rel_expire();
     sweep_if_restarted();
-    if (hub_sweep_epoch_pending() && hub_channel_subscribers("c.-") >= 0) hub_sweep_epoch_notify();
+    hub_outbox_tick();
     hub_sweep_ghosts();
     hub_node_tick(); /* this node's lease; nodes that died (hub_node.c, docs/scale-out.md) */
 }

@@ -312,10 +312,25 @@ long hub_sweep_every_ms(void);
  * kept for recovery. Cheap when not due (one UPDATE). */
 void hub_sweep_ghosts(void);
 /* nginx restarted (epoch = hub_node_epoch()): rows of older epochs are removed, their
- * `disconnected` waiting for hub_sweep_epoch_notify; reliable ones are kept for their retention. */
+ * `disconnected` owed in the outbox (hub_outbox.c); reliable ones are kept for their retention. */
 void hub_sweep_epoch(long epoch);
-int hub_sweep_epoch_pending(void);
-void hub_sweep_epoch_notify(void);
+
+/* ---- hub_outbox.c: `disconnected` a sweep owes, durable (schema/016) --------------------- */
+
+#define HUB_OUTBOX_EVERY_MS 5000 /* hub-events drains the outbox this often between requests */
+#define HUB_OUTBOX_BATCH 10      /* rows claimed at a time ... */
+/* ... for HUB_OUTBOX_HOLD_MS: more than HUB_OUTBOX_BATCH * HUB_NOTIFY_TIMEOUT_MS, so a claim
+ * holds while its webhooks run; a claim whose process died runs out after it. */
+#define HUB_OUTBOX_HOLD_MS 60000
+/* The node and epoch sweeps insert one pubsub.outbox row per connection they remove, in the
+ * statement that removes it; hub_outbox_owed() then asks for a drain after the request. */
+void hub_outbox_owed(void);
+int hub_outbox_pending(void);
+/* Claims due rows, sends their `disconnected`, deletes them, until none is due. Returns how many
+ * were sent, -1 without a database. nginx must answer (the webhooks go through it). */
+int hub_outbox_drain(void);
+/* Between requests: a drain every HUB_OUTBOX_EVERY_MS (or when owed) while nginx answers. */
+void hub_outbox_tick(void);
 
 /* ---- hub_webhook.c: CloudEvents to the upstream event handler ---------------------------- */
 

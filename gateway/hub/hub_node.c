@@ -6,7 +6,8 @@
  * (pubsub.nodes, schema/015) every HUB_NODE_RENEW_MS while the node's nginx runs, and looks for
  * other nodes whose lease ran out (HUB_NODE_LEASE_MS). The first process to delete such a node's
  * row sweeps it in the same transaction (hub_store_nodes_reap): plain connections are removed
- * and their `disconnected` fires once (whoever deletes the row notifies, docs/liveness.md);
+ * and their `disconnected` owed in the outbox in the same statement, then sent (hub_outbox.c:
+ * once, and still sent if this process dies after the commit, docs/liveness.md);
  * reliable ones are kept for their retention time, so a client that reconnects through the load
  * balancer to another node takes its connection over there (hub_rel_takeover moves it to that
  * node) with every unacknowledged message replayed.
@@ -23,19 +24,6 @@
 static long long next_tick;  /* monotonic ms */
 static long long renewed_at; /* last successful renewal, 0: none yet */
 static long long quiet_until;
-
-static void notify_gone(PGresult *r)
-{
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *reason = PQgetisnull(r, i, 5)
-                                 ? "The connection ended: its gateway node stopped answering."
-                                 : PQgetvalue(r, i, 5);
-        hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0),
-                   PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2),
-                   PQgetvalue(r, i, 3)[0] ? PQgetvalue(r, i, 3) : NULL,
-                   PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4), "disconnected", reason);
-    }
-}
 
 void hub_node_tick(void)
 {
@@ -56,6 +44,6 @@ void hub_node_tick(void)
         fn_log("node sweep: %d node(s) stopped renewing their lease for %d ms: %d connection(s) "
                "removed, their reliable ones wait %ld ms for recovery",
                swept, HUB_NODE_LEASE_MS, PQntuples(r), hub_rel_retention_ms());
-    notify_gone(r);
     PQclear(r);
+    if (swept) hub_outbox_drain(); /* their `disconnected`, owed in the outbox (hub_outbox.c) */
 }

@@ -259,12 +259,19 @@ static int node_reap_body(void *arg)
     }
     if (r) {
         PQclear(r);
-        a->gone = fn_db_exec("DELETE FROM pubsub.connections c WHERE c.node IN " REAP_NODES
-                             "  AND NOT (c.close_reason IS NULL AND EXISTS "
-                             "    (SELECT 1 FROM pubsub.reliable r WHERE r.conn_id = c.id)) "
-                             "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state, "
-                             "  c.close_reason",
-                             1, p);
+        /* each removed connection's `disconnected` is owed in the outbox, in this statement:
+         * it survives this process (hub_outbox.c) */
+        const char *q[] = {nodes, "The connection ended: its gateway node stopped answering."};
+        a->gone = fn_db_exec(
+            "WITH gone AS (DELETE FROM pubsub.connections c WHERE c.node IN " REAP_NODES
+            "  AND NOT (c.close_reason IS NULL AND EXISTS "
+            "    (SELECT 1 FROM pubsub.reliable r WHERE r.conn_id = c.id)) "
+            "  RETURNING c.id, c.hub, c.user_id, c.protocol, c.state, c.close_reason), "
+            "owed AS (INSERT INTO pubsub.outbox (conn_id, hub, user_id, protocol, state, reason) "
+            "  SELECT id, hub, user_id, protocol, state, coalesce(close_reason, $2) FROM gone "
+            "  ON CONFLICT (conn_id) DO NOTHING) "
+            "SELECT id FROM gone",
+            2, q);
     }
     free(nodes);
     return a->gone ? 0 : -1;

@@ -67,8 +67,8 @@ PGresult *hub_store_node_conns(const char *node);
 int hub_store_node_renew(const char *node, long epoch, long lease_ms);
 /* Sweeps every node but self whose lease ran out, in one transaction: deletes its lease (so one
  * process sweeps it, once), keeps its reliable connections for recovery (retention from now,
- * unless it already runs) and removes its other connections. Returns the removed ones (columns
- * id, hub, user_id, protocol, state, close_reason; zero rows when no node was due) and, in
+ * unless it already runs) and removes its other connections, their `disconnected` owed in the
+ * outbox (hub_outbox.c). Returns the removed ones' ids (zero rows when no node was due) and, in
  * *swept, how many nodes were swept. NULL when the database failed. */
 PGresult *hub_store_nodes_reap(const char *self, int *swept);
 

@@ -127,52 +127,33 @@ void hub_sweep_ghosts(void)
 
 /* ---- the epoch sweep -------------------------------------------------------------------- */
 
-/* Rows the last epoch sweep removed, waiting for their `disconnected` (hub_sweep_epoch_notify). */
-static PGresult *swept;
-
 void hub_sweep_epoch(long epoch)
 {
     char ep[32];
     snprintf(ep, sizeof ep, "%ld", epoch);
-    const char *p[] = {hub_node_id(), ep};
+    const char *p[] = {hub_node_id(), ep, "The connection ended: its gateway node restarted."};
     /* One statement: the reliable rows of older epochs are kept (retention starts now unless it
-     * already runs), every other row of them is removed and returned for its notification. */
-    PGresult *r =
-        fn_db_exec("WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
-                   "    dropped_at = coalesce(r.dropped_at, now()) "
-                   "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
-                   "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id) "
-                   "DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
-                   "  AND c.id NOT IN (SELECT conn_id FROM kept) "
-                   "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
-                   2, p);
+     * already runs), every other row of them is removed and its `disconnected` owed in the
+     * outbox (hub_outbox.c), sent once nginx answers. */
+    PGresult *r = fn_db_exec(
+        "WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
+        "    dropped_at = coalesce(r.dropped_at, now()) "
+        "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
+        "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id), "
+        "gone AS (DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
+        "  AND c.id NOT IN (SELECT conn_id FROM kept) "
+        "  RETURNING c.id, c.hub, c.user_id, c.protocol, c.state), "
+        "owed AS (INSERT INTO pubsub.outbox (conn_id, hub, user_id, protocol, state, reason) "
+        "  SELECT id, hub, user_id, protocol, state, $3 FROM gone ON CONFLICT (conn_id) DO "
+        "NOTHING) "
+        "SELECT count(*) FROM gone",
+        3, p);
     if (!r) return;
-    if (PQntuples(r) == 0) {
-        PQclear(r);
-        return;
-    }
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (n == 0) return;
     fn_log("node %s restarted (epoch %s): cleared %d connections; reliable ones wait %ld ms for "
            "recovery",
-           hub_node_id(), ep, PQntuples(r), hub_rel_retention_ms());
-    if (swept) hub_sweep_epoch_notify(); /* two sweeps before a notification: the first batch too */
-    swept = r;
-}
-
-int hub_sweep_epoch_pending(void)
-{
-    return swept != NULL;
-}
-
-void hub_sweep_epoch_notify(void)
-{
-    PGresult *r = swept;
-    swept = NULL;
-    for (int i = 0; r && i < PQntuples(r); i++) {
-        const char *user = PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2);
-        const char *proto = PQgetvalue(r, i, 3)[0] ? PQgetvalue(r, i, 3) : NULL;
-        const char *state = PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4);
-        hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0), user, proto, state, "disconnected",
-                   "The connection ended: its gateway node restarted.");
-    }
-    PQclear(r);
+           hub_node_id(), ep, n, hub_rel_retention_ms());
+    hub_outbox_owed();
 }

@@ -207,6 +207,27 @@ def test_presence_across_nodes(cluster):
     assert user_exists(cluster, "p-user") == 404
 
 
+def test_a_disconnected_a_dead_sweeper_owed_is_sent_once_by_another_process(cluster):
+    """A node or epoch sweep writes each removed connection's `disconnected` into pubsub.outbox in
+    the statement that removes it (schema/016); a sweeper that dies before its webhook leaves the
+    row, and a hub-events process of any node sends it once and deletes it. A row still claimed
+    (due later) waits for its claim to run out (docs/liveness.md#notifications-a-sweep-owes)."""
+    import secrets
+    left, claimed = "ob" + secrets.token_hex(15), "ob" + secrets.token_hex(15)
+    cluster.sql("INSERT INTO pubsub.outbox (conn_id, hub, user_id, protocol, reason, due_at) VALUES "
+                "(:'p1', :'p3', 'ob-user', 'json.webpubsub.azure.v1', 'its sweeper died', now()), "
+                "(:'p2', :'p3', 'ob-user', '', 'claimed', now() + interval '4 s')", left, claimed, HUB)
+    got = UPSTREAM.events("disconnected", left, timeout=20)
+    assert len(got) == 1 and json.loads(got[0][2])["reason"] == "its sweeper died", got
+    assert UPSTREAM.events("disconnected", claimed, timeout=2) == []  # its claim holds
+    got = UPSTREAM.events("disconnected", claimed, timeout=20)
+    assert len(got) == 1 and json.loads(got[0][2])["reason"] == "claimed", got
+    time.sleep(6)  # more drains pass: nothing twice, nothing left
+    assert UPSTREAM.events("disconnected", left, timeout=0.1) == []
+    assert UPSTREAM.events("disconnected", claimed, timeout=0.1) == []
+    assert cluster.sql("SELECT count(*) FROM pubsub.outbox WHERE conn_id IN (:'p1', :'p2')", left, claimed) == [["0"]]
+
+
 def kill_node(chatr, i):
     """kill -9 of node i: its nginx (master and workers), every pool and its log redactor."""
     run = os.path.join(chatr.state, f"node{i}", "run")
@@ -327,6 +348,7 @@ def test_kill_node_under_load(cluster):
         got = UPSTREAM.events("disconnected", cid, timeout=max(1, LEASE_BOUND - (time.time() - died)))
         assert len(got) == 1, f"no disconnected for {cid}"
     print(f"node death -> last disconnected: {time.time() - died:.1f} s")
+    assert cluster.sql("SELECT count(*) FROM pubsub.outbox") == [["0"]]  # all sent, none left
     assert cluster.sql("SELECT count(*) FROM pubsub.connections WHERE id = ANY(string_to_array(:'p1', ','))",
                        ",".join(ids)) == [["0"]]
     time.sleep(3)
@@ -376,19 +398,31 @@ def test_add_and_remove_a_node_with_clients_connected(cluster):
 
 def redis_cluster(tmp):
     """Three Redis Cluster masters on run-time ports, joined with redis-cli --cluster create."""
-    ports, procs = [free_port() for _ in range(3)], []
-    for p in ports:
-        d = os.path.join(tmp, str(p))
-        os.makedirs(d)
-        procs.append(subprocess.Popen(
-            ["redis-server", "--bind", "127.0.0.1", "--port", str(p), "--dir", d,
-             "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--save", "",
-             "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-    for p in ports:
-        for _ in range(100):
-            if subprocess.run(["redis-cli", "-p", str(p), "ping"], capture_output=True, text=True).stdout.strip() == "PONG":
+    ports, procs = [], []
+    for _ in range(3):
+        for _attempt in range(5):  # a run-time port someone else took meanwhile: another one
+            p = free_port()
+            d = os.path.join(tmp, str(p))
+            os.makedirs(d)
+            proc = subprocess.Popen(
+                ["redis-server", "--bind", "127.0.0.1", "--port", str(p), "--dir", d,
+                 "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--save", "",
+                 "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(200):
+                if proc.poll() is not None:
+                    break
+                if subprocess.run(["redis-cli", "-p", str(p), "ping"], capture_output=True,
+                                  text=True).stdout.strip() == "PONG":
+                    ports.append(p)
+                    procs.append(proc)
+                    break
+                time.sleep(0.05)
+            else:
+                proc.terminate()
+            if ports and ports[-1] == p:
                 break
-            time.sleep(0.05)
+        else:
+            raise AssertionError("a Redis Cluster master did not start")
     r = subprocess.run(["redis-cli", "--cluster", "create", *[f"127.0.0.1:{p}" for p in ports],
                         "--cluster-replicas", "0", "--cluster-yes"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -447,8 +481,15 @@ def redis_server(port, tmp):
 
 
 def ready(c, timeout=5):
-    r = requests.get(c.url + "/.chatr/ready", timeout=timeout)
+    try:
+        r = requests.get(c.url + "/.chatr/ready", timeout=timeout)
+    except requests.ConnectionError:  # a worker that died (the log is checked at the end)
+        return 0, None
     return r.status_code, r.json()["checks"].get("redis")
+
+
+def log_of(c):
+    return open(os.path.join(c.state, "logs", "nginx-error.log"), errors="replace").read()[-3000:]
 
 
 def test_a_node_is_ready_only_while_its_nchan_reaches_redis():
@@ -475,13 +516,12 @@ def test_a_node_is_ready_only_while_its_nchan_reaches_redis():
         deadline = time.time() + 30
         while ready(c)[0] != 200 and time.time() < deadline:
             time.sleep(0.2)
-        assert ready(c) == (200, "ok")
+        assert ready(c) == (200, "ok"), log_of(c)
         a = Client(c, hub="chat", user="back-user")
         assert rest(c, "POST", "/api/hubs/chat/users/back-user/:send", body="back", ctype="text/plain").status_code == 202
         assert data(a)["data"] == "back"
         a.close()
-        log = open(os.path.join(c.state, "logs", "nginx-error.log"), errors="replace").read()
-        assert "exited on signal" not in log, log[-2000:]
+        assert "exited on signal" not in log_of(c), log_of(c)
     finally:
         c.emulator("stop", check=False)
         shutil.rmtree(c.state, ignore_errors=True)
