@@ -11,10 +11,11 @@
 #include "fn_wps.h"
 #include "wps_rest.h"
 
-#define CHAT_ID_STORED_MAX 300   /* chatr.chats.id */
-#define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
-#define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
-#define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
+#define CHAT_ID_STORED_MAX 300      /* chatr.chats.id */
+#define HISTORY_LIMIT_DEFAULT 50    /* messages in a page when the caller names no limit */
+#define HISTORY_LIMIT_MAX 200       /* messages in one page (the hub clamps there too) */
+#define MESSAGE_ID_DIGITS 18        /* a bigint id, below 10^18 */
+#define REACTION_USERS_MAX_STR "50" /* userIds listed per kind of reaction in a history page */
 
 static wps_client *client; /* fn_wps_client(), once hub_init succeeded */
 
@@ -76,6 +77,65 @@ static int check_member(fn_res *res, const char *chat, const char *me)
     return rc;
 }
 
+/* Gives every entry of a history page its "reactions" (docs/chat-features.md#reactions):
+ * [{"emoji","count","userIds":[first REACTION_USERS_MAX],"me"}], kinds in the order they were
+ * first given, [] for none and for a deleted message. One query for the page. 0, or -1 with 500
+ * answered. */
+static int add_reactions(fn_res *res, const char *chat, const char *me, json_object *page)
+{
+    json_object *value;
+    if (!json_object_object_get_ex(page, "value", &value) ||
+        !json_object_is_type(value, json_type_array))
+        return 0;
+    size_t n = json_object_array_length(value);
+    /* The page's ids as a bigint[] literal: "{1,2,3}" (numbers from the hub, printed by us). */
+    char *ids = malloc(n * 21 + 3), *w = ids;
+    if (!ids) {
+        fn_error(res, 500, "out of memory");
+        return -1;
+    }
+    *w++ = '{';
+    for (size_t i = 0; i < n; i++) {
+        json_object *id, *m = json_object_array_get_idx(value, i);
+        if (json_object_object_get_ex(m, "id", &id))
+            w +=
+                sprintf(w, "%s%lld", w[-1] == '{' ? "" : ",", (long long)json_object_get_int64(id));
+        json_object_object_add(m, "reactions", json_object_new_array());
+    }
+    strcpy(w, "}");
+    const char *params[4] = {chat, ids, me, REACTION_USERS_MAX_STR};
+    PGresult *r = fn_db_exec(
+        "SELECT message_id, json_agg(json_build_object('emoji', emoji, 'count', n, 'userIds', "
+        "  users, 'me', me) ORDER BY first, emoji) "
+        "FROM (SELECT message_id, emoji, count(*) AS n, min(created_at) AS first, "
+        "        to_json((array_agg(user_id ORDER BY created_at, user_id))[1:$4::int]) AS users, "
+        "        bool_or(user_id = $3) AS me "
+        "      FROM chatr.reactions WHERE chat_id = $1 AND message_id = ANY ($2::bigint[]) "
+        "      GROUP BY message_id, emoji) k "
+        "GROUP BY message_id",
+        4, params);
+    free(ids);
+    if (!r) {
+        fn_error(res, 500, "database unavailable");
+        return -1;
+    }
+    for (int row = 0; row < PQntuples(r); row++) {
+        long long mid = strtoll(PQgetvalue(r, row, 0), NULL, 10);
+        for (size_t i = 0; i < n; i++) {
+            json_object *id, *data, *m = json_object_array_get_idx(value, i);
+            if (!json_object_object_get_ex(m, "id", &id) || json_object_get_int64(id) != mid)
+                continue;
+            /* A deleted message (data null) shows none. */
+            if (json_object_object_get_ex(m, "data", &data) && !data) break;
+            json_object *list = json_tokener_parse(PQgetvalue(r, row, 1));
+            if (list) json_object_object_add(m, "reactions", list);
+            break;
+        }
+    }
+    PQclear(r);
+    return 0;
+}
+
 static int messages(fn_req *req, fn_res *res, const char *chat)
 {
     long long before, after, limit;
@@ -92,13 +152,15 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     /* A page larger than the SDK keeps (WPS_CLIENT_MAX_RESPONSE; messages may be up to 1 MiB
      * each) is asked again with half the limit: fewer messages, and "more" says so. */
     int st;
-    while ((st = wps_rest_group_messages(client, chat, before, after, (int)limit, NULL)) < 0 &&
+    json_object *page = NULL;
+    while ((st = wps_rest_group_messages(client, chat, before, after, (int)limit, &page)) < 0 &&
            limit > 1 && strstr(wps_client_error(client), "response over"))
         limit = (limit + 1) / 2;
     size_t len = 0;
     const char *body = wps_client_response(client, &len);
     if (st == 200) {
-        fn_text(res, 200, "application/json; charset=utf-8", body, len);
+        if (add_reactions(res, chat, req->principal->user_id, page) == 0)
+            fn_json(res, 200, json_object_get(page));
     } else if (st == 400) {
         fn_error(res, 400, "bad paging parameters: %.200s", body);
     } else {
@@ -108,6 +170,7 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
             fn_log("history %s: hub status %d", chat, st);
         fn_error(res, 502, "the chat's history is unavailable");
     }
+    json_object_put(page);
     return 0;
 }
 
