@@ -10,11 +10,14 @@
 #include <string.h>
 #include "fn_wps.h"
 #include "wps_rest.h"
+#include "wps_url.h"
 
-#define CHAT_ID_STORED_MAX 300      /* chatr.chats.id */
-#define HISTORY_LIMIT_DEFAULT 50    /* messages in a page when the caller names no limit */
-#define HISTORY_LIMIT_MAX 200       /* messages in one page (the hub clamps there too) */
-#define MESSAGE_ID_DIGITS 18        /* a bigint id, below 10^18 */
+#define CHAT_ID_STORED_MAX 300   /* chatr.chats.id */
+#define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
+#define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
+#define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
+#define COUNT_MAX 1000       /* unread and mention counts stop there (the client shows "999+") */
+#define COUNT_CHATS_MAX 1000 /* chats counted in one GET /api/chats (the hub's limit per call) */
 #define REACTION_USERS_MAX_STR "50" /* userIds listed per kind of reaction in a history page */
 
 static wps_client *client; /* fn_wps_client(), once hub_init succeeded */
@@ -174,6 +177,69 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     return 0;
 }
 
+/* INTERIM: the hub extension's SDK call (h-hist) replaces this once merged. */
+static int wps_rest_count_messages(wps_client *c, json_object *q, json_object **out)
+{
+    const char *args[1] = {wps_client_hub(c)};
+    wps_body b = wps_body_json(q);
+    *out = NULL;
+    int st = wps_client_request(
+        c, "POST",
+        wps_url_rest(wps_client_endpoint(c), "api/hubs/{}/:countMessages", args, 1, NULL, 0), &b);
+    size_t len = 0;
+    const char *body = wps_client_response(c, &len);
+    if (st == 200) *out = json_tokener_parse(body);
+    return st == 200 && !*out ? -1 : st;
+}
+
+/* The hub's :countMessages (docs/protocols.md#history): for each chat of groups ({"<chat>":
+ * <after id>}), the messages after that id, not deleted, not from except_user, whose data
+ * contains `contains` (NULL: any), at most COUNT_MAX. 200 with *out the answer, else -1 or the
+ * status (logged). */
+static int count_messages(json_object *groups, const char *except_user, json_object *contains,
+                          json_object **out)
+{
+    json_object *q = json_object_new_object();
+    json_object_object_add(q, "groups", json_object_get(groups));
+    json_object_object_add(q, "exceptUser", json_object_new_string(except_user));
+    if (contains) json_object_object_add(q, "contains", json_object_get(contains));
+    json_object_object_add(q, "max", json_object_new_int(COUNT_MAX));
+    int st = wps_rest_count_messages(client, q, out);
+    json_object_put(q);
+    if (st != 200)
+        fn_log("count messages: %s", st < 0 ? wps_client_error(client) : "unexpected status");
+    return st;
+}
+
+/* Sets "unread" and "mentions" of the caller's chats (mine: {"<chat>": <last read id or 0>})
+ * in all, from two :countMessages calls over all of them: messages after the last read one, not
+ * the caller's own; mentions are those whose data has the caller in "mentions". Only chats the
+ * caller is a member of are asked about, so a count never tells anything of another chat. When
+ * the hub cannot answer, the counts stay 0 (the chat list itself must not fail). */
+static void add_counts(json_object *all, json_object *mine, const char *me)
+{
+    if (json_object_object_length(mine) == 0 || !(client = fn_wps_client())) return;
+    json_object *contains = json_object_new_object(), *who = json_object_new_array();
+    json_object_array_add(who, json_object_new_string(me));
+    json_object_object_add(contains, "mentions", who);
+    static const char *const fields[2] = {"unread", "mentions"};
+    for (int f = 0; f < 2; f++) {
+        json_object *counts = NULL;
+        if (count_messages(mine, me, f ? contains : NULL, &counts) != 200) break;
+        json_object_object_foreach(counts, id, v)
+        {
+            json_object *chat, *n;
+            if (json_object_object_get_ex(all, id, &chat) &&
+                json_object_object_get_ex(mine, id, NULL) &&
+                json_object_object_get_ex(v, "count", &n))
+                json_object_object_add(chat, fields[f],
+                                       json_object_new_int(json_object_get_int(n)));
+        }
+        json_object_put(counts);
+    }
+    json_object_put(contains);
+}
+
 static int chats(fn_req *req, fn_res *res)
 {
     if (fn_route(req, "id")) return messages(req, res, fn_route(req, "id"));
@@ -181,10 +247,12 @@ static int chats(fn_req *req, fn_res *res)
     const char *params[1] = {me};
     /* One query: visible chats with their members (LEFT JOIN keeps empty chats). */
     PGresult *r = fn_db_exec(
-        "SELECT c.id, c.name, c.owner, c.private, coalesce(c.topic, ''), m.user_id, u.name "
+        "SELECT c.id, c.name, c.owner, c.private, coalesce(c.topic, ''), m.user_id, u.name, "
+        "       rs.last_read_id "
         "FROM chatr.chats c "
         "LEFT JOIN chatr.members m ON m.chat_id = c.id "
         "LEFT JOIN chatr.users u ON u.id = m.user_id "
+        "LEFT JOIN chatr.read_state rs ON rs.chat_id = c.id AND rs.user_id = $1 "
         "WHERE NOT c.private OR EXISTS (SELECT 1 FROM chatr.members x "
         "                               WHERE x.chat_id = c.id AND x.user_id = $1) "
         "ORDER BY c.created_at, c.id, m.joined_at",
@@ -193,7 +261,7 @@ static int chats(fn_req *req, fn_res *res)
         fn_error(res, 500, "database unavailable");
         return 0;
     }
-    json_object *all = json_object_new_object();
+    json_object *all = json_object_new_object(), *mine = json_object_new_object();
     json_object *chat = NULL, *members = NULL;
     const char *cur = "";
     for (int i = 0; i < PQntuples(r); i++) {
@@ -208,8 +276,20 @@ static int chats(fn_req *req, fn_res *res)
             json_object_object_add(chat, "private",
                                    json_object_new_boolean(PQgetvalue(r, i, 3)[0] == 't'));
             json_object_object_add(chat, "topic", json_object_new_string(PQgetvalue(r, i, 4)));
+            /* The caller's read state (docs/chat-features.md#read-state-and-unread-counts); the
+             * counts are filled in by add_counts for the caller's own chats. */
+            long long last = PQgetisnull(r, i, 7) ? 0 : strtoll(PQgetvalue(r, i, 7), NULL, 10);
+            json_object_object_add(chat, "unread", json_object_new_int(0));
+            json_object_object_add(chat, "mentions", json_object_new_int(0));
+            json_object_object_add(chat, "lastReadId",
+                                   last > 0 ? json_object_new_int64(last) : NULL);
             json_object_object_add(all, id, chat);
             cur = id;
+        }
+        if (!PQgetisnull(r, i, 5) && strcmp(PQgetvalue(r, i, 5), me) == 0 &&
+            json_object_object_length(mine) < COUNT_CHATS_MAX) {
+            long long last = PQgetisnull(r, i, 7) ? 0 : strtoll(PQgetvalue(r, i, 7), NULL, 10);
+            json_object_object_add(mine, cur, json_object_new_int64(last));
         }
         if (!PQgetisnull(r, i, 5)) {
             json_object *m = json_object_new_object();
@@ -218,9 +298,11 @@ static int chats(fn_req *req, fn_res *res)
             json_object_object_add(members, PQgetvalue(r, i, 5), m);
         }
     }
+    PQclear(r);
+    add_counts(all, mine, me);
+    json_object_put(mine);
     json_object *body = json_object_new_object();
     json_object_object_add(body, "chats", all);
-    PQclear(r);
     fn_json(res, 200, body);
     return 0;
 }

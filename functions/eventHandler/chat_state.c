@@ -184,15 +184,13 @@ int ev_react(ev_ctx *ev)
         int on = json_object_get_boolean(on_v);
         long long count = 0;
         /* Removing needs no live message: a reaction on a message deleted meanwhile can go. */
-        int changed = check_message(ev, chat, id, on) ? -1
-                                                      : store_reaction(ev, chat, id, emoji, on,
-                                                                       &count);
+        int changed =
+            check_message(ev, chat, id, on) ? -1 : store_reaction(ev, chat, id, emoji, on, &count);
         if (changed >= 0) {
             if (changed)
-                ev_hub_send_group_live(chat, chat_event_encoded("reaction",
-                                                                reaction_doc(chat, id, emoji,
-                                                                             ev->user_id, on,
-                                                                             count)));
+                ev_hub_send_group_live(
+                    chat, chat_event_encoded(
+                              "reaction", reaction_doc(chat, id, emoji, ev->user_id, on, count)));
             ok(ev);
         }
     }
@@ -248,8 +246,8 @@ int ev_mark_read(ev_ctx *ev)
             fn_error(ev->res, 403, "markRead: only the chat's members can do this");
         } else {
             /* Every tab and device of the user, this one included, learns the new position. */
-            if (moved) ev_hub_send_user(ev->user_id, chat_event_encoded("readState",
-                                                                        read_doc(chat, id)));
+            if (moved)
+                ev_hub_send_user(ev->user_id, chat_event_encoded("readState", read_doc(chat, id)));
             ok(ev);
         }
     }
