@@ -10,14 +10,13 @@
 #include <string.h>
 #include "fn_wps.h"
 #include "wps_rest.h"
-#include "wps_url.h"
 
 #define CHAT_ID_STORED_MAX 300   /* chatr.chats.id */
 #define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
 #define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
 #define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
-#define COUNT_MAX 1000       /* unread and mention counts stop there (the client shows "999+") */
-#define COUNT_CHATS_MAX 1000 /* chats counted in one GET /api/chats (the hub's limit per call) */
+#define COUNT_MAX 1000 /* unread and mention counts stop there (the client shows "999+") */
+#define COUNT_CHATS_MAX WPS_REST_MAX_GROUPS /* chats counted in one GET /api/chats */
 #define REACTION_USERS_MAX_STR "50" /* userIds listed per kind of reaction in a history page */
 
 static wps_client *client; /* fn_wps_client(), once hub_init succeeded */
@@ -177,21 +176,6 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     return 0;
 }
 
-/* INTERIM: the hub extension's SDK call (h-hist) replaces this once merged. */
-static int wps_rest_count_messages(wps_client *c, json_object *q, json_object **out)
-{
-    const char *args[1] = {wps_client_hub(c)};
-    wps_body b = wps_body_json(q);
-    *out = NULL;
-    int st = wps_client_request(
-        c, "POST",
-        wps_url_rest(wps_client_endpoint(c), "api/hubs/{}/:countMessages", args, 1, NULL, 0), &b);
-    size_t len = 0;
-    const char *body = wps_client_response(c, &len);
-    if (st == 200) *out = json_tokener_parse(body);
-    return st == 200 && !*out ? -1 : st;
-}
-
 /* The hub's :countMessages (docs/protocols.md#history): for each chat of groups ({"<chat>":
  * <after id>}), the messages after that id, not deleted, not from except_user, whose data
  * contains `contains` (NULL: any), at most COUNT_MAX. 200 with *out the answer, else -1 or the
@@ -199,15 +183,11 @@ static int wps_rest_count_messages(wps_client *c, json_object *q, json_object **
 static int count_messages(json_object *groups, const char *except_user, json_object *contains,
                           json_object **out)
 {
-    json_object *q = json_object_new_object();
-    json_object_object_add(q, "groups", json_object_get(groups));
-    json_object_object_add(q, "exceptUser", json_object_new_string(except_user));
-    if (contains) json_object_object_add(q, "contains", json_object_get(contains));
-    json_object_object_add(q, "max", json_object_new_int(COUNT_MAX));
-    int st = wps_rest_count_messages(client, q, out);
-    json_object_put(q);
-    if (st != 200)
-        fn_log("count messages: %s", st < 0 ? wps_client_error(client) : "unexpected status");
+    int st = wps_rest_count_messages(client, groups, except_user, contains, COUNT_MAX, out);
+    if (st < 0)
+        fn_log("count messages: %s", wps_client_error(client));
+    else if (st != 200)
+        fn_log("count messages: hub status %d", st);
     return st;
 }
 

@@ -49,7 +49,8 @@ int ev_emoji_canonical(const char *in, char *out, size_t outlen);
 void ev_state_joined(const char *chat, const char *user);
 /* A deleted message's reactions go with it (called by deleteMessage); 0, or -1 (logged). */
 int ev_state_message_deleted(const char *chat, long long id);
-/* A group send that the hub does not keep in history (persist=false); takes ownership. */
+/* A server message to the group's connections, never kept in history (persist=false,
+ * from=server); takes ownership. */
 int ev_hub_send_group_live(const char *group, json_object *msg);
 /* One message of the group's history: 200 (*out: its envelope, the caller's), 404, or -1. */
 int ev_hub_message(const char *group, long long id, json_object **out);

@@ -191,18 +191,10 @@ json_object *chat_event_encoded(const char *type, json_object *doc)
 
 int ev_hub_message(const char *group, long long id, json_object **out)
 {
-    /* The page of the one message with after < id < before. */
-    json_object *page = NULL, *value;
     *out = NULL;
-    int st = wps_rest_group_messages(client, group, id + 1, id - 1, 1, &page);
-    if (expect(st, 200, "message", group)) return -1;
-    if (json_object_object_get_ex(page, "value", &value) && json_object_array_length(value) == 1) {
-        json_object *m = json_object_array_get_idx(value, 0), *mid;
-        if (json_object_object_get_ex(m, "id", &mid) && json_object_get_int64(mid) == id)
-            *out = json_object_get(m);
-    }
-    json_object_put(page);
-    return *out ? 200 : 404;
+    int st = wps_rest_group_message(client, group, id, out);
+    if (st == 404) return 404;
+    return expect(st, 200, "message", group) ? -1 : 200;
 }
 
 long long ev_hub_newest_id(const char *group)
@@ -220,15 +212,12 @@ long long ev_hub_newest_id(const char *group)
 
 int ev_hub_send_group_live(const char *group, json_object *msg)
 {
-    /* INTERIM until the hub's persist=false REST send: each member's user channel. */
-    const char *p[1] = {group};
-    PGresult *r = fn_db_exec("SELECT user_id FROM chatr.members WHERE chat_id = $1", 1, p);
-    int rc = r ? 0 : -1;
+    /* As a server message ("from":"server", like every chatEvent; the original client ignores
+     * kinds it does not know, where a group line would show as text), never stored. */
     wps_body b = wps_body_json(msg);
-    for (int i = 0; r && i < PQntuples(r); i++)
-        rc |=
-            expect(wps_rest_send_to_user(client, PQgetvalue(r, i, 0), &b), 202, "send live", group);
-    PQclear(r);
+    int rc = expect(wps_rest_send_to_group_ex(client, group, &b, NULL, 0,
+                                              WPS_SEND_NO_PERSIST | WPS_SEND_AS_SERVER),
+                    202, "send live", group);
     json_object_put(msg);
     return rc;
 }
