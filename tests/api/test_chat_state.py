@@ -249,6 +249,21 @@ def test_non_members_can_neither_react_nor_mark_read(chatr, people):
     assert chatr.sql("SELECT count(*) FROM chatr.read_state WHERE user_id = :'p1'", carol.uid) == [["0"]]
 
 
+def test_deleted_message_takes_no_reactions(chatr, people):
+    cid, (alice, bob) = chat_with(people, "Alice", "Bob")
+    mid = say(alice, cid, "soon gone")
+    assert react(bob, cid, mid, "👍")["success"]
+    r = rest(chatr, "DELETE", f"/api/hubs/chat/groups/{cid}/messages/{mid}",
+             params={"api-version": "2024-12-01"})
+    assert r.status_code == 204, r.text
+    entry = [m for m in alice.get(f"/api/chats/{cid}/messages").json()["value"] if m["id"] == mid][0]
+    assert entry["data"] is None and entry["reactions"] == []
+    assert not react(alice, cid, mid, "🎉")["success"]  # 409: nothing to react to
+    assert react(bob, cid, mid, "👍", on=False)["success"]  # taking one back still works
+    assert reaction_rows(chatr, cid) == []
+    assert mark_read(alice, cid, mid)["success"]  # still a place in the chat
+
+
 def test_reaction_event_reaches_members_only(chatr, people):
     cid, (alice, bob) = chat_with(people, "Alice", "Bob")
     carol = people("Carol")
