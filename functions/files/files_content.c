@@ -87,9 +87,12 @@ int files_thumbnail(const unsigned char *data, size_t size, unsigned char **thum
         fn_log("thumbnail: %dx%d is over %ld pixels", *width, *height, FILES_THUMB_MAX_PIXELS);
         goto done;
     }
+    /* fail_on=error: a damaged image gets no thumbnail rather than one of half-decoded pixels */
     if (vips_thumbnail_buffer((void *)data, size, &small, FILES_THUMB_SIZE, "height",
-                              FILES_THUMB_SIZE, "size", VIPS_SIZE_DOWN, NULL) != 0)
+                              FILES_THUMB_SIZE, "size", VIPS_SIZE_DOWN, "option_string",
+                              "fail_on=error", NULL) != 0)
         goto done;
+    /* the thumbnail is only made lazily: its pixels are computed by the save below */
     if (vips_webpsave_buffer(small, &buf, &len, "Q", 80, "strip", TRUE, NULL) != 0) goto done;
     if (len > FILES_THUMB_MAX_BYTES) {
         fn_log("thumbnail: %zu bytes is over %d", len, FILES_THUMB_MAX_BYTES);

@@ -51,7 +51,7 @@ static int part_bytes(GMimePart *part, files_upload *up, char *err, size_t err_l
         FAIL(413, "the file is larger than %d bytes", FILES_MAX_BYTES);
     up->data = malloc(a->len ? a->len : 1);
     if (!up->data) FAIL(500, "out of memory");
-    memcpy(up->data, a->data, a->len);
+    if (a->len) memcpy(up->data, a->data, a->len);
     up->size = a->len;
 done:
     g_object_unref(out);
