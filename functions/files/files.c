@@ -260,7 +260,8 @@ static int download(fn_req *req, fn_res *res, const char *id)
     if (files_disposition(disp, sizeof disp, kind == FILES_IMAGE || thumb, name) == 0)
         fn_set_header(res, "Content-Disposition", "%s", disp);
     else
-        fn_set_header(res, "Content-Disposition", "%s", kind == FILES_IMAGE ? "inline" : "attachment");
+        fn_set_header(res, "Content-Disposition", "%s",
+                      kind == FILES_IMAGE ? "inline" : "attachment");
     if (not_modified(req, etag)) {
         fn_text(res, 304, NULL, "", 0);
         return 0;

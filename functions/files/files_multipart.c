@@ -1,4 +1,5 @@
-/* files_multipart.c: the upload's multipart/form-data body, read with GMime (docs/files.md#parsing).
+/* files_multipart.c: the upload's multipart/form-data body, read with GMime
+ * (docs/files.md#parsing).
  *
  * GMime is a MIME library (Debian libgmime-3.0-dev; mail clients parse untrusted mail with it):
  * multipart/form-data is MIME multipart (RFC 7578), so its parser reads our bodies, with the
@@ -47,8 +48,7 @@ static int part_bytes(GMimePart *part, files_upload *up, char *err, size_t err_l
     GMimeStream *out = g_mime_stream_mem_new();
     if (w && g_mime_data_wrapper_write_to_stream(w, out) < 0) FAIL(400, "unreadable file part");
     GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(out));
-    if (a->len > FILES_MAX_BYTES)
-        FAIL(413, "the file is larger than %d bytes", FILES_MAX_BYTES);
+    if (a->len > FILES_MAX_BYTES) FAIL(413, "the file is larger than %d bytes", FILES_MAX_BYTES);
     up->data = malloc(a->len ? a->len : 1);
     if (!up->data) FAIL(500, "out of memory");
     if (a->len) memcpy(up->data, a->data, a->len);
@@ -113,8 +113,8 @@ int files_multipart_read(const char *content_type, const char *body, size_t len,
 
     /* The parser reads a MIME entity: our header line, then the body as it came. */
     char head[FILES_MAX_BOUNDARY + 64];
-    int hn = snprintf(head, sizeof head, "Content-Type: multipart/form-data; boundary=\"%s\"\r\n\r\n",
-                      boundary);
+    int hn = snprintf(head, sizeof head,
+                      "Content-Type: multipart/form-data; boundary=\"%s\"\r\n\r\n", boundary);
     GMimeStream *h = g_mime_stream_mem_new_with_buffer(head, (size_t)hn);
     GMimeStream *b = g_mime_stream_mem_new_with_buffer(body, len);
     cat = g_mime_stream_cat_new();

@@ -28,10 +28,13 @@ static const char *const documents[] = {
     "application/vnd.oasis.opendocument.presentation",
 };
 static const char *const texts[] = {
-    "text/plain",    "text/csv",          "text/x-c",        "text/x-c++",      "text/x-java",
-    "text/x-python", "text/x-script.python", "text/x-shellscript", "text/x-diff", "text/x-makefile",
-    "text/x-tex",    "text/x-asm",        "text/x-ruby",     "text/x-perl",     "text/x-go",
-    "text/x-rust",   "text/x-msdos-batch", "text/x-po",      "text/x-fortran",  "text/x-pascal",
+    "text/plain",           "text/csv",           "text/x-c",
+    "text/x-c++",           "text/x-java",        "text/x-python",
+    "text/x-script.python", "text/x-shellscript", "text/x-diff",
+    "text/x-makefile",      "text/x-tex",         "text/x-asm",
+    "text/x-ruby",          "text/x-perl",        "text/x-go",
+    "text/x-rust",          "text/x-msdos-batch", "text/x-po",
+    "text/x-fortran",       "text/x-pascal",
 };
 /* Charsets libmagic names that a browser knows under the same name. */
 static const char *const charsets[] = {"us-ascii", "utf-8", "iso-8859-1", "utf-16le", "utf-16be"};

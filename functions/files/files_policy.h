@@ -9,26 +9,26 @@
 
 /* Sizes (docs/files.md#limits). function.json's maxBody must equal FILES_MAX_BODY (nginx refuses
  * larger bodies before the function runs; tests/api/test_files.py checks that they agree). */
-#define FILES_MAX_BYTES (10 * 1024 * 1024)          /* one file (schema/014_files.sql too) */
-#define FILES_MULTIPART_OVERHEAD (64 * 1024)        /* delimiters, part headers, other fields */
+#define FILES_MAX_BYTES (10 * 1024 * 1024)   /* one file (schema/014_files.sql too) */
+#define FILES_MULTIPART_OVERHEAD (64 * 1024) /* delimiters, part headers, other fields */
 #define FILES_MAX_BODY (FILES_MAX_BYTES + FILES_MULTIPART_OVERHEAD) /* 10551296 */
-#define FILES_QUOTA_BYTES (200LL * 1024 * 1024)     /* per user, the sum over every chat */
-#define FILES_PER_MESSAGE 1                         /* one `file` part per upload and message */
-#define FILES_MAX_PARTS 4                           /* parts of one multipart body */
-#define FILES_MAX_PART_HEADER 2048                  /* bytes of one part's header block */
-#define FILES_MAX_BOUNDARY 70                       /* RFC 2046 */
-#define FILES_MAX_CONTENT_TYPE 512                  /* the request's Content-Type header */
-#define FILES_NAME_RAW_MAX 1024                     /* bytes of the filename as sent */
-#define FILES_NAME_MAX 200                          /* characters of the display name */
-#define FILES_NAME_EXT_MAX 16                       /* an extension kept when a name is cut */
-#define FILES_ID_LEN 32                             /* hex digits of a file id (128 bits) */
-#define FILES_TYPE_MAX 100                          /* a served Content-Type */
-#define FILES_DISPOSITION_MAX 2600                  /* fits FILES_NAME_MAX characters twice */
+#define FILES_QUOTA_BYTES (200LL * 1024 * 1024) /* per user, the sum over every chat */
+#define FILES_PER_MESSAGE 1                     /* one `file` part per upload and message */
+#define FILES_MAX_PARTS 4                       /* parts of one multipart body */
+#define FILES_MAX_PART_HEADER 2048              /* bytes of one part's header block */
+#define FILES_MAX_BOUNDARY 70                   /* RFC 2046 */
+#define FILES_MAX_CONTENT_TYPE 512              /* the request's Content-Type header */
+#define FILES_NAME_RAW_MAX 1024                 /* bytes of the filename as sent */
+#define FILES_NAME_MAX 200                      /* characters of the display name */
+#define FILES_NAME_EXT_MAX 16                   /* an extension kept when a name is cut */
+#define FILES_ID_LEN 32                         /* hex digits of a file id (128 bits) */
+#define FILES_TYPE_MAX 100                      /* a served Content-Type */
+#define FILES_DISPOSITION_MAX 2700 /* the header for FILES_NAME_MAX 4-byte characters: 2643 */
 /* Thumbnails (docs/files.md#thumbnails). */
-#define FILES_THUMB_SIZE 320                        /* longest side, pixels */
-#define FILES_THUMB_MAX_PIXELS (40L * 1000 * 1000)  /* larger images get no thumbnail */
-#define FILES_THUMB_MAX_BYTES (512 * 1024)          /* a bigger thumbnail is not kept */
-#define FILES_MAGIC_BYTES (1024 * 1024)             /* what libmagic may look at */
+#define FILES_THUMB_SIZE 320                       /* longest side, pixels */
+#define FILES_THUMB_MAX_PIXELS (40L * 1000 * 1000) /* larger images get no thumbnail */
+#define FILES_THUMB_MAX_BYTES (512 * 1024)         /* a bigger thumbnail is not kept */
+#define FILES_MAGIC_BYTES (1024 * 1024)            /* what libmagic may look at */
 
 /* What a detected type becomes. */
 typedef enum files_kind {
@@ -59,10 +59,10 @@ int files_disposition(char *out, size_t out_len, int inline_, const char *name);
  * names no nested multipart, and the close delimiter is there. */
 typedef enum files_prescan {
     FILES_PRESCAN_OK = 0,
-    FILES_PRESCAN_NO_PARTS,      /* no delimiter, or no close delimiter */
-    FILES_PRESCAN_TOO_MANY,      /* more than FILES_MAX_PARTS parts */
+    FILES_PRESCAN_NO_PARTS, /* no delimiter, or no close delimiter */
+    FILES_PRESCAN_TOO_MANY, /* more than FILES_MAX_PARTS parts */
     FILES_PRESCAN_HEADER_TOO_BIG /* a header block without its end in FILES_MAX_PART_HEADER */,
-    FILES_PRESCAN_NESTED,        /* a part that is itself a multipart */
+    FILES_PRESCAN_NESTED, /* a part that is itself a multipart */
 } files_prescan;
 files_prescan files_multipart_prescan(const char *body, size_t len, const char *boundary);
 const char *files_prescan_reason(files_prescan rc);
