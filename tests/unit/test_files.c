@@ -74,13 +74,15 @@ UNIT_TEST(files_name_keeps_the_last_component_without_tricks)
     CHECK_STR(clean("..."), "file");
     CHECK_STR(clean("  .bashrc "), "bashrc");
     CHECK_STR(clean("a\r\nb\tc\x7f.txt"), "abc.txt");
-    CHECK_STR(clean("evil\xe2\x80\xae" "gpj.exe"), "evilgpj.exe");  /* U+202E */
+    CHECK_STR(clean("evil\xe2\x80\xae"
+                    "gpj.exe"),
+              "evilgpj.exe");                                       /* U+202E */
     CHECK_STR(clean("zero\xe2\x80\x8bwidth.txt"), "zerowidth.txt"); /* U+200B */
     CHECK_STR(clean("bom\xef\xbb\xbf.txt"), "bom.txt");             /* U+FEFF */
     CHECK_STR(clean("caf\xc3\xa9 \xe2\x98\x95.txt"), "caf\xc3\xa9 \xe2\x98\x95.txt");
-    CHECK_STR(clean("bad\xff\xc3.txt"), "bad__.txt");         /* invalid UTF-8 bytes */
+    CHECK_STR(clean("bad\xff\xc3.txt"), "bad__.txt");           /* invalid UTF-8 bytes */
     CHECK_STR(clean("over\xc0\xaflong.txt"), "over__long.txt"); /* an overlong '/' */
-    CHECK_STR(clean("quote\"semi;.txt"), "quote\"semi;.txt"); /* shown as text: kept */
+    CHECK_STR(clean("quote\"semi;.txt"), "quote\"semi;.txt");   /* shown as text: kept */
 }
 
 UNIT_TEST(files_name_is_cut_to_the_limit_keeping_its_extension)
