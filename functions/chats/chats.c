@@ -3,7 +3,9 @@
  * Private chats are listed only to their members.
  * GET /api/chats/{id}/messages?before=&after=&limit=: a page of the chat's history, for its
  * members only, as the hub's history REST extension answers it (docs/protocols.md#history):
- * {"value":[<envelope>, ...],"more":bool}, newest first. */
+ * {"value":[<envelope>, ...],"more":bool}, newest first. With ?around=<id> (a search hit): the page
+ * centred on that id, {"value":[...],"more":bool (older ones exist),"newer":bool (newer ones
+ * exist)} (docs/chat-features.md#search). */
 #include "fn.h"
 
 #include <stdlib.h>
@@ -76,12 +78,68 @@ static int check_member(fn_res *res, const char *chat, const char *me)
     return rc;
 }
 
+/* One history page of chat as parsed JSON (*out), asked again with half the limit while it is
+ * larger than the SDK keeps (messages may be up to 1 MiB each). The hub's status, or -1. */
+static int page_json(const char *chat, long long before, long long after, long long limit,
+                     json_object **out)
+{
+    int st;
+    while ((st = wps_rest_group_messages(client, chat, before, after, (int)limit, out)) < 0 &&
+           limit > 1 && strstr(wps_client_error(client), "response over"))
+        limit = (limit + 1) / 2;
+    if (st != 200) {
+        if (st < 0)
+            fn_log("history %s: %s", chat, wps_client_error(client));
+        else
+            fn_log("history %s: hub status %d", chat, st);
+    }
+    return st;
+}
+
+/* ?around=<id>: the newest half of the page at or below id, the rest above it. */
+static int messages_around(fn_res *res, const char *chat, long long around, long long limit)
+{
+    long long older_n = limit / 2 + 1, newer_n = limit - older_n;
+    json_object *older = NULL, *newer = NULL, *v;
+    int ok = page_json(chat, around + 1, -1, older_n, &older) == 200 &&
+             (newer_n == 0 || page_json(chat, -1, around, newer_n, &newer) == 200);
+    if (!ok) {
+        json_object_put(older);
+        json_object_put(newer);
+        fn_error(res, 502, "the chat's history is unavailable");
+        return 0;
+    }
+    json_object *value = json_object_new_array(), *body = json_object_new_object();
+    int newer_more = 0;
+    if (newer && json_object_object_get_ex(newer, "value", &v))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            json_object_array_add(value, json_object_get(json_object_array_get_idx(v, i)));
+    if (newer && json_object_object_get_ex(newer, "more", &v))
+        newer_more = json_object_get_boolean(v);
+    if (json_object_object_get_ex(older, "value", &v))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            json_object_array_add(value, json_object_get(json_object_array_get_idx(v, i)));
+    json_object_object_add(body, "value", value);
+    json_object_object_add(body, "more",
+                           json_object_new_boolean(json_object_object_get_ex(older, "more", &v) &&
+                                                   json_object_get_boolean(v)));
+    json_object_object_add(body, "newer", json_object_new_boolean(newer_more));
+    json_object_put(older);
+    json_object_put(newer);
+    fn_json(res, 200, body);
+    return 0;
+}
+
 static int messages(fn_req *req, fn_res *res, const char *chat)
 {
-    long long before, after, limit;
+    long long before, after, limit, around;
     if (query_number(req, res, "before", &before) || query_number(req, res, "after", &after) ||
-        query_number(req, res, "limit", &limit))
+        query_number(req, res, "limit", &limit) || query_number(req, res, "around", &around))
         return 0;
+    if (around == 0 || (around > 0 && (before >= 0 || after >= 0))) {
+        fn_error(res, 400, "around is a message id, without before or after");
+        return 0;
+    }
     if (limit == 0) {
         fn_error(res, 400, "limit must be 1 or more");
         return 0;
@@ -89,6 +147,7 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     if (limit < 0) limit = HISTORY_LIMIT_DEFAULT;
     if (limit > HISTORY_LIMIT_MAX) limit = HISTORY_LIMIT_MAX;
     if (check_member(res, chat, req->principal->user_id) || hub_init(res)) return 0;
+    if (around > 0) return messages_around(res, chat, around, limit);
     /* A page larger than the SDK keeps (WPS_CLIENT_MAX_RESPONSE; messages may be up to 1 MiB
      * each) is asked again with half the limit: fewer messages, and "more" says so. */
     int st;

@@ -64,6 +64,9 @@ int ev_create_private_chat(ev_ctx *ev);
 int ev_delete_chat(ev_ctx *ev);
 int ev_idle(ev_ctx *ev);
 int ev_chat_command(ev_ctx *ev); /* bot.c */
+/* message_events.c */
+int ev_edit_message(ev_ctx *ev);
+int ev_delete_message(ev_ctx *ev);
 
 static const struct {
     const char *name;
@@ -81,6 +84,8 @@ static const struct {
     {"userEnterIdle", 0, ev_idle},
     {"userExitIdle", 0, ev_idle},
     {"chatCommand", 0, ev_chat_command},
+    {"editMessage", 0, ev_edit_message},
+    {"deleteMessage", 0, ev_delete_message},
 };
 
 /* 32 lowercase hex digits, as nginx makes $request_id (a recovered reliable connection keeps
