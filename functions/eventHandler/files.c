@@ -28,8 +28,8 @@ int ev_files_release(const char *chat_id, const char *author, json_object *data)
         json_object_is_type(id, json_type_string))
         fid = json_object_get_string(id);
     int rc = 0;
-    if (fid && strlen(fid) == EV_FILE_ID_LEN &&
-        strspn(fid, "0123456789abcdef") == EV_FILE_ID_LEN && chat_id && author) {
+    if (fid && strlen(fid) == EV_FILE_ID_LEN && strspn(fid, "0123456789abcdef") == EV_FILE_ID_LEN &&
+        chat_id && author) {
         const char *p[3] = {fid, chat_id, author};
         PGresult *r = fn_db_exec(
             "DELETE FROM chatr.files WHERE id = $1 AND chat_id = $2 AND uploader = $3", 3, p);

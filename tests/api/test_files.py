@@ -13,7 +13,7 @@ import zlib
 import pytest
 import requests
 
-from chattools import Person, close_all
+from chattools import Person, close_all, wait_for
 from conftest import ROOT
 
 
@@ -420,3 +420,63 @@ def test_deleting_the_chat_deletes_its_files(chatr, people):
     assert ack["success"], ack
     assert not stored(chatr, fid)
     assert fetch(alice, r.json()["url"]).status_code == 404
+
+
+# ---- a message's file goes with the message -------------------------------------------------
+
+def share(person, cid, text, file_doc):
+    """person sends a chat line sharing file_doc (the upload's answer), as the web app does;
+    returns the line's history id, read from the person's own copy."""
+    before, ack = person.ws.request({"type": "sendToGroup", "group": cid, "dataType": "json",
+                                     "ackId": uuid.uuid4().int & 0xFFFFFF,
+                                     "data": {"message": text, "fromUserId": person.uid,
+                                              "fromUserName": person.name, "file": file_doc}})
+    assert ack["success"], ack
+    person.pending.extend(before)
+    line = wait_for(person, lambda m: m.get("group") == cid and isinstance(m.get("data"), dict)
+                    and m["data"].get("message") == text)[0]
+    return line["id"]
+
+
+def delete_message(person, cid, mid):
+    _, ack = person.event("deleteMessage", {"chatId": cid, "messageId": mid})
+    assert ack["success"], ack
+
+
+def test_deleting_the_message_deletes_its_file(chatr, people):
+    alice, bob = people("Alice"), people("Bob")
+    cid = alice.create_chat()
+    bob.join(cid)
+    doc = upload(bob, cid, "photo.png", png(20, 20)).json()
+    keep = upload(bob, cid, "other.txt", b"stays\n").json()
+    mid = share(bob, cid, "look", doc)
+    assert fetch(alice, doc["url"]).status_code == 200
+    delete_message(bob, cid, mid)
+    assert not stored(chatr, doc["id"])
+    assert fetch(alice, doc["url"]).status_code == 404
+    assert fetch(bob, doc["url"] + "?thumb=1").status_code == 404
+    assert fetch(bob, keep["url"]).status_code == 200  # only the line's own file
+    # the chat's owner deletes Bob's line: Bob's file goes too
+    doc2 = upload(bob, cid, "two.txt", b"second\n").json()
+    mid2 = share(bob, cid, "again", doc2)
+    delete_message(alice, cid, mid2)
+    assert not stored(chatr, doc2["id"])
+
+
+def test_a_line_naming_someone_elses_file_does_not_delete_it(chatr, people):
+    alice, bob = people("Alice"), people("Bob")
+    cid = alice.create_chat()
+    bob.join(cid)
+    other = alice.create_chat("Other")
+    alices = upload(alice, cid, "mine.txt", b"Alice's\n").json()
+    elsewhere = upload(alice, other, "there.txt", b"other chat\n").json()
+    # Bob shares Alice's file (the line's data is the client's): deleting his line leaves it
+    delete_message(bob, cid, share(bob, cid, "hers", alices))
+    assert stored(chatr, alices["id"]) and fetch(alice, alices["url"]).status_code == 200
+    # Alice's line in one chat naming her file of another chat: that file stays too
+    delete_message(alice, cid, share(alice, cid, "cross", elsewhere))
+    assert stored(chatr, elsewhere["id"])
+    # a line without a file, or with a malformed one, deletes nothing and still goes
+    for extra in ({"id": 7}, "not an object", {"id": "../" * 20}):
+        delete_message(alice, cid, share(alice, cid, f"odd {extra!r}", extra))
+    assert stored(chatr, alices["id"]) and stored(chatr, elsewhere["id"])
