@@ -51,8 +51,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     files_name_sanitize(ff.f[1], ff.len[1], name, sizeof name);
     check_name(name);
     char served[FILES_TYPE_MAX + 1];
-    static const char *const markup[] = {"text/html", "image/svg", "text/xml", "application/xml",
-                                         "application/xhtml", "text/javascript"};
+    static const char *const markup[] = {"text/html",       "image/svg",         "text/xml",
+                                         "application/xml", "application/xhtml", "text/javascript"};
     if (files_type_decide(ff.f[0], served, sizeof served) != FILES_REFUSED)
         for (size_t i = 0; i < sizeof markup / sizeof markup[0]; i++)
             if (strncmp(served, markup[i], strlen(markup[i])) == 0) abort();
