@@ -38,9 +38,10 @@ UNIT_APP_LOGIC := functions/files/files_policy.c
 # Libraries one function needs and no other program: LDLIBS_<function>, and its sources' flags
 # (the headers as system headers: their own warnings are not ours). The files function
 # (docs/files.md): GMime reads multipart bodies, libmagic tells types, libvips makes thumbnails.
+# Expanded when used (=, not :=): `make run` installs the packages (deps) before it builds.
 FILES_PKGS   := vips gmime-3.0
-FILES_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(FILES_PKGS) 2>/dev/null))
-LDLIBS_files := $(shell pkg-config --libs $(FILES_PKGS) 2>/dev/null) -lmagic
+FILES_CFLAGS  = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(FILES_PKGS) 2>/dev/null))
+LDLIBS_files  = $(shell pkg-config --libs $(FILES_PKGS) 2>/dev/null) -lmagic
 $(OUT)/obj/functions/files/%.o: CFLAGS += $(FILES_CFLAGS)
 
 # The frame gate: an nginx dynamic module of ours (gateway/nginx/module, docs/frame-gate.md),
@@ -153,7 +154,7 @@ fuzz_extra_idtoken     := gateway/auth/auth_oidc_jwt.c gateway/auth/auth_util.c
 fuzz_extra_cloudevents := $(filter-out %/eventHandler.c,$(wildcard functions/eventHandler/*.c))
 fuzz_extra_files       := functions/files/files_multipart.c functions/files/files_policy.c
 # Libraries a target needs beyond LDLIBS (fuzz_ldlibs_<name>), and the flags of its sources.
-fuzz_ldlibs_files      := $(shell pkg-config --libs gmime-3.0 2>/dev/null)
+fuzz_ldlibs_files       = $(shell pkg-config --libs gmime-3.0 2>/dev/null)
 $(FUZZ_OUT)/obj/functions/files/%.o $(FUZZ_OUT)/obj/tests/fuzz/fuzz_files.o: FUZZ_CFLAGS += $(FILES_CFLAGS)
 # libFuzzer: -close_fd_mask=2 sends the programs' own log lines (fn_log) to /dev/null while
 # libFuzzer and the sanitizers keep reporting on a copy of stderr.
