@@ -59,10 +59,15 @@ $(LIBCHATR): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# Libraries only one function needs: LIBS_<function> (and FUZZ_LIBS_<target> for the fuzz
+# target that links that function's sources).
+LIBS_eventHandler      := -licuuc # reactions' emoji check (functions/eventHandler/emoji.c)
+FUZZ_LIBS_cloudevents  := $(LIBS_eventHandler)
+
 define FUNC_template
 $(OUT)/bin/fn-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard functions/$(1)/*.c)) $(LIBCHATR)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(LIBS_$(1))
 endef
 $(foreach f,$(FUNCS),$(eval $(call FUNC_template,$(f))))
 
@@ -163,7 +168,7 @@ $(FUZZ_OUT)/lib/libfuzz_$(1).a: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(fuzz_extra_
 	rm -f $$@ && ar rcs $$@ $$^
 $(FUZZ_OUT)/bin/fuzz_$(1): $(FUZZ_OUT)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_OUT)/lib/libfuzz_$(1).a $(FUZZ_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS) $$(FUZZ_LIBS_$(1))
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_template,$(n))))
 

@@ -11,6 +11,7 @@ APT_PACKAGES=(
     postgresql spawn-fcgi multiwatch
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     libssl-dev # libcrypto: OpenID Connect ID token signatures (gateway/auth/auth_oidc_jwt.c)
+    libicu-dev # ICU's RGI_Emoji property: a reaction is one emoji (functions/eventHandler/emoji.c)
     python3 python3-pytest python3-requests python3-websocket
     python3-prometheus-client # tests/api/test_metrics.py parses /.chatr/metrics
     chromium

@@ -64,6 +64,8 @@ int ev_create_private_chat(ev_ctx *ev);
 int ev_delete_chat(ev_ctx *ev);
 int ev_idle(ev_ctx *ev);
 int ev_chat_command(ev_ctx *ev); /* bot.c */
+int ev_react(ev_ctx *ev);        /* chat_state.c */
+int ev_mark_read(ev_ctx *ev);
 
 static const struct {
     const char *name;
@@ -81,6 +83,8 @@ static const struct {
     {"userEnterIdle", 0, ev_idle},
     {"userExitIdle", 0, ev_idle},
     {"chatCommand", 0, ev_chat_command},
+    {"react", 0, ev_react},
+    {"markRead", 0, ev_mark_read},
 };
 
 /* 32 lowercase hex digits, as nginx makes $request_id (a recovered reliable connection keeps

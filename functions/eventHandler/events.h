@@ -40,6 +40,20 @@ const char *ev_field(json_object *o, const char *name); /* a string member, or N
 char *ev_user_name(const char *user, char *buf, size_t len); /* NULL if unknown */
 void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars);
 
+/* Chat state: reactions and read state (chat_state.c, emoji.c; docs/chat-features.md). */
+#define EV_EMOJI_MAX_BYTES 32    /* one reaction's emoji, UTF-8 */
+#define EV_REACTION_KINDS_MAX 20 /* kinds on one message: chatr.reaction_kinds_max() */
+/* 0 with in's canonical form in out when in is one emoji a reaction may be, else -1. */
+int ev_emoji_canonical(const char *in, char *out, size_t outlen);
+/* A member who just joined chat has read everything so far (called by joinChat). */
+void ev_state_joined(const char *chat, const char *user);
+/* A group send that the hub does not keep in history (persist=false); takes ownership. */
+int ev_hub_send_group_live(const char *group, json_object *msg);
+/* One message of the group's history: 200 (*out: its envelope, the caller's), 404, or -1. */
+int ev_hub_message(const char *group, long long id, json_object **out);
+/* The id of the group's newest stored message, 0 when it has none, -1 on failure. */
+long long ev_hub_newest_id(const char *group);
+
 /* A server message in the original app's shape: {"chatEvent": type, "data": data}. */
 json_object *chat_event(const char *type, json_object *data);
 /* data as a JSON document encoded in a string (the original client JSON.parses it). */

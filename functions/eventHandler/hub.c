@@ -186,3 +186,49 @@ json_object *chat_event_encoded(const char *type, json_object *doc)
     json_object_put(doc);
     return chat_event(type, s);
 }
+
+/* ---- chat state (chat_state.c) ---------------------------------------------------------- */
+
+int ev_hub_message(const char *group, long long id, json_object **out)
+{
+    /* The page of the one message with after < id < before. */
+    json_object *page = NULL, *value;
+    *out = NULL;
+    int st = wps_rest_group_messages(client, group, id + 1, id - 1, 1, &page);
+    if (expect(st, 200, "message", group)) return -1;
+    if (json_object_object_get_ex(page, "value", &value) && json_object_array_length(value) == 1) {
+        json_object *m = json_object_array_get_idx(value, 0), *mid;
+        if (json_object_object_get_ex(m, "id", &mid) && json_object_get_int64(mid) == id)
+            *out = json_object_get(m);
+    }
+    json_object_put(page);
+    return *out ? 200 : 404;
+}
+
+long long ev_hub_newest_id(const char *group)
+{
+    json_object *page = NULL, *value, *mid;
+    int st = wps_rest_group_messages(client, group, -1, -1, 1, &page);
+    if (expect(st, 200, "newest message", group)) return -1;
+    long long id = 0;
+    if (json_object_object_get_ex(page, "value", &value) && json_object_array_length(value) > 0 &&
+        json_object_object_get_ex(json_object_array_get_idx(value, 0), "id", &mid))
+        id = json_object_get_int64(mid);
+    json_object_put(page);
+    return id;
+}
+
+int ev_hub_send_group_live(const char *group, json_object *msg)
+{
+    /* INTERIM until the hub's persist=false REST send: each member's user channel. */
+    const char *p[1] = {group};
+    PGresult *r = fn_db_exec("SELECT user_id FROM chatr.members WHERE chat_id = $1", 1, p);
+    int rc = r ? 0 : -1;
+    wps_body b = wps_body_json(msg);
+    for (int i = 0; r && i < PQntuples(r); i++)
+        rc |=
+            expect(wps_rest_send_to_user(client, PQgetvalue(r, i, 0), &b), 202, "send live", group);
+    PQclear(r);
+    json_object_put(msg);
+    return rc;
+}
