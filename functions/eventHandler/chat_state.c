@@ -262,3 +262,15 @@ void ev_state_joined(const char *chat, const char *user)
     if (newest < 0 || store_read(chat, user, newest) < 0)
         fn_log("read state of %.128s in %.80s not set at join", user, chat);
 }
+
+int ev_state_message_deleted(const char *chat, long long id)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", id);
+    const char *p[2] = {chat, idbuf};
+    PGresult *r = fn_db_exec(
+        "DELETE FROM chatr.reactions WHERE chat_id = $1 AND message_id = $2::bigint", 2, p);
+    int rc = r ? 0 : -1;
+    PQclear(r);
+    return rc;
+}

@@ -47,6 +47,8 @@ void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
 int ev_emoji_canonical(const char *in, char *out, size_t outlen);
 /* A member who just joined chat has read everything so far (called by joinChat). */
 void ev_state_joined(const char *chat, const char *user);
+/* A deleted message's reactions go with it (called by deleteMessage); 0, or -1 (logged). */
+int ev_state_message_deleted(const char *chat, long long id);
 /* A group send that the hub does not keep in history (persist=false); takes ownership. */
 int ev_hub_send_group_live(const char *group, json_object *msg);
 /* One message of the group's history: 200 (*out: its envelope, the caller's), 404, or -1. */

@@ -6,28 +6,13 @@
 #include "hub_store.h"
 #include "metrics.h"
 #include "observe.h"
+#include "rest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <errno.h>
-#include <stdint.h>
-
-#define MAX_SEGS 8
-#define MAX_EXCLUDED 1024
-
-typedef struct rest {
-    fn_req *req;
-    fn_res *res;
-    const char *method;
-    char hub[HUB_MAX_HUB_NAME + 1];
-    char *seg[MAX_SEGS]; /* decoded path segments after the hub */
-    size_t nseg;
-    char *excluded[MAX_EXCLUDED];
-    size_t nexcluded;
-} rest;
 
 /* All values of a repeated query parameter (excluded=a&excluded=b). */
 static void query_all(rest *r, const char *name)
@@ -48,7 +33,7 @@ static void query_all(rest *r, const char *name)
     }
 }
 
-static int body_payload(rest *r, hub_payload *p)
+int rest_body_payload(rest *r, hub_payload *p)
 {
     enum hub_dt dt;
     if (hub_ctype_dt(fn_header(r->req, "Content-Type"), &dt) != 0) {
@@ -237,62 +222,6 @@ static void op_groups_filter(rest *r, int add)
     store_result(r, rc, 200);
 }
 
-/* A non-negative integer query parameter: 0 absent, 1 present (*out), -1 invalid. */
-static int query_id(rest *r, const char *name, long long *out)
-{
-    char buf[32];
-    if (!fn_query(r->req, name, buf, sizeof buf)) return 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (!buf[0] || *end || errno || v < 0) return -1;
-    *out = v;
-    return 1;
-}
-
-/* History extension (docs/protocols.md#history): GET
- * .../groups/{group}/messages?before=&after=&limit=, one page listed newest first:
- * {"value":[envelope...],"more":bool}. Only before (or nothing): the newest messages below before;
- * with after: the oldest ones above after (walk forward). */
-static void op_messages(rest *r)
-{
-    const char *group = r->seg[1];
-    long long before = 0, after = 0, limit = HUB_HISTORY_PAGE;
-    int hb = query_id(r, "before", &before), ha = query_id(r, "after", &after);
-    int hl = query_id(r, "limit", &limit);
-    if (hb < 0 || ha < 0 || hl < 0 || (hl && limit == 0)) {
-        fn_error(r->res, 400, "before, after and limit must be non-negative integers (limit > 0)");
-        return;
-    }
-    if (limit > HUB_HISTORY_PAGE_MAX) limit = HUB_HISTORY_PAGE_MAX;
-    /* one more than asked tells whether there is more */
-    PGresult *res = hub_store_history(r->hub, group, hb ? before : (long long)INT64_MAX,
-                                      ha ? after : 0LL, ha, limit + 1);
-    if (!res) {
-        fn_error(r->res, 500, "database unavailable");
-        return;
-    }
-    /* The page nests each message's data three levels deeper than its frame did: parse with
-     * room for data as deep as a frame may carry (json-c's default depth is 32). */
-    json_tokener *tok = json_tokener_new_ex(HUB_JSON_DEPTH + 8);
-    json_object *value =
-        tok ? json_tokener_parse_ex(tok, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0) + 1) : NULL;
-    if (tok) json_tokener_free(tok);
-    PQclear(res);
-    if (!value || !json_object_is_type(value, json_type_array)) {
-        json_object_put(value);
-        fn_error(r->res, 500, "history not readable");
-        return;
-    }
-    int more = json_object_array_length(value) > (size_t)limit;
-    if (more) /* drop the extra one: the oldest (backwards) or the newest (forwards) */
-        json_object_array_del_idx(value, ha ? 0 : json_object_array_length(value) - 1, 1);
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "value", value);
-    json_object_object_add(body, "more", json_object_new_boolean(more));
-    fn_json(r->res, 200, body);
-}
-
 /* The role a permission operation names (webpubsub.<perm>[.<targetName>]); 400 and -1 for an
  * unknown permission. */
 static int permission_role(rest *r, char *role, size_t len, char *target, size_t tlen)
@@ -385,7 +314,7 @@ static void op_remove_from_groups(rest *r)
 static void op_send_all(rest *r)
 {
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     query_all(r, "excluded");
     send_result(r, hub_send_all(r->hub, &p, r->excluded, r->nexcluded));
     hub_payload_free(&p);
@@ -394,7 +323,7 @@ static void op_send_all(rest *r)
 static void op_send_user(rest *r)
 {
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     send_result(r, hub_send_user(r->hub, r->seg[1], &p));
     hub_payload_free(&p);
 }
@@ -402,22 +331,44 @@ static void op_send_user(rest *r)
 static void op_send_conn(rest *r)
 {
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     send_result(r, hub_send_conn(r->hub, r->seg[1], &p));
     hub_payload_free(&p);
 }
 
+/* A boolean-like query parameter: 0 absent, 1 when it is yes, 2 when it is no, -1 otherwise. */
+static int query_choice(rest *r, const char *name, const char *yes, const char *no)
+{
+    char v[16];
+    if (!fn_query(r->req, name, v, sizeof v)) return 0;
+    return strcmp(v, yes) == 0 ? 1 : strcmp(v, no) == 0 ? 2 : -1;
+}
+
+/* Our extensions of a group send (docs/protocols.md#history): ?persist=false, not stored in
+ * history (as a client frame's "persist": false); ?from=server, delivered to the group's
+ * connections in the shape of a server message and never stored (the app's live chatEvents). */
 static void op_send_group(rest *r)
 {
+    int persist = query_choice(r, "persist", "true", "false"),
+        server = query_choice(r, "from", "server", "group");
+    if (persist < 0 || server < 0) {
+        fn_error(r->res, 400, "persist must be true or false, from server or group");
+        return;
+    }
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     query_all(r, "excluded");
+    if (server == 1) {
+        send_result(r, hub_send_group_server(r->hub, r->seg[1], &p, r->excluded, r->nexcluded));
+        hub_payload_free(&p);
+        return;
+    }
     hub_group_msg m = {.hub = r->hub,
                        .group = r->seg[1],
                        .p = &p,
                        .excluded = r->excluded,
                        .nexcluded = r->nexcluded,
-                       .persist = 1};
+                       .persist = persist != 2};
     char why[256];
     enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
     if (rc == HUB_SEND_REJECTED)
@@ -511,7 +462,12 @@ static const rest_op ops[] = {
     {"HEAD", "groups/{group}", op_group_exists},
     {"POST", "groups/{group}/:closeConnections", op_close_group},
     {"GET", "groups/{group}/connections", op_list_group},
-    {"GET", "groups/{group}/messages", op_messages},
+    {"GET", "groups/{group}/messages", hist_page},
+    {"GET", "groups/{group}/messages/{id}", hist_get},
+    {"PUT", "groups/{group}/messages/{id}", hist_edit},
+    {"DELETE", "groups/{group}/messages/{id}", hist_delete},
+    {"POST", ":searchMessages", hist_search},
+    {"POST", ":countMessages", hist_count},
     {"DELETE", "groups/{group}/messages", op_clear_history},
     {"PUT", "groups/{group}/connections/{conn}", op_group_join},
     {"DELETE", "groups/{group}/connections/{conn}", op_group_leave},

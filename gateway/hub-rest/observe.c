@@ -29,6 +29,8 @@ static const char *const rest_words[] = {
     ":addToGroups",
     ":removeFromGroups",
     ":generateToken",
+    ":searchMessages",
+    ":countMessages",
 };
 
 void obs_rest_op(const char *uri, const char *method, char *out, size_t len)

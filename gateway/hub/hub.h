@@ -178,6 +178,10 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
 int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded);
 int hub_send_user(const char *hub, const char *user, const hub_payload *p);
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p);
+/* A REST send to a group's connections delivered as from:server and never stored (our
+ * ?from=server, docs/protocols.md#history): the app's live chatEvents about a chat. */
+int hub_send_group_server(const char *hub, const char *group, const hub_payload *p,
+                          char *const *excluded, size_t nexcluded);
 
 /* ---- hub_reliable.c: the reliable subprotocol (docs/protocols.md#the-reliable-subprotocol) */
 

@@ -56,15 +56,6 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
     return rc;
 }
 
-/* The payload as stored: JSON text, the text, or base64 (what the envelope's data holds). */
-static const char *stored_data(const hub_payload *p)
-{
-    if (p->dt == HUB_DT_JSON)
-        return json_object_to_json_string_ext(p->data, JSON_C_TO_STRING_PLAIN |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
-    return json_object_get_string(p->data);
-}
-
 /* CHATR_HISTORY_DURABLE=1: history commits wait for the WAL flush (default: they do not). */
 static int hub_history_durable(void)
 {
@@ -92,7 +83,7 @@ static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
                        store ? "t" : "f",
                        m->from_user,
                        hub_dt_name(m->p->dt),
-                       store ? stored_data(m->p) : "",
+                       store ? hub_store_payload_text(m->p) : "",
                        hub_history_durable() ? "t" : "f",
                        quoted ? qbytes : NULL,
                        quoted ? qwin : NULL};
@@ -244,6 +235,19 @@ int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
     size_t len;
     char *env = hub_env_server(p, &len);
     int rc = env ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
+    free(env);
+    PQclear(r);
+    return rc;
+}
+
+int hub_send_group_server(const char *hub, const char *group, const hub_payload *p,
+                          char *const *excluded, size_t nexcluded)
+{
+    PGresult *r = hub_store_conns(HUB_STORE_GROUP, hub, group);
+    if (!r) return -1;
+    size_t len;
+    char *env = hub_env_server(p, &len);
+    int rc = env ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
     free(env);
     PQclear(r);
     return rc;

@@ -143,6 +143,17 @@ enum hub_store_rc hub_store_role(int add, const char *hub, const char *conn_id, 
     return written(q, hub_store_exists(HUB_STORE_CONN, hub, conn_id));
 }
 
+/* A time column as the envelopes write it: ISO 8601 in UTC, milliseconds. */
+#define STORE_TIME(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+/* The payload of row m as the envelope's data (NULL for a deleted message). */
+#define STORE_DATA "CASE WHEN m.data_type = 'json' THEN m.data::json ELSE to_json(m.data) END"
+/* The history envelope of row m (hub_store.h: null fields are left out by the caller). */
+#define STORE_ENVELOPE                                                                             \
+    "json_build_object('type', 'message', 'from', 'group', 'fromUserId', m.from_user, "            \
+    "'group', m.group_name, 'dataType', m.data_type, 'data', " STORE_DATA ", 'id', m.id, "         \
+    "'time', " STORE_TIME("m.created_at") ", 'editedTime', " STORE_TIME(                           \
+        "m.edited_at") ", 'deletedTime', " STORE_TIME("m.deleted_at") ")"
+
 PGresult *hub_store_history(const char *hub, const char *group, long long before, long long after,
                             int forward, long long limit)
 {
@@ -151,25 +162,13 @@ PGresult *hub_store_history(const char *hub, const char *group, long long before
     snprintf(sa, sizeof sa, "%lld", after);
     snprintf(sl, sizeof sl, "%lld", limit);
     const char *q[] = {hub, group, sb, sa, sl, forward ? "t" : "f"};
-    return fn_db_exec(
-        "SELECT coalesce(json_agg(e ORDER BY id DESC), '[]') FROM ("
-        "  SELECT id, CASE WHEN from_user IS NULL THEN "
-        "    json_build_object('type', 'message', 'from', 'group', 'group', group_name, "
-        "      'dataType', data_type, 'data', CASE WHEN data_type = 'json' THEN data::json ELSE "
-        "to_json(data) END, "
-        "      'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
-        "  ELSE json_build_object('type', 'message', 'from', 'group', 'fromUserId', from_user, "
-        "'group', group_name, "
-        "      'dataType', data_type, 'data', CASE WHEN data_type = 'json' THEN data::json ELSE "
-        "to_json(data) END, "
-        "      'id', id, 'time', to_char(created_at AT TIME ZONE 'UTC', "
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')) "
-        "  END AS e "
-        "  FROM pubsub.messages WHERE hub = $1 AND group_name = $2 AND id < $3::bigint AND id > "
-        "$4::bigint "
-        "  ORDER BY CASE WHEN $6::boolean THEN id END ASC, id DESC LIMIT $5::int) page",
-        6, q);
+    return fn_db_exec("SELECT coalesce(json_agg(e ORDER BY id DESC), '[]') FROM ("
+                      "  SELECT m.id, " STORE_ENVELOPE " AS e FROM pubsub.messages m "
+                      "  WHERE m.hub = $1 AND m.group_name = $2 AND m.id < $3::bigint "
+                      "    AND m.id > $4::bigint "
+                      "  ORDER BY CASE WHEN $6::boolean THEN m.id END ASC, m.id DESC "
+                      "  LIMIT $5::int) page",
+                      6, q);
 }
 
 enum hub_store_rc hub_store_history_clear(const char *hub, const char *group)
@@ -184,4 +183,121 @@ PGresult *hub_store_node_conns(const char *node)
     return fn_db_exec("SELECT hub, protocol, count(*) FROM pubsub.connections "
                       "WHERE node = $1 GROUP BY 1, 2",
                       1, q);
+}
+
+/* ---- history edits, deletions, search and counts (hub_store.h) ------------------------------ */
+
+const char *hub_store_payload_text(const hub_payload *p)
+{
+    if (p->dt == HUB_DT_JSON)
+        return json_object_to_json_string_ext(p->data, JSON_C_TO_STRING_PLAIN |
+                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
+    return json_object_get_string(p->data);
+}
+
+PGresult *hub_store_message(const char *hub, const char *group, long long id)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    const char *q[] = {hub, group, sid};
+    return fn_db_exec("SELECT " STORE_ENVELOPE " FROM pubsub.messages m "
+                      "WHERE m.hub = $1 AND m.group_name = $2 AND m.id = $3::bigint",
+                      3, q);
+}
+
+/* One statement: the update of a live message, and what the row was before it (column 1: NULL
+ * no such message, t deleted, f live). */
+enum hub_store_msg hub_store_message_edit(const char *hub, const char *group, long long id,
+                                          const hub_payload *p, PGresult **env)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    const char *q[] = {hub, group, sid, hub_dt_name(p->dt), hub_store_payload_text(p)};
+    *env = NULL;
+    PGresult *r = fn_db_exec(
+        "WITH u AS (UPDATE pubsub.messages m SET data_type = $4, data = $5, "
+        "    edited_at = clock_timestamp() "
+        "  WHERE m.hub = $1 AND m.group_name = $2 AND m.id = $3::bigint AND m.deleted_at IS NULL "
+        "  RETURNING " STORE_ENVELOPE " AS e) "
+        "SELECT (SELECT e FROM u), (SELECT m.deleted_at IS NOT NULL FROM pubsub.messages m "
+        "  WHERE m.hub = $1 AND m.group_name = $2 AND m.id = $3::bigint)",
+        5, q);
+    if (!r) return HUB_STORE_MSG_FAILED;
+    if (!PQgetisnull(r, 0, 0)) {
+        *env = r;
+        return HUB_STORE_MSG_OK;
+    }
+    /* not updated: unknown, deleted, or deleted meanwhile (the row read is the one before) */
+    enum hub_store_msg rc = PQgetisnull(r, 0, 1) ? HUB_STORE_MSG_NOT_FOUND : HUB_STORE_MSG_DELETED;
+    PQclear(r);
+    return rc;
+}
+
+enum hub_store_msg hub_store_message_delete(const char *hub, const char *group, long long id)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    const char *q[] = {hub, group, sid};
+    PGresult *r = fn_db_exec(
+        "WITH u AS (UPDATE pubsub.messages m SET data = NULL, deleted_at = clock_timestamp() "
+        "  WHERE m.hub = $1 AND m.group_name = $2 AND m.id = $3::bigint AND m.deleted_at IS NULL "
+        "  RETURNING m.id) "
+        "SELECT EXISTS (SELECT 1 FROM u) OR EXISTS (SELECT 1 FROM pubsub.messages m "
+        "  WHERE m.hub = $1 AND m.group_name = $2 AND m.id = $3::bigint)",
+        3, q);
+    if (!r) return HUB_STORE_MSG_FAILED;
+    int found = PQgetvalue(r, 0, 0)[0] == 't';
+    PQclear(r);
+    return found ? HUB_STORE_MSG_OK : HUB_STORE_MSG_NOT_FOUND;
+}
+
+/* The hits are chosen first (ids, through the messages_search index or the group index, as the
+ * planner finds cheaper) and only they get a headline, the costly part. */
+PGresult *hub_store_search(const char *hub, const char *q, const char *groups_json,
+                           long long before, long long limit, const char *headline)
+{
+    char sb[24], sl[24];
+    snprintf(sb, sizeof sb, "%lld", before);
+    snprintf(sl, sizeof sl, "%lld", limit);
+    const char *p[] = {hub, q, groups_json, sb, sl, headline};
+    return fn_db_exec(
+        "WITH tq AS (SELECT pubsub.search_query($2) AS tq), hits AS ("
+        "  SELECT m.id FROM pubsub.messages m, tq "
+        "  WHERE m.hub = $1 AND m.group_name IN (SELECT json_array_elements_text($3::json)) "
+        "    AND m.id < $4::bigint AND m.deleted_at IS NULL AND m.data_type <> 'binary' "
+        "    AND pubsub.message_words(m.data_type, m.data) @@ tq.tq "
+        "  ORDER BY m.id DESC LIMIT $5::int) "
+        "SELECT coalesce(json_agg(json_build_object('group', m.group_name, 'id', m.id, "
+        "  'time', " STORE_TIME(
+            "m.created_at") ", 'fromUserId', m.from_user, "
+                            "  'dataType', m.data_type, 'data', " STORE_DATA ", "
+                            "  'editedTime', " STORE_TIME(
+                                "m.edited_at") ", "
+                                               "  'highlight', ts_headline('simple'::regconfig, "
+                                               "pubsub.message_text(m.data_type, m.data), "
+                                               "    tq.tq, $6)) ORDER BY m.id DESC), '[]') "
+                                               "FROM hits JOIN pubsub.messages m ON m.id = "
+                                               "hits.id, tq",
+        6, p);
+}
+
+PGresult *hub_store_count(const char *hub, const char *groups_json, const char *except_user,
+                          const char *contains_json, long long max)
+{
+    char sm[24];
+    snprintf(sm, sizeof sm, "%lld", max);
+    const char *p[] = {hub, groups_json, except_user, contains_json, sm};
+    /* jsonb cannot hold \u0000: such data never contains anything (CASE keeps the cast away) */
+    return fn_db_exec(
+        "SELECT g.key, (SELECT count(*) FROM ("
+        "    SELECT m.data_type, m.data FROM pubsub.messages m "
+        "    WHERE m.hub = $1 AND m.group_name = g.key AND m.id > g.value::bigint "
+        "      AND m.deleted_at IS NULL "
+        "      AND ($3::text IS NULL OR m.from_user IS DISTINCT FROM $3::text) "
+        "    ORDER BY m.id LIMIT $5::int) w "
+        "  WHERE $4::jsonb IS NULL OR CASE WHEN w.data_type = 'json' "
+        "    AND strpos(w.data, '\\u0000') = 0 THEN w.data::jsonb @> $4::jsonb ELSE false END), "
+        "  (SELECT max(m.id) FROM pubsub.messages m WHERE m.hub = $1 AND m.group_name = g.key) "
+        "FROM json_each_text($2::json) g",
+        5, p);
 }

@@ -61,4 +61,44 @@ enum hub_store_rc hub_store_history_clear(const char *hub, const char *group);
  * NULL when the database failed. */
 PGresult *hub_store_node_conns(const char *node);
 
+/* ---- history edits, deletions, search and counts (schema/012_history_edits.sql;
+ * docs/protocols.md#history). Envelopes are JSON text in the history page's shape, with
+ * "fromUserId", "editedTime" and "deletedTime" always present (null when not set: the caller
+ * leaves them out) and "data" null for a deleted message. ---------------------------------- */
+
+struct hub_payload;
+/* The payload as history stores it: JSON text (json-c's), the text, or base64. */
+const char *hub_store_payload_text(const struct hub_payload *p);
+
+/* What an operation on one stored message answers. */
+enum hub_store_msg {
+    HUB_STORE_MSG_FAILED = -1,   /* the database failed */
+    HUB_STORE_MSG_OK = 0,        /* done */
+    HUB_STORE_MSG_NOT_FOUND = 1, /* no such message in the group */
+    HUB_STORE_MSG_DELETED = 2,   /* it is deleted (an edit is refused) */
+};
+/* Message id of group in hub: its envelope in row 0, column 0 (no row: not found). NULL when
+ * the database failed. */
+PGresult *hub_store_message(const char *hub, const char *group, long long id);
+/* Replaces the data (and dataType) of a live message and sets its edited time; on OK, *env is
+ * the result whose row 0, column 0 is the new envelope (the caller clears it). */
+enum hub_store_msg hub_store_message_edit(const char *hub, const char *group, long long id,
+                                          const struct hub_payload *p, PGresult **env);
+/* Erases a message's data and sets its deleted time; OK also when it was deleted already. */
+enum hub_store_msg hub_store_message_delete(const char *hub, const char *group, long long id);
+/* The newest live messages of the groups of groups_json (a JSON array) whose searchable text
+ * matches q (pubsub.search_query), with ids below before: at most limit of them, newest first,
+ * as a JSON array in row 0, column 0 of {"group","id","time","fromUserId","dataType","data",
+ * "editedTime","highlight"} (hits in highlight between \x02 and \x03; headline: ts_headline's
+ * options). NULL when the database failed. */
+PGresult *hub_store_search(const char *hub, const char *q, const char *groups_json,
+                           long long before, long long limit, const char *headline);
+/* Per group of groups_json (a JSON object of group name to id): column 0 the group, column 1 how
+ * many live messages it has after that id, not from except_user (NULL: anyone) and, unless
+ * contains_json is NULL, whose JSON data contains it (jsonb @>), counting among the first max
+ * such messages only; column 2 the group's newest message id (NULL when it has none). NULL when
+ * the database failed. */
+PGresult *hub_store_count(const char *hub, const char *groups_json, const char *except_user,
+                          const char *contains_json, long long max);
+
 #endif

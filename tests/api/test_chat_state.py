@@ -111,11 +111,13 @@ def test_react_and_unreact_live_and_in_history(chatr, people):
     ev = json.loads(server_event(alice, "reaction"))  # string-encoded, like chatCreated
     assert ev == {"chatId": cid, "messageId": mid, "emoji": "👍", "userId": bob.uid, "on": True,
                   "count": 1}
+    assert json.loads(server_event(bob, "reaction")) == ev  # the reacting member's tabs too
     assert reactions_of(alice, cid, mid) == [
         {"emoji": "👍", "count": 1, "userIds": [bob.uid], "me": False}]
     assert reactions_of(bob, cid, mid)[0]["me"] is True
     assert react(alice, cid, mid, "👍")["success"]
     assert json.loads(server_event(bob, "reaction"))["count"] == 2
+    server_event(alice, "reaction")
     assert react(bob, cid, mid, "👍", on=False)["success"]
     ev = json.loads(server_event(alice, "reaction"))
     assert (ev["userId"], ev["on"], ev["count"]) == (bob.uid, False, 1)
