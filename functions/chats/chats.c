@@ -3,21 +3,22 @@
  * Private chats are listed only to their members.
  * GET /api/chats/{id}/messages?before=&after=&limit=: a page of the chat's history, for its
  * members only, as the hub's history REST extension answers it (docs/protocols.md#history):
- * {"value":[<envelope>, ...],"more":bool}, newest first. */
+ * {"value":[<envelope>, ...],"more":bool}, newest first. With ?around=<id> (a search hit): the page
+ * centred on that id, {"value":[...],"more":bool (older ones exist),"newer":bool (newer ones
+ * exist)} (docs/chat-features.md#search). */
 #include "fn.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include "fn_wps.h"
 #include "wps_rest.h"
-#include "wps_url.h"
 
 #define CHAT_ID_STORED_MAX 300   /* chatr.chats.id */
 #define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
 #define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
 #define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
-#define COUNT_MAX 1000       /* unread and mention counts stop there (the client shows "999+") */
-#define COUNT_CHATS_MAX 1000 /* chats counted in one GET /api/chats (the hub's limit per call) */
+#define COUNT_MAX 1000 /* unread and mention counts stop there (the client shows "999+") */
+#define COUNT_CHATS_MAX WPS_REST_MAX_GROUPS /* chats counted in one GET /api/chats */
 #define REACTION_USERS_MAX_STR "50" /* userIds listed per kind of reaction in a history page */
 
 static wps_client *client; /* fn_wps_client(), once hub_init succeeded */
@@ -139,12 +140,72 @@ static int add_reactions(fn_res *res, const char *chat, const char *me, json_obj
     return 0;
 }
 
+/* One history page of chat as parsed JSON (*out), asked again with half the limit while it is
+ * larger than the SDK keeps (messages may be up to 1 MiB each). The hub's status, or -1. */
+static int page_json(const char *chat, long long before, long long after, long long limit,
+                     json_object **out)
+{
+    int st;
+    while ((st = wps_rest_group_messages(client, chat, before, after, (int)limit, out)) < 0 &&
+           limit > 1 && strstr(wps_client_error(client), "response over"))
+        limit = (limit + 1) / 2;
+    if (st != 200) {
+        if (st < 0)
+            fn_log("history %s: %s", chat, wps_client_error(client));
+        else
+            fn_log("history %s: hub status %d", chat, st);
+    }
+    return st;
+}
+
+/* ?around=<id>: the newest half of the page at or below id, the rest above it. */
+static int messages_around(fn_res *res, const char *chat, const char *me, long long around,
+                           long long limit)
+{
+    long long older_n = limit / 2 + 1, newer_n = limit - older_n;
+    json_object *older = NULL, *newer = NULL, *v;
+    int ok = page_json(chat, around + 1, -1, older_n, &older) == 200 &&
+             (newer_n == 0 || page_json(chat, -1, around, newer_n, &newer) == 200);
+    if (!ok) {
+        json_object_put(older);
+        json_object_put(newer);
+        fn_error(res, 502, "the chat's history is unavailable");
+        return 0;
+    }
+    json_object *value = json_object_new_array(), *body = json_object_new_object();
+    int newer_more = 0;
+    if (newer && json_object_object_get_ex(newer, "value", &v))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            json_object_array_add(value, json_object_get(json_object_array_get_idx(v, i)));
+    if (newer && json_object_object_get_ex(newer, "more", &v))
+        newer_more = json_object_get_boolean(v);
+    if (json_object_object_get_ex(older, "value", &v))
+        for (size_t i = 0; i < json_object_array_length(v); i++)
+            json_object_array_add(value, json_object_get(json_object_array_get_idx(v, i)));
+    json_object_object_add(body, "value", value);
+    json_object_object_add(body, "more",
+                           json_object_new_boolean(json_object_object_get_ex(older, "more", &v) &&
+                                                   json_object_get_boolean(v)));
+    json_object_object_add(body, "newer", json_object_new_boolean(newer_more));
+    json_object_put(older);
+    json_object_put(newer);
+    if (add_reactions(res, chat, me, body) == 0)
+        fn_json(res, 200, body);
+    else
+        json_object_put(body);
+    return 0;
+}
+
 static int messages(fn_req *req, fn_res *res, const char *chat)
 {
-    long long before, after, limit;
+    long long before, after, limit, around;
     if (query_number(req, res, "before", &before) || query_number(req, res, "after", &after) ||
-        query_number(req, res, "limit", &limit))
+        query_number(req, res, "limit", &limit) || query_number(req, res, "around", &around))
         return 0;
+    if (around == 0 || (around > 0 && (before >= 0 || after >= 0))) {
+        fn_error(res, 400, "around is a message id, without before or after");
+        return 0;
+    }
     if (limit == 0) {
         fn_error(res, 400, "limit must be 1 or more");
         return 0;
@@ -152,6 +213,7 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     if (limit < 0) limit = HISTORY_LIMIT_DEFAULT;
     if (limit > HISTORY_LIMIT_MAX) limit = HISTORY_LIMIT_MAX;
     if (check_member(res, chat, req->principal->user_id) || hub_init(res)) return 0;
+    if (around > 0) return messages_around(res, chat, req->principal->user_id, around, limit);
     /* A page larger than the SDK keeps (WPS_CLIENT_MAX_RESPONSE; messages may be up to 1 MiB
      * each) is asked again with half the limit: fewer messages, and "more" says so. */
     int st;
@@ -177,21 +239,6 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     return 0;
 }
 
-/* INTERIM: the hub extension's SDK call (h-hist) replaces this once merged. */
-static int wps_rest_count_messages(wps_client *c, json_object *q, json_object **out)
-{
-    const char *args[1] = {wps_client_hub(c)};
-    wps_body b = wps_body_json(q);
-    *out = NULL;
-    int st = wps_client_request(
-        c, "POST",
-        wps_url_rest(wps_client_endpoint(c), "api/hubs/{}/:countMessages", args, 1, NULL, 0), &b);
-    size_t len = 0;
-    const char *body = wps_client_response(c, &len);
-    if (st == 200) *out = json_tokener_parse(body);
-    return st == 200 && !*out ? -1 : st;
-}
-
 /* The hub's :countMessages (docs/protocols.md#history): for each chat of groups ({"<chat>":
  * <after id>}), the messages after that id, not deleted, not from except_user, whose data
  * contains `contains` (NULL: any), at most COUNT_MAX. 200 with *out the answer, else -1 or the
@@ -199,15 +246,11 @@ static int wps_rest_count_messages(wps_client *c, json_object *q, json_object **
 static int count_messages(json_object *groups, const char *except_user, json_object *contains,
                           json_object **out)
 {
-    json_object *q = json_object_new_object();
-    json_object_object_add(q, "groups", json_object_get(groups));
-    json_object_object_add(q, "exceptUser", json_object_new_string(except_user));
-    if (contains) json_object_object_add(q, "contains", json_object_get(contains));
-    json_object_object_add(q, "max", json_object_new_int(COUNT_MAX));
-    int st = wps_rest_count_messages(client, q, out);
-    json_object_put(q);
-    if (st != 200)
-        fn_log("count messages: %s", st < 0 ? wps_client_error(client) : "unexpected status");
+    int st = wps_rest_count_messages(client, groups, except_user, contains, COUNT_MAX, out);
+    if (st < 0)
+        fn_log("count messages: %s", wps_client_error(client));
+    else if (st != 200)
+        fn_log("count messages: hub status %d", st);
     return st;
 }
 

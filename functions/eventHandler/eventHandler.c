@@ -66,6 +66,9 @@ int ev_idle(ev_ctx *ev);
 int ev_chat_command(ev_ctx *ev); /* bot.c */
 int ev_react(ev_ctx *ev);        /* chat_state.c */
 int ev_mark_read(ev_ctx *ev);
+/* message_events.c */
+int ev_edit_message(ev_ctx *ev);
+int ev_delete_message(ev_ctx *ev);
 
 static const struct {
     const char *name;
@@ -85,6 +88,8 @@ static const struct {
     {"chatCommand", 0, ev_chat_command},
     {"react", 0, ev_react},
     {"markRead", 0, ev_mark_read},
+    {"editMessage", 0, ev_edit_message},
+    {"deleteMessage", 0, ev_delete_message},
 };
 
 /* 32 lowercase hex digits, as nginx makes $request_id (a recovered reliable connection keeps

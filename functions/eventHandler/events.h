@@ -34,6 +34,16 @@ int ev_hub_dissolve(const char *group);                    /* everyone out, perm
 /* 1 when the user still has a live connection, 0 when not, -1 on error. */
 int ev_hub_user_online(const char *user);
 
+/* Stored messages of a chat's group, the hub's history extension (docs/protocols.md#history):
+ * each returns the hub's HTTP status (-1 when the call failed, logged); on 200 *env is the
+ * message's envelope (the caller puts it). */
+int ev_hub_message(const char *group, long long id, json_object **env);
+int ev_hub_message_edit(const char *group, long long id, json_object *data, json_object **env);
+int ev_hub_message_delete(const char *group, long long id); /* 204 */
+/* A chatEvent to the group's connections as a server message, never stored: the live change of
+ * a message (docs/chat-features.md#edit-and-delete). Takes ownership. */
+int ev_hub_send_group_live(const char *group, json_object *msg);
+
 /* Input checks and lookups shared by the events (chat_events.c). */
 int ev_valid_text(const char *s, size_t max_chars);     /* UTF-8, no control characters, 1..max */
 const char *ev_field(json_object *o, const char *name); /* a string member, or NULL */
@@ -49,7 +59,8 @@ int ev_emoji_canonical(const char *in, char *out, size_t outlen);
 void ev_state_joined(const char *chat, const char *user);
 /* A deleted message's reactions go with it (called by deleteMessage); 0, or -1 (logged). */
 int ev_state_message_deleted(const char *chat, long long id);
-/* A group send that the hub does not keep in history (persist=false); takes ownership. */
+/* A server message to the group's connections, never kept in history (persist=false,
+ * from=server); takes ownership. */
 int ev_hub_send_group_live(const char *group, json_object *msg);
 /* One message of the group's history: 200 (*out: its envelope, the caller's), 404, or -1. */
 int ev_hub_message(const char *group, long long id, json_object **out);

@@ -171,6 +171,42 @@ int ev_hub_user_online(const char *user)
     return -1;
 }
 
+/* ---- stored messages (docs/protocols.md#history) ---------------------------------------- */
+
+/* A status the caller handles (want, or another the hub may answer) is returned as is; others
+ * are logged. */
+static int status_of(int st, const char *what, const char *group)
+{
+    if (st < 0 || st >= 500) expect(st, 0, what, group);
+    return st;
+}
+
+int ev_hub_message(const char *group, long long id, json_object **env)
+{
+    return status_of(wps_rest_group_message(client, group, id, env), "message", group);
+}
+
+int ev_hub_message_edit(const char *group, long long id, json_object *data, json_object **env)
+{
+    wps_body b = wps_body_json(data);
+    return status_of(wps_rest_group_message_edit(client, group, id, &b, env), "edit", group);
+}
+
+int ev_hub_message_delete(const char *group, long long id)
+{
+    return status_of(wps_rest_group_message_delete(client, group, id), "delete", group);
+}
+
+int ev_hub_send_group_live(const char *group, json_object *msg)
+{
+    wps_body b = wps_body_json(msg);
+    int rc = expect(wps_rest_send_to_group_ex(client, group, &b, NULL, 0,
+                                              WPS_SEND_NO_PERSIST | WPS_SEND_AS_SERVER),
+                    202, "live send", group);
+    json_object_put(msg);
+    return rc;
+}
+
 json_object *chat_event(const char *type, json_object *data)
 {
     json_object *o = json_object_new_object();
@@ -189,22 +225,6 @@ json_object *chat_event_encoded(const char *type, json_object *doc)
 
 /* ---- chat state (chat_state.c) ---------------------------------------------------------- */
 
-int ev_hub_message(const char *group, long long id, json_object **out)
-{
-    /* The page of the one message with after < id < before. */
-    json_object *page = NULL, *value;
-    *out = NULL;
-    int st = wps_rest_group_messages(client, group, id + 1, id - 1, 1, &page);
-    if (expect(st, 200, "message", group)) return -1;
-    if (json_object_object_get_ex(page, "value", &value) && json_object_array_length(value) == 1) {
-        json_object *m = json_object_array_get_idx(value, 0), *mid;
-        if (json_object_object_get_ex(m, "id", &mid) && json_object_get_int64(mid) == id)
-            *out = json_object_get(m);
-    }
-    json_object_put(page);
-    return *out ? 200 : 404;
-}
-
 long long ev_hub_newest_id(const char *group)
 {
     json_object *page = NULL, *value, *mid;
@@ -216,19 +236,4 @@ long long ev_hub_newest_id(const char *group)
         id = json_object_get_int64(mid);
     json_object_put(page);
     return id;
-}
-
-int ev_hub_send_group_live(const char *group, json_object *msg)
-{
-    /* INTERIM until the hub's persist=false REST send: each member's user channel. */
-    const char *p[1] = {group};
-    PGresult *r = fn_db_exec("SELECT user_id FROM chatr.members WHERE chat_id = $1", 1, p);
-    int rc = r ? 0 : -1;
-    wps_body b = wps_body_json(msg);
-    for (int i = 0; r && i < PQntuples(r); i++)
-        rc |=
-            expect(wps_rest_send_to_user(client, PQgetvalue(r, i, 0), &b), 202, "send live", group);
-    PQclear(r);
-    json_object_put(msg);
-    return rc;
 }
