@@ -32,6 +32,15 @@ GW_PROGS  := $(filter-out runtime sdk nginx,$(notdir $(patsubst %/,%,$(dir $(wil
 PROGS     := $(addprefix $(OUT)/bin/fn-,$(FUNCS)) $(addprefix $(OUT)/bin/,$(GW_PROGS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# Pure logic of functions that the unit tests link too (no I/O, no library beyond ours).
+UNIT_APP_LOGIC := functions/files/files_policy.c
+
+# Libraries one function needs and no other program: LDLIBS_<function>, and its sources' flags
+# (the headers as system headers: their own warnings are not ours). The files function
+# (docs/files.md): GMime reads multipart bodies, libmagic tells types, libvips makes thumbnails.
+FILES_PKGS   := vips gmime-3.0
+LDLIBS_files := $(shell pkg-config --libs $(FILES_PKGS) 2>/dev/null) -lmagic
+$(OUT)/obj/functions/files/%.o: CFLAGS += $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(FILES_PKGS) 2>/dev/null))
 
 # The frame gate: an nginx dynamic module of ours (gateway/nginx/module, docs/frame-gate.md),
 # built against Debian's nginx source (nginx-dev) with Debian's configure flags so the nginx we
@@ -67,7 +76,7 @@ FUZZ_LIBS_cloudevents  := $(LIBS_eventHandler)
 define FUNC_template
 $(OUT)/bin/fn-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard functions/$(1)/*.c)) $(LIBCHATR)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(LIBS_$(1))
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(LIBS_$(1)) $$(LDLIBS_$(1))
 endef
 $(foreach f,$(FUNCS),$(eval $(call FUNC_template,$(f))))
 
@@ -78,7 +87,7 @@ $(OUT)/bin/$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard gateway/$(1)/*.c)) $(L
 endef
 $(foreach p,$(GW_PROGS),$(eval $(call GW_template,$(p))))
 
-$(UNIT_BIN): $(patsubst %.c,$(OUT)/obj/%.o,$(UNIT_SRCS) $(GATE_LOGIC)) $(LIBCHATR)
+$(UNIT_BIN): $(patsubst %.c,$(OUT)/obj/%.o,$(UNIT_SRCS) $(GATE_LOGIC) $(UNIT_APP_LOGIC)) $(LIBCHATR)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -18,6 +18,9 @@ APT_PACKAGES=(
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
     openssl # tests/api/test_tls.py and tests/bench/tls_light.py make their CA and certificate
     systemd # systemd-analyze verify on the installed units (tests/api/test_install.py)
+    # the files function (functions/files, docs/files.md): libmagic tells a file's type from its
+    # content, GMime reads multipart/form-data uploads, libvips makes image thumbnails
+    libmagic-dev libgmime-3.0-dev libvips-dev
 )
 
 missing=()

@@ -7,6 +7,7 @@
  * Bad input answers 400, not a member or not allowed 403, unknown 404, a deleted line 409: the hub
  * makes an error ack. */
 #include "events.h"
+#include "files.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,9 @@ int ev_delete_message(ev_ctx *ev)
             fn_error(ev->res, 502, "deleteMessage: the chat's history is unavailable");
         goto done;
     }
+    /* the file the line shared goes with it: only a file of this chat that the line's author
+     * uploaded (docs/files.md#deletion); a failure is logged, the line stays deleted */
+    ev_files_release(m.chat, env_string(env, "fromUserId"), json_object_object_get(env, "data"));
     /* the tombstone's time as stored, for every member's view */
     const char *when =
         ev_hub_message(m.chat, m.id, &gone) == 200 ? env_string(gone, "deletedTime") : NULL;

@@ -426,6 +426,8 @@ static const char *reason(int status)
         return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
     default:
         return "Status";
     }
@@ -446,8 +448,12 @@ static void write_response(FCGX_Request *r, const fn_req *req, fn_res *res)
         FCGX_PutS(res->content_type, r->out);
         FCGX_PutS("\r\n", r->out);
     }
-    n = snprintf(head, sizeof head, "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
-                 res->body_len);
+    /* no-store unless the handler chose its own caching (the files function, docs/files.md) */
+    int cache_set = 0;
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (strncasecmp(res->headers[i], "Cache-Control:", 14) == 0) cache_set = 1;
+    n = snprintf(head, sizeof head, "%sContent-Length: %zu\r\n\r\n",
+                 cache_set ? "" : "Cache-Control: no-store\r\n", res->body_len);
     FCGX_PutStr(head, n, r->out);
     if (res->body_len && strcmp(req->method, "HEAD") != 0)
         FCGX_PutStr(res->body, (int)res->body_len, r->out);

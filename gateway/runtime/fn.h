@@ -145,6 +145,11 @@ void fn_log_request(const char *first_key, ...) __attribute__((sentinel));
 #define FN_DB_TX_ATTEMPTS 3       /* runs of one transaction whose connection keeps failing */
 PGconn *fn_db(void);
 PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params);
+/* fn_db_exec with binary parameters (formats[i] 1: params[i] is lens[i] raw bytes, e.g. a bytea;
+ * lens/formats NULL: all text) and, when binary_result, every column in binary (a bytea comes as
+ * its raw bytes; PQgetlength gives the length). Same retry rules. */
+PGresult *fn_db_exec_bin(const char *sql, int nparams, const char *const *params, const int *lens,
+                         const int *formats, int binary_result);
 /* Runs body between BEGIN and COMMIT (body returns 0 to commit, anything else to roll back).
  * When the connection is lost inside it, before COMMIT, the transaction was rolled back and runs
  * again whole, up to FN_DB_TX_ATTEMPTS times, so body must be safe to run again from its start.
