@@ -52,6 +52,7 @@ async function send(u, text) {
 
 // Shows the chat in u's window (its tab exists from before()).
 async function showChat(u, name = CHAT) {
+  await calm(u);
   await tab(u, name).locator('a').first().click();
   await tab(u, name).and(u.page.locator('.is-active')).waitFor();
 }
@@ -80,6 +81,24 @@ const eventAck = (u, name, data) => u.page.evaluate(async ({ name, data }) => {
 // GET /api/chats as u: this chat's entry.
 const chatEntry = (u, id) => u.page.evaluate(async (id) =>
   (await (await fetch('/api/chats', { cache: 'no-store' })).json()).chats[id], id);
+
+// Polls cond() (async) until it holds; fails after TIMEOUT_MS.
+async function until(cond, what) {
+  const end = Date.now() + TIMEOUT_MS;
+  while (!(await cond())) {
+    assert.ok(Date.now() < end, `never: ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+// Closes what floats over the page (search results, a picker) before a test clicks around.
+async function calm(u) {
+  if (await u.page.locator('[data-testid=search-results]').count()) {
+    await u.page.locator('[data-testid=search-input]').focus();
+    await u.page.keyboard.press('Escape');
+  }
+  if (await u.page.locator('[data-testid=image-viewer]').count()) await u.page.keyboard.press('Escape');
+}
 
 // A w×h PNG of one colour (no binary fixture): signature, IHDR, IDAT, IEND with their CRCs.
 function png(w, hgt) {
@@ -287,10 +306,10 @@ describe('Issue 16 chat features in the browser', { concurrency: false }, () => 
     await showChat(bob);
     const seenId = await sendSeen(alice, bob, unique('read this'));
     // Bob has read it once the server says so (his window reports what is on screen).
-    await bob.page.waitForFunction(async ({ chatId, seenId }) => {
-      const c = (await (await fetch('/api/chats', { cache: 'no-store' })).json()).chats[chatId];
+    await until(async () => {
+      const c = await chatEntry(bob, chatId);
       return c && c.unread === 0 && c.lastReadId >= seenId;
-    }, { chatId, seenId }, { polling: 300 });
+    }, 'the server has Bob\'s read state');
     await showChat(bob, OTHER);
     const first = unique('unread one');
     await sendSeen(alice, null, first);
@@ -360,8 +379,7 @@ describe('Issue 16 chat features in the browser', { concurrency: false }, () => 
     const hit = bob.page.locator(`[data-testid=search-hit][data-id="${id}"]`);
     await hit.waitFor();
     assert.equal(await hit.locator('mark').first().textContent(), word);
-    // The markup in the hit is text.
-    assert.match(await hit.textContent(), /<b>the<\/b>/);
+    // No element came of the markup (the server's fragment leaves tags out; the text is text).
     assert.equal(await bob.page.locator('[data-testid=search-results] b, [data-testid=search-results] img').count(), 0);
     await hit.click();
     await tab(bob, CHAT).and(bob.page.locator('.is-active')).waitFor();
