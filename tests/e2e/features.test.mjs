@@ -398,6 +398,7 @@ describe('Issue 16 chat features in the browser', { concurrency: false }, () => 
     await alice.page.locator('[data-testid=file-input]').setInputFiles({ name: 'dot.png', mimeType: 'image/png', buffer: png(64, 48) });
     const thumb = bob.page.locator('[data-testid=message] [data-testid=thumbnail][alt="dot.png"]').last();
     await thumb.waitFor();
+    await thumb.scrollIntoViewIfNeeded(); // thumbnails load when scrolled to
     assert.match(await thumb.getAttribute('src'), /^\/api\/files\/[^/?]+\?thumb=1$/);
     await bob.page.waitForFunction(() => [...document.querySelectorAll('[data-testid=thumbnail]')].some((i) => i.complete && i.naturalWidth > 0));
     await thumb.click();
