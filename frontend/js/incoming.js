@@ -1,8 +1,13 @@
 // incoming.js: what to do with each frame from the hub: server chatEvents
 // (docs/protocols.md#events, plus chatTopic), chat messages (users' and the bot's), group notices
-// and typing frames.
-import { decode } from './frames.js';
-import { state, nameOf, senderOf, rememberName, findTab, openTab, closeTab, addEntry, activate } from './store.js';
+// and typing frames; issue 16's live changes (messageEdited, messageDeleted, reaction, readState)
+// and mentions of this user (docs/chat-features.md#in-the-web-app).
+import { decode, messageIdOf, mentionsOf, timeOf, emojiOk, REACTION_KINDS_MAX, REACTORS_SHOWN_MAX } from './frames.js';
+import { state, nameOf, senderOf, rememberName, findTab, openTab, closeTab, addEntry, activate, updateEntry, findEntry,
+  mentionsMe } from './store.js';
+import { readStateEvent } from './readstate.js';
+import { tombstone } from './actions.js';
+import { segments } from './mentions.js';
 import * as history from './history.js';
 import { toast, browserNotify } from './notify.js';
 import { setTyping } from './typing.js';
@@ -25,10 +30,26 @@ function chatMessage(m) {
   const { group, ...entry } = m;
   if (m.fromUserId) setTyping(group, m.fromUserId, false);
   const unseen = addEntry(group, entry);
-  if (unseen && document.hidden && !isMe(m.fromUserId)) {
-    const tab = findTab(group);
-    browserNotify(`${senderOf(entry)} in ${tab?.name || 'Chatr'}`, m.text, () => activate(group));
+  if (!unseen || isMe(m.fromUserId)) return;
+  const tab = findTab(group);
+  const body = plainText(m.text);
+  if (mentionsMe(entry)) {
+    // A mention reaches the user even while the page is in front (another chat is shown).
+    toast(`${senderOf(entry)} mentioned you in ${tab?.name || 'a chat'}: ${body.slice(0, 120)}`, 'link', 8000);
+    browserNotify(`${senderOf(entry)} mentioned you in ${tab?.name || 'Chatr'}`, body, () => activate(group));
+  } else if (document.hidden) {
+    browserNotify(`${senderOf(entry)} in ${tab?.name || 'Chatr'}`, body, () => activate(group));
   }
+}
+
+// A message's text as a notification shows it: mentions as @Name.
+const plainText = (text) => segments(text).map((s) => (s.mention ? `@${nameOf(s.mention)}` : s.text)).join('');
+
+// The held message a live change is about, or undefined: {chatId, messageId} checked.
+function target(d) {
+  if (!d || typeof d.chatId !== 'string') return undefined;
+  const id = messageIdOf(d.messageId);
+  return id === null ? undefined : findEntry(d.chatId, id);
 }
 
 const serverEvents = {
@@ -82,6 +103,43 @@ const serverEvents = {
     if (chat.grabFocus || existed) return;
     toast(`Private chat: ${chat.name}`, 'info', 8000);
     browserNotify('Chatr: private chat', chat.name, () => activate(chat.id));
+  },
+
+  messageEdited(d) {
+    const e = target(d);
+    if (!e || e.deleted || typeof d.text !== 'string') return;
+    e.text = d.text;
+    e.mentions = mentionsOf(d.mentions);
+    e.editedTime = timeOf(d.editedTime) ?? Date.now();
+  },
+
+  messageDeleted(d) {
+    const e = target(d);
+    if (e) updateEntry(d.chatId, e.id, { ...tombstone, editedTime: null });
+  },
+
+  // {chatId, messageId, emoji, userId, on, count}: one user's reaction, and the new count.
+  reaction(d) {
+    const e = target(d);
+    if (!e || e.deleted || !emojiOk(d.emoji) || typeof d.userId !== 'string') return;
+    const list = e.reactions ? [...e.reactions] : [];
+    let i = list.findIndex((r) => r.emoji === d.emoji);
+    if (i < 0) {
+      if (!d.on || list.length >= REACTION_KINDS_MAX) return;
+      list.push({ emoji: d.emoji, count: 0, userIds: [], me: false });
+      i = list.length - 1;
+    }
+    const r = { ...list[i], userIds: list[i].userIds.filter((u) => u !== d.userId) };
+    if (d.on && r.userIds.length < REACTORS_SHOWN_MAX) r.userIds.push(d.userId);
+    if (isMe(d.userId)) r.me = !!d.on;
+    r.count = Number.isSafeInteger(d.count) && d.count >= 0 ? d.count : Math.max(0, r.count + (d.on ? 1 : -1));
+    if (r.count === 0) list.splice(i, 1);
+    else list[i] = r;
+    e.reactions = list;
+  },
+
+  readState(d) {
+    readStateEvent(d);
   },
 
   // The bot also says who set it, in the chat.

@@ -1,5 +1,5 @@
 // app-root.js: the page layout: top bar, connection banner, sidebar (chats, users) and the
-// open chats; toasts float above everything.
+// open chats; toasts and the image viewer float above everything.
 import { state } from '../store.js';
 import NavBar from './nav-bar.js';
 import ConnBanner from './conn-banner.js';
@@ -8,9 +8,10 @@ import UserList from './user-list.js';
 import ChatTabs from './chat-tabs.js';
 import ChatView from './chat-view.js';
 import ToastStack from './toast-stack.js';
+import ImageViewer from './image-viewer.js';
 
 export default {
-  components: { NavBar, ConnBanner, ChatList, UserList, ChatTabs, ChatView, ToastStack },
+  components: { NavBar, ConnBanner, ChatList, UserList, ChatTabs, ChatView, ToastStack, ImageViewer },
   setup() {
     return { state };
   },
@@ -34,6 +35,7 @@ export default {
         </div>
       </main>
     </div>
+    <image-viewer v-if="state.viewer"></image-viewer>
     <toast-stack></toast-stack>
   `,
 };
