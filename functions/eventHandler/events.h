@@ -41,7 +41,7 @@ int ev_hub_message(const char *group, long long id, json_object **env);
 int ev_hub_message_edit(const char *group, long long id, json_object *data, json_object **env);
 int ev_hub_message_delete(const char *group, long long id); /* 204 */
 /* A chatEvent to the group's connections as a server message, never stored: the live change of
- * a message (docs/chat-features.md#edit-and-delete). Takes ownership. */
+ * a message (docs/chat-features.md#edit-and-delete), a reaction (#reactions). Takes ownership. */
 int ev_hub_send_group_live(const char *group, json_object *msg);
 
 /* Input checks and lookups shared by the events (chat_events.c). */
@@ -59,11 +59,6 @@ int ev_emoji_canonical(const char *in, char *out, size_t outlen);
 void ev_state_joined(const char *chat, const char *user);
 /* A deleted message's reactions go with it (called by deleteMessage); 0, or -1 (logged). */
 int ev_state_message_deleted(const char *chat, long long id);
-/* A server message to the group's connections, never kept in history (persist=false,
- * from=server); takes ownership. */
-int ev_hub_send_group_live(const char *group, json_object *msg);
-/* One message of the group's history: 200 (*out: its envelope, the caller's), 404, or -1. */
-int ev_hub_message(const char *group, long long id, json_object **out);
 /* The id of the group's newest stored message, 0 when it has none, -1 on failure. */
 long long ev_hub_newest_id(const char *group);
 

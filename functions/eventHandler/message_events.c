@@ -247,6 +247,7 @@ int ev_delete_message(ev_ctx *ev)
     /* the file the line shared goes with it: only a file of this chat that the line's author
      * uploaded (docs/files.md#deletion); a failure is logged, the line stays deleted */
     ev_files_release(m.chat, env_string(env, "fromUserId"), json_object_object_get(env, "data"));
+    ev_state_message_deleted(m.chat, m.id); /* its reactions go with it (chat_state.c) */
     /* the tombstone's time as stored, for every member's view */
     const char *when =
         ev_hub_message(m.chat, m.id, &gone) == 200 ? env_string(gone, "deletedTime") : NULL;

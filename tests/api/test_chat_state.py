@@ -115,6 +115,8 @@ def test_react_and_unreact_live_and_in_history(chatr, people):
     assert reactions_of(alice, cid, mid) == [
         {"emoji": "👍", "count": 1, "userIds": [bob.uid], "me": False}]
     assert reactions_of(bob, cid, mid)[0]["me"] is True
+    around = alice.get(f"/api/chats/{cid}/messages", around=str(mid)).json()["value"]
+    assert [m["reactions"] for m in around if m["id"] == mid] == [reactions_of(alice, cid, mid)]
     assert react(alice, cid, mid, "👍")["success"]
     assert json.loads(server_event(bob, "reaction"))["count"] == 2
     server_event(alice, "reaction")
@@ -247,6 +249,28 @@ def test_non_members_can_neither_react_nor_mark_read(chatr, people):
     assert not react(bob, cid, mid, "🎉")["success"]
     assert reaction_rows(chatr, cid) == [[str(mid), "👍", bob.uid]]
     assert chatr.sql("SELECT count(*) FROM chatr.read_state WHERE user_id = :'p1'", carol.uid) == [["0"]]
+
+
+def test_deleted_message_takes_no_reactions(chatr, people):
+    cid, (alice, bob) = chat_with(people, "Alice", "Bob")
+    mid = say(alice, cid, "soon gone")
+    assert react(bob, cid, mid, "👍")["success"]
+    other = say(alice, cid, "deleted behind the app's back")
+    assert react(bob, cid, other, "👍")["success"]
+    _, ack = alice.event("deleteMessage", {"chatId": cid, "messageId": mid})
+    assert ack["success"], ack
+    assert reaction_rows(chatr, cid) == [[str(other), "👍", bob.uid]]  # the message's went with it
+    # Deleted straight through the hub (no deleteMessage): the page still shows none.
+    r = rest(chatr, "DELETE", f"/api/hubs/chat/groups/{cid}/messages/{other}",
+             params={"api-version": "2024-12-01"})
+    assert r.status_code == 204, r.text
+    page = {m["id"]: m for m in alice.get(f"/api/chats/{cid}/messages").json()["value"]}
+    for gone in (mid, other):
+        assert page[gone]["data"] is None and page[gone]["reactions"] == []
+    assert not react(alice, cid, mid, "🎉")["success"]  # 409: nothing to react to
+    assert react(bob, cid, other, "👍", on=False)["success"]  # taking one back still works
+    assert reaction_rows(chatr, cid) == []
+    assert mark_read(alice, cid, mid)["success"]  # still a place in the chat
 
 
 def test_reaction_event_reaches_members_only(chatr, people):
