@@ -128,6 +128,13 @@ static int upload(fn_req *req, fn_res *res, const char *chat)
         fn_error(res, 405, "method %s not allowed", req->method);
         return 0;
     }
+    /* Another site's form cannot post into a chat: the session cookie is SameSite=Lax already,
+     * and a browser that says where the request comes from must say it is us. */
+    const char *site = fn_header(req, "Sec-Fetch-Site");
+    if (site && strcmp(site, "same-origin") != 0 && strcmp(site, "none") != 0) {
+        fn_error(res, 403, "uploads from another site are refused");
+        return 0;
+    }
     const char *me = req->principal->user_id;
     if (check_member(res, chat, me)) return 0;
     files_upload up;

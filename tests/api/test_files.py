@@ -198,6 +198,11 @@ def test_members_only(chatr, people):
                          timeout=10, allow_redirects=False).status_code == 401
     bob.join(cid)
     assert fetch(bob, url).status_code == 200
+    # a form on another site posting with the member's browser (the browser says so)
+    for site, status in (("cross-site", 403), ("same-site", 403), ("same-origin", 201)):
+        r = bob.session.post(f"{chatr.url}/api/chats/{cid}/files", files={"file": ("d.txt", b"x\n")},
+                             headers={"Sec-Fetch-Site": site}, timeout=10)
+        assert r.status_code == status, (site, r.text)
     _, ack = bob.event("leaveChat", {"chatId": cid})
     assert ack["success"], ack
     assert fetch(bob, url).status_code == 403                 # left: no longer
