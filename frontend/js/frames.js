@@ -54,9 +54,9 @@ export const REACTORS_SHOWN_MAX = 50; // user ids listed per reaction
 const EMOJI_BYTES_MAX = 32;
 const USER_ID_MAX = 256;
 const FILE_NAME_MAX = 255;
-// Files are served by our own function only: any other URL (another origin, javascript:) is
-// never put in a link or an image.
-const FILE_URL = /^\/api\/files\/[A-Za-z0-9._~-]{1,128}$/;
+// A shared file's id (docs/files.md): its links are built from it, never taken from the line's
+// `url`, which the sender's client wrote and could point anywhere (javascript:, another site).
+const FILE_ID = /^[0-9a-f]{32}$/;
 
 // Turns a received frame (or a stored envelope from the history API, which has the same shape)
 // into one of:
@@ -119,13 +119,13 @@ export function mentionsOf(list) {
   return [...new Set(list.filter(isUserId))].slice(0, MENTIONS_MAX);
 }
 
-// A message's `file`, or null: only a URL of our file function is kept.
+// A message's `file`, or null: {id, url (ours, from the id), name, size, contentType}.
 export function fileOf(f) {
-  if (!f || typeof f !== 'object' || typeof f.url !== 'string' || !FILE_URL.test(f.url)) return null;
+  if (!f || typeof f !== 'object' || typeof f.id !== 'string' || !FILE_ID.test(f.id)) return null;
   const name = typeof f.name === 'string' && f.name ? f.name.slice(0, FILE_NAME_MAX) : 'file';
   const size = Number.isSafeInteger(f.size) && f.size >= 0 ? f.size : null;
   const contentType = typeof f.contentType === 'string' ? f.contentType.slice(0, 100).toLowerCase() : '';
-  return { id: String(f.id ?? ''), url: f.url, name, size, contentType };
+  return { id: f.id, url: `/api/files/${f.id}`, name, size, contentType };
 }
 
 export const emojiOk = (e) => typeof e === 'string' && e.length > 0 && new TextEncoder().encode(e).length <= EMOJI_BYTES_MAX;

@@ -37,13 +37,17 @@ export function useMentions(text, input, chatId, picked = new Map()) {
     const label = `@${item.userName}`;
     picked.set(label, item.userId);
     const end = q.start + 1 + q.query.length;
-    text.value = `${text.value.slice(0, q.start)}${label} ${text.value.slice(end)}`;
+    const next = `${text.value.slice(0, q.start)}${label} ${text.value.slice(end)}`;
+    text.value = next;
     query.value = null;
+    // The textarea now, not at Vue's next render: a key typed right after the pick lands after
+    // the name.
     const caret = q.start + label.length + 1;
-    requestAnimationFrame(() => {
-      el?.focus();
-      el?.setSelectionRange(caret, caret);
-    });
+    if (el) {
+      el.value = next;
+      el.focus();
+      el.setSelectionRange(caret, caret);
+    }
   }
 
   // Keys while the list is open; true when the key was used.
