@@ -136,12 +136,21 @@ void hub_sweep_epoch(long epoch)
     snprintf(ep, sizeof ep, "%ld", epoch);
     const char *p[] = {hub_node_id(), ep};
     /* One statement: the reliable rows of older epochs are kept (retention starts now unless it
-     * already runs), every other row of them is removed and returned for its notification. */
+     * already runs), every other row of them is removed and returned for its notification.
+     * A takeover may hold a reliable row's lock meanwhile (another process, a recovery through the
+     * new nginx): the UPDATE waits for it, then looks again at the row as the takeover left it,
+     * but at the connection row (c) as it was when the statement began, in the old epoch. So it
+     * also compares the row's socket with the socket it saw (`seen`, as of the statement's start):
+     * a takeover that committed meanwhile moved the connection to its new socket, which is not
+     * ours to drop (docs/liveness.md, "Epochs"). The DELETE looks at c itself, which the takeover
+     * moved to the new epoch: it is not removed either. */
     PGresult *r =
         fn_db_exec("WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
                    "    dropped_at = coalesce(r.dropped_at, now()) "
-                   "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
-                   "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id) "
+                   "  FROM pubsub.connections c JOIN pubsub.reliable seen ON seen.conn_id = c.id "
+                   "  WHERE r.conn_id = c.id AND c.node = $1 AND c.epoch <> $2::bigint "
+                   "    AND c.close_reason IS NULL AND r.socket IS NOT DISTINCT FROM seen.socket "
+                   "  RETURNING r.conn_id) "
                    "DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
                    "  AND c.id NOT IN (SELECT conn_id FROM kept) "
                    "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
