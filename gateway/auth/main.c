@@ -9,13 +9,14 @@
  * connections the session's tokens opened (docs/sign-in.md). */
 #include "auth.h"
 #include "auth_oidc.h"
-#include "hub.h"
+#include "hub_revoke.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sodium.h>
+#include <json-c/json.h>
 
 static const char *const MOCK_PROVIDERS[] = {"github", "aad", "twitter", NULL};
 

@@ -1,9 +1,14 @@
 /* hub_db.c: the pubsub schema operations shared by the hub programs (schema/002_pubsub.sql). */
+#include "hub_db.h"
 #include "hub.h"
+#include "hub_ctx.h"
+#include "hub_node.h"
+#include "fn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 int hub_db_register(const hub_ctx *ctx, const char *conn_id, long epoch)
 {

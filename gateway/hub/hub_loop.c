@@ -7,7 +7,11 @@
  * with poll() every frame woke the whole pool, and all but one went back to sleep after a failed
  * accept (on this virtual machine a system call costs ~20 us, and that herd was most of the
  * router's CPU). A stop signal ends the loop only between requests, after draining the queue. */
+#include "hub_loop.h"
 #include "hub.h"
+#include "hub_conf.h"
+#include "hub_orphan.h"
+#include "fn.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -75,7 +79,7 @@ static long next_due_ms(void)
     return idle >= 0 && (ms < 0 || idle < ms) ? idle : ms;
 }
 
-int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
+int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(void))
 {
     const char *logfile = fn_settings_get()->log_file;
     hub_conf_get(); /* the hub's settings, before the first request */
@@ -109,7 +113,7 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
         fn_res res = {0};
-        hub_after after = {0};
+        hub_loop_after after = {0};
         req.fcgx = &r;
         req.envp = r.envp;
         req.method = fn_param(&req, "REQUEST_METHOD");

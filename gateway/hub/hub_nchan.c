@@ -1,11 +1,14 @@
 /* hub_nchan.c: publishing to nchan channels through nginx's internal unix socket
  * (CHATR_NGINX_SOCKET, location /pub), one keep-alive connection per process. */
-#include "hub.h"
+#include "hub_nchan.h"
+#include "hub_chan.h"
+#include "fn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 static CURL *pub_curl; /* the per-process connection to nginx */
 
@@ -77,8 +80,8 @@ static int request(const char *method, const char *channels, const char *body, s
     return 0;
 }
 
-int hub_publish(const char *const *channels, size_t n, const char *body, size_t len,
-                const char *ctype)
+int hub_nchan_publish(const char *const *channels, size_t n, const char *body, size_t len,
+                      const char *ctype)
 {
     int rc = 0;
     char *list = malloc((size_t)HUB_CHANNELS_PER_PUBLISH * (HUB_MAX_CHANNEL + 1) + 1);
@@ -98,12 +101,12 @@ int hub_publish(const char *const *channels, size_t n, const char *body, size_t 
     return rc;
 }
 
-int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype)
+int hub_nchan_publish1(const char *channel, const char *body, size_t len, const char *ctype)
 {
     return request("POST", channel, body, len, ctype);
 }
 
-int hub_publish_live(const char *channel, const char *body, size_t len, const char *ctype)
+int hub_nchan_publish_live(const char *channel, const char *body, size_t len, const char *ctype)
 {
     live = 1;
     int rc = request("POST", channel, body, len, ctype);
@@ -126,7 +129,7 @@ static size_t collect_info(char *p, size_t s, size_t n, void *u)
     return add;
 }
 
-int hub_channel_subscribers(const char *channel)
+int hub_nchan_subscribers(const char *channel)
 {
     CURL *c = handle();
     if (!c) return -1;
@@ -174,7 +177,7 @@ int hub_nchan_status(char *buf, size_t len)
     return 0;
 }
 
-int hub_delete_channel(const char *channel)
+int hub_nchan_delete(const char *channel)
 {
     return request("DELETE", channel, NULL, 0, NULL);
 }

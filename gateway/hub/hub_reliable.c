@@ -3,7 +3,7 @@
  *
  * A reliable connection is logical: it outlives its socket for HUB_RELIABLE_RETENTION_MS and a
  * new socket may take it over (recovery). Its sockets subscribe to their own channel only, so
- * every data message to it passes through hub_rel_send: next sequenceId and the message stored
+ * every data message to it passes through hub_reliable_send: next sequenceId and the message stored
  * (pubsub.reliable_push), published to the socket holding the connection, all while the
  * connection's pubsub.reliable row is locked by this process's open transaction. Two senders
  * therefore never publish sequenceId 11 before 10 (the client drops any id at or below the
@@ -13,27 +13,40 @@
  * nchan cannot tell the `closed` hook the close code of a socket, so every close of a reliable
  * socket keeps the connection for the retention time (a clean 1000 close too); only a close by
  * the hub (REST close, capacity, protocol violation: close_reason set) ends it at once. */
+#include "hub_reliable.h"
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_close.h"
+#include "hub_conf.h"
+#include "hub_ctx.h"
+#include "hub_env.h"
+#include "hub_key.h"
+#include "hub_nchan.h"
+#include "hub_notify.h"
+#include "hub_token.h"
+#include "fn.h"
+#include "wps_jwt.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <json-c/json.h>
 
-long hub_rel_retention_ms(void)
+long hub_reliable_retention_ms(void)
 {
     return hub_conf_get()->retention_ms;
 }
 
 static void retention_param(char *buf, size_t len)
 {
-    snprintf(buf, len, "%ld", hub_rel_retention_ms());
+    snprintf(buf, len, "%ld", hub_reliable_retention_ms());
 }
 
 /* ---- tokens and frames ------------------------------------------------------------------ */
 
-char *hub_rel_token(const char *conn_id)
+char *hub_reliable_token(const char *conn_id)
 {
     long long now = (long long)time(NULL);
     json_object *c =
@@ -43,19 +56,19 @@ char *hub_rel_token(const char *conn_id)
     return t;
 }
 
-int hub_rel_token_ok(const char *token, const char *conn_id)
+int hub_reliable_token_ok(const char *token, const char *conn_id)
 {
     const char *aud[] = {conn_id};
     wps_jwt_expect ex = {.aud = aud, .naud = 1};
     wps_jwt_claims cl;
-    if (wps_jwt_verify(hub_access_key(), token, &ex, &cl, NULL, 0) != 0) return 0;
+    if (wps_jwt_verify(hub_key_access(), token, &ex, &cl, NULL, 0) != 0) return 0;
     wps_jwt_claims_free(&cl);
     return 1;
 }
 
-char *hub_rel_connected_frame(const char *user, const char *conn_id, size_t *len)
+char *hub_reliable_connected_frame(const char *user, const char *conn_id, size_t *len)
 {
-    char *token = hub_rel_token(conn_id);
+    char *token = hub_reliable_token(conn_id);
     if (!token) return NULL;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("system"));
@@ -82,14 +95,14 @@ static int publish_seq(const char *socket, long long seq, const char *env, size_
     memcpy(body, head, (size_t)hl);
     memcpy(body + hl, env + 1, len - 1);
     hub_chan_conn(socket, chan);
-    int rc = hub_publish1(chan, body, (size_t)hl + len - 1, "application/json");
+    int rc = hub_nchan_publish1(chan, body, (size_t)hl + len - 1, "application/json");
     free(body);
     return rc;
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-/* One run of hub_rel_send's transaction (fn_db_tx may run it again whole after a connection
+/* One run of hub_reliable_send's transaction (fn_db_tx may run it again whole after a connection
  * lost before COMMIT: the push was rolled back then, so it draws the same sequenceIds, and a
  * client drops an id it has already seen. A connection lost during COMMIT is not run again: the
  * message was published in the body, and a second run after a commit that did happen would
@@ -120,7 +133,7 @@ static int rel_push_body(void *arg)
     return 0;
 }
 
-int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t len)
+int hub_reliable_send(const char *const *conn_ids, size_t n, const char *env, size_t len)
 {
     if (n == 0) return 0;
     if (!env || len < 2 || env[0] != '{' || strlen(env) != len) return -1;
@@ -148,8 +161,8 @@ int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t 
     return rc;
 }
 
-int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, size_t nexcluded,
-                     const char *env, size_t len)
+int hub_reliable_send_hub(const char *hub, const char *user, char *const *excluded,
+                          size_t nexcluded, const char *env, size_t len)
 {
     /* The protocol is part of the text, so even a generic plan of the prepared statement uses
      * the partial index connections_reliable (schema/006): no scan of the hub's connections. */
@@ -176,14 +189,14 @@ int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, s
                 skip = strcmp(excluded[j], id) == 0;
             if (!skip) ids[k++] = id;
         }
-        rc = hub_rel_send(ids, k, env, len);
+        rc = hub_reliable_send(ids, k, env, len);
     }
     free(ids);
     PQclear(r);
     return rc;
 }
 
-int hub_rel_ack(const char *conn_id, uint64_t seq)
+int hub_reliable_ack(const char *conn_id, uint64_t seq)
 {
     char s[24];
     snprintf(s, sizeof s, "%" PRIu64, seq > INT64_MAX ? (uint64_t)INT64_MAX : seq);
@@ -201,7 +214,7 @@ int hub_rel_ack(const char *conn_id, uint64_t seq)
 
 /* ---- sockets come and go ---------------------------------------------------------------- */
 
-int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
+int hub_reliable_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
 {
     char ret[24];
     retention_param(ret, sizeof ret);
@@ -223,7 +236,7 @@ int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
     return found ? 0 : -1;
 }
 
-/* One run of hub_rel_takeover's transaction (fn_db_tx may run it again whole). */
+/* One run of hub_reliable_takeover's transaction (fn_db_tx may run it again whole). */
 typedef struct rel_take {
     const char *conn_id, *socket, *node, *epoch;
     char old[HUB_MAX_CONN_ID + 1]; /* the socket that held it */
@@ -267,8 +280,8 @@ static int rel_take_body(void *arg)
     char chan[HUB_MAX_CHANNEL];
     hub_chan_conn(a->socket, chan);
     size_t len;
-    char *frame = hub_rel_connected_frame(anonymous ? NULL : user, a->conn_id, &len);
-    int rc = frame ? hub_publish1(chan, frame, len, "application/json") : -1;
+    char *frame = hub_reliable_connected_frame(anonymous ? NULL : user, a->conn_id, &len);
+    int rc = frame ? hub_nchan_publish1(chan, frame, len, "application/json") : -1;
     free(frame);
     for (int i = 0; rc == 0 && i < PQntuples(m); i++)
         rc = publish_seq(a->socket, atoll(PQgetvalue(m, i, 0)), PQgetvalue(m, i, 1),
@@ -278,7 +291,8 @@ static int rel_take_body(void *arg)
     return rc; /* the socket does not get everything: it must not hold the connection */
 }
 
-int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch)
+int hub_reliable_takeover(const char *conn_id, const char *socket, const char *node,
+                          const char *epoch)
 {
     rel_take a = {.conn_id = conn_id, .socket = socket, .node = node, .epoch = epoch};
     if (fn_db_tx(rel_take_body, &a) != 0) return -1;
@@ -287,14 +301,14 @@ int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, 
     if (a.old[0] && strcmp(a.old, socket) != 0) { /* a half-open socket still held it: close it */
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(a.old, chan);
-        hub_delete_channel(chan);
+        hub_nchan_delete(chan);
     }
     return 0;
 }
 
 /* Refused sockets of this process that have not closed yet: a client that never sends a frame
  * (the SDK does, within a second) is closed after HUB_RELIABLE_REFUSED_CLOSE_MS (at most the
- * retention) by deleting its channel (close 1000) in hub_rel_expire. A fixed ring: when full,
+ * retention) by deleting its channel (close 1000) in hub_reliable_expire. A fixed ring: when full,
  * the oldest is forgotten (it is a fallback; the client may keep that socket). */
 #define REFUSED_RING 256
 static struct refused {
@@ -310,15 +324,15 @@ static void refused_close_due(void)
         if (!refused[i].due || refused[i].due > now) continue;
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(refused[i].socket, chan);
-        hub_delete_channel(chan); /* 404 (already closed) is fine */
+        hub_nchan_delete(chan); /* 404 (already closed) is fine */
         refused[i].due = 0;
     }
 }
 
-void hub_rel_refuse(const char *socket, const char *reason)
+void hub_reliable_refuse(const char *socket, const char *reason)
 {
-    long wait = hub_rel_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS
-                    ? hub_rel_retention_ms()
+    long wait = hub_reliable_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS
+                    ? hub_reliable_retention_ms()
                     : HUB_RELIABLE_REFUSED_CLOSE_MS;
     struct refused *slot = &refused[refused_next++ % REFUSED_RING];
     snprintf(slot->socket, sizeof slot->socket, "%s", socket);
@@ -327,14 +341,14 @@ void hub_rel_refuse(const char *socket, const char *reason)
     hub_chan_conn(socket, chan);
     size_t len;
     char *frame = hub_env_disconnected(reason, &len);
-    if (frame) hub_publish1(chan, frame, len, "application/json");
+    if (frame) hub_nchan_publish1(chan, frame, len, "application/json");
     free(frame);
     static const char probe[] = "{\"sequenceId\":0,\"type\":\"message\",\"from\":\"server\","
                                 "\"dataType\":\"text\",\"data\":\"\"}";
-    hub_publish1(chan, probe, sizeof probe - 1, "application/json");
+    hub_nchan_publish1(chan, probe, sizeof probe - 1, "application/json");
 }
 
-int hub_rel_drop(const char *conn_id, const char *socket)
+int hub_reliable_drop(const char *conn_id, const char *socket)
 {
     const char *p[] = {conn_id, socket};
     PGresult *r = fn_db_exec(
@@ -348,12 +362,12 @@ int hub_rel_drop(const char *conn_id, const char *socket)
     int kept = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 'f';
     if (kept && atoi(PQgetvalue(r, 0, 1)) == 1)
         fn_log("reliable %s: socket %s gone, kept for %ld ms", conn_id, socket,
-               hub_rel_retention_ms());
+               hub_reliable_retention_ms());
     PQclear(r);
     return kept;
 }
 
-int hub_rel_orphan(const char *conn_id)
+int hub_reliable_orphan(const char *conn_id)
 {
     const char *p[] = {conn_id};
     PGresult *r = fn_db_exec("SELECT socket FROM pubsub.reliable WHERE conn_id = $1", 1, p);
@@ -365,17 +379,17 @@ int hub_rel_orphan(const char *conn_id)
     int away = PQgetisnull(r, 0, 0);
     snprintf(socket, sizeof socket, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
-    if (away) return 1;                 /* retention runs (hub_rel_expire) */
+    if (away) return 1;                 /* retention runs (hub_reliable_expire) */
     if (strcmp(socket, conn_id) != 0) { /* a later socket holds it: is that one there? */
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(socket, chan);
-        if (hub_channel_subscribers(chan) != 0) return 0;
+        if (hub_nchan_subscribers(chan) != 0) return 0;
     }
-    int kept = hub_rel_drop(conn_id, socket);
+    int kept = hub_reliable_drop(conn_id, socket);
     return kept == 1 ? 1 : kept == 0 ? -1 : 0;
 }
 
-void hub_rel_expire(void)
+void hub_reliable_expire(void)
 {
     refused_close_due();
     char ret[24];

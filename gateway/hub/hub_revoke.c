@@ -4,10 +4,15 @@
  * succeeds only while that session exists, and records which connection it opened
  * (pubsub.bound_connections); logout (gateway/auth) closes them. Tokens without the claim (any
  * SDK's, Azure's own) are not touched. */
-#include "hub.h"
+#include "hub_revoke.h"
+#include "hub_close.h"
+#include "fn.h"
+#include "wps_jwt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <json-c/json.h>
+#include <string.h>
 
 /* Bindings of handshakes refused after the token check (so no connection row ever came, and
  * the row's trigger never fires) are forgotten at the session's next handshake after this. */

@@ -1,8 +1,8 @@
 /* hub_store.c: the REST data plane's statements on the pubsub schema (hub_store.h;
  * schema/002_pubsub.sql, 005_history.sql; docs/storage.md). Every statement is parameterised
  * and runs through fn_db_exec. */
-#include "hub.h"
 #include "hub_store.h"
+#include "fn.h"
 
 #include <stdio.h>
 

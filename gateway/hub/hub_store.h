@@ -7,7 +7,7 @@
 #include <libpq-fe.h>
 
 /* What pubsub.group_send answers in its status column: produced by schema/005_history.sql
- * (0-4) and schema/008_quotas.sql (5, the quota); read by hub_group_send (hub_send.c). */
+ * (0-4) and schema/008_quotas.sql (5, the quota); read by hub_send_group (hub_send.c). */
 enum hub_store_gs {
     HUB_STORE_GS_SENT = 0,      /* one row per member */
     HUB_STORE_GS_FORBIDDEN = 1, /* no sendToGroup permission */

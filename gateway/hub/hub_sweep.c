@@ -8,8 +8,8 @@
  * online. So every HUB_SWEEP_EVERY_MS the node's rows are compared with nchan: a row whose
  * socket's own channel has no subscriber is a ghost, and is removed as the `closed` hook would
  * have (DELETE ... RETURNING: `disconnected` fires once, whoever removes it). A reliable
- * connection is not removed but dropped: it waits for recovery, and hub_rel_expire ends it when
- * its retention runs out. The work is split into batches of HUB_SWEEP_BATCH connections, and a
+ * connection is not removed but dropped: it waits for recovery, and hub_reliable_expire ends it
+ * when its retention runs out. The work is split into batches of HUB_SWEEP_BATCH connections, and a
  * lease in PostgreSQL (pubsub.sweeps, schema/009) gives each batch to one process: no process
  * holds state, a process that dies holding the lease delays the next batch by a lease at most.
  *
@@ -18,7 +18,16 @@
  * swept: plain connections are removed (their `disconnected` waits until nginx answers again,
  * the way to the event handler), reliable ones are kept for their retention time from now, so a
  * client that reconnects with its connection id and reconnection token recovers, with replay. */
+#include "hub_sweep.h"
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_conf.h"
+#include "hub_gone.h"
+#include "hub_nchan.h"
+#include "hub_node.h"
+#include "hub_notify.h"
+#include "hub_reliable.h"
+#include "fn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,10 +80,11 @@ static void release(const char *cursor)
 static void bury(const char *conn_id, const char *socket, int reliable, hub_gone **gone, int *ng)
 {
     if (reliable) {
-        if (hub_rel_drop(conn_id, socket) != 0) return; /* kept for recovery (it logs), or error */
+        if (hub_reliable_drop(conn_id, socket) != 0)
+            return; /* kept for recovery (it logs), or error */
     }
     hub_gone *g;
-    if (hub_conn_remove(conn_id, &g) != 0 || !g) return;
+    if (hub_gone_remove(conn_id, &g) != 0 || !g) return;
     fn_log("sweep: connection %s: its socket is gone (no subscriber); removed", conn_id);
     gone[(*ng)++] = g;
 }
@@ -91,7 +101,8 @@ void hub_sweep_ghosts(void)
     snprintf(batch, sizeof batch, "%d", HUB_SWEEP_BATCH);
     const char *p[] = {hub_node_id(), ep, cursor, grace, batch};
     /* Rows younger than the grace may be handshakes whose socket has not subscribed yet; a
-     * reliable connection without a socket is already waiting for recovery (hub_rel_expire). */
+     * reliable connection without a socket is already waiting for recovery (hub_reliable_expire).
+     */
     PGresult *r =
         fn_db_exec("SELECT c.id, coalesce(r.socket, c.id), r.conn_id IS NOT NULL "
                    "FROM pubsub.connections c LEFT JOIN pubsub.reliable r ON r.conn_id = c.id "
@@ -110,7 +121,7 @@ void hub_sweep_ghosts(void)
         const char *id = PQgetvalue(r, i, 0), *socket = PQgetvalue(r, i, 1);
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(socket, chan);
-        int subs = hub_channel_subscribers(chan);
+        int subs = hub_nchan_subscribers(chan);
         if (subs < 0) break; /* nginx cannot be asked: go on from here next time */
         if (subs == 0) bury(id, socket, PQgetvalue(r, i, 2)[0] == 't', gone, &ng);
     }
@@ -162,7 +173,7 @@ void hub_sweep_epoch(long epoch)
     }
     fn_log("node %s restarted (epoch %s): cleared %d connections; reliable ones wait %ld ms for "
            "recovery",
-           hub_node_id(), ep, PQntuples(r), hub_rel_retention_ms());
+           hub_node_id(), ep, PQntuples(r), hub_reliable_retention_ms());
     if (swept) hub_sweep_epoch_notify(); /* two sweeps before a notification: the first batch too */
     swept = r;
 }

@@ -121,7 +121,7 @@ void fn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * runs and hands it to the SDK, so REST calls made while serving carry it (X-Request-Id). */
 #define FN_MAX_REQUEST_ID 64 /* accepted: 1..64 of [0-9A-Za-z-] */
 const char *fn_request_id(void);
-/* The program name log lines carry (fn_run sets it; hub_run too). */
+/* The program name log lines carry (fn_run sets it; hub_loop_run too). */
 void fn_log_as(const char *name);
 /* Takes id when it is well-formed, else makes a fresh one (32 hex digits, like nginx's). */
 void fn_request_id_set(const char *id);

@@ -1,5 +1,5 @@
 """How the hub knows a connection is alive (docs/liveness.md; gateway/hub/hub_sweep.c,
-hub_orphan.c, hub_util.c): ghosts left by dead processes are swept, reliable clients recover
+hub_orphan.c, hub_chan.c): ghosts left by dead processes are swept, reliable clients recover
 after a gateway restart, and channel names cannot be computed from public ids.
 
 Hub `testhub` has the recording event handler hubtools.UPSTREAM; hub `chat` has the app's own
