@@ -11,7 +11,6 @@
 #include "hub.h"
 #include "hub_chan.h"
 #include "hub_ctx.h"
-#include "hub_db.h"
 #include "hub_env.h"
 #include "hub_loop.h"
 #include "hub_name.h"
@@ -21,6 +20,7 @@
 #include "hub_reliable.h"
 #include "hub_revoke.h"
 #include "hub_settings.h"
+#include "hub_store.h"
 #include "hub_token.h"
 #include "hub_webhook.h"
 #include "fn.h"
@@ -225,19 +225,37 @@ static void deny_unavailable(fn_res *res, const char *hub)
     deny(res, 503, "the database is unavailable; retry later");
 }
 
-/* hub_db_register's transaction for a reliable socket: the row and its `connected` frame (which
+/* Registers the connection in the store: 0, 1 (its user is over HUB_MAX_CONNS_PER_USER) or -1.
+ * A repeated hook finds it registered already: that is success too. */
+static int register_row(const hub_ctx *ctx, const char *conn_id)
+{
+    switch (
+        hub_store_register(ctx, conn_id, hub_node_id(), hub_node_epoch(), HUB_MAX_CONNS_PER_USER)) {
+    case HUB_STORE_REG_OK:
+    case HUB_STORE_REG_EXISTS:
+        return 0;
+    case HUB_STORE_REG_OVER_LIMIT:
+        fn_log("hub %s user %s: over %d connections", ctx->hub, ctx->user, HUB_MAX_CONNS_PER_USER);
+        return 1;
+    case HUB_STORE_REG_FAILED:
+        break;
+    }
+    return -1;
+}
+
+/* register_row's transaction for a reliable socket: the row and its `connected` frame (which
  * carries the reconnectionToken) together, so no sender sees the connection before the frame is
  * in the socket's channel; fn_db_tx runs it again whole after a lost connection. */
 typedef struct reg {
     const hub_ctx *ctx;
     const char *conn_id, *own;
-    int status; /* hub_db_register's */
+    int status; /* register_row's */
 } reg;
 
 static int register_reliable(void *arg)
 {
     reg *g = arg;
-    g->status = hub_db_register(g->ctx, g->conn_id, hub_node_epoch());
+    g->status = register_row(g->ctx, g->conn_id);
     if (g->status != 0) return -1;
     size_t len;
     char *frame = hub_reliable_connected_frame(g->ctx->user, g->conn_id, &len);
@@ -260,7 +278,7 @@ static int register_conn(const hub_ctx *ctx, const char *conn_id, const char *ow
         reg g = {.ctx = ctx, .conn_id = conn_id, .own = own, .status = -1};
         return fn_db_tx(register_reliable, &g) == 0 ? 0 : g.status == 1 ? 1 : -1;
     }
-    int rc = hub_db_register(ctx, conn_id, hub_node_epoch());
+    int rc = register_row(ctx, conn_id);
     if (rc != 0 || !hub_ctx_json(ctx)) return rc;
     size_t len;
     char *frame = hub_env_connected(ctx->user, conn_id, &len);

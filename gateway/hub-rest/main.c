@@ -5,7 +5,6 @@
 #include "hub.h"
 #include "hub_close.h"
 #include "hub_conf.h"
-#include "hub_db.h"
 #include "hub_loop.h"
 #include "hub_name.h"
 #include "hub_payload.h"
@@ -343,7 +342,7 @@ static void op_check_permission(rest *r)
 {
     char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
     if (permission_role(r, role, sizeof role, target, sizeof target) != 0) return;
-    json_object *roles = hub_db_roles(r->seg[3]);
+    json_object *roles = hub_store_roles(r->seg[3]);
     int ok = roles && hub_role_allow(roles, r->seg[1], target[0] ? target : NULL);
     json_object_put(roles);
     head_result(r, ok);
@@ -469,12 +468,12 @@ static void op_conn_leave_all(rest *r)
 static void op_group_join(rest *r)
 {
     const char *group = r->seg[1], *conn = r->seg[3];
-    int rc = hub_db_join(r->hub, group, conn);
-    if (rc == 0)
+    enum hub_store_rc rc = hub_store_join(r->hub, group, conn, HUB_MAX_GROUPS_PER_CONN);
+    if (rc == HUB_STORE_OK)
         fn_text(r->res, 200, "text/plain", "", 0);
-    else if (rc == 1)
+    else if (rc == HUB_STORE_LIMIT)
         fn_error(r->res, 400, "the connection is in too many groups");
-    else if (hub_store_exists(HUB_STORE_CONN, r->hub, conn) == 0)
+    else if (rc == HUB_STORE_NOT_FOUND)
         fn_error(r->res, 404, "Connection id '%s' doesn't exist", conn);
     else
         fn_error(r->res, 500, "database unavailable");
@@ -482,7 +481,7 @@ static void op_group_join(rest *r)
 
 static void op_group_leave(rest *r)
 {
-    if (hub_db_leave(r->hub, r->seg[1], r->seg[3]) != 0)
+    if (hub_store_leave(r->hub, r->seg[1], r->seg[3]) != HUB_STORE_OK)
         fn_error(r->res, 500, "database unavailable");
     else
         fn_no_content(r->res);

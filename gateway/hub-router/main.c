@@ -10,7 +10,6 @@
 #include "hub_chan.h"
 #include "hub_close.h"
 #include "hub_ctx.h"
-#include "hub_db.h"
 #include "hub_env.h"
 #include "hub_loop.h"
 #include "hub_name.h"
@@ -20,6 +19,7 @@
 #include "hub_role.h"
 #include "hub_send.h"
 #include "hub_settings.h"
+#include "hub_store.h"
 #include "hub_webhook.h"
 #include "fn.h"
 #include "metrics.h"
@@ -49,30 +49,14 @@ typedef struct frame_ctx {
 /* 1: first time (claimed), 0: a repeat of an ackId that succeeded, -1: database error. */
 static int ack_claim(frame_ctx *f)
 {
-    char id[24], slot[16];
-    snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
-    snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
-    const char *p[] = {f->conn_id, slot, id};
-    PGresult *r =
-        fn_db_exec("INSERT INTO pubsub.acks AS a (conn_id, slot, ack_id) VALUES ($1, $2, $3) "
-                   "ON CONFLICT (conn_id, slot) DO UPDATE SET ack_id = EXCLUDED.ack_id "
-                   "  WHERE a.ack_id <> EXCLUDED.ack_id RETURNING 1",
-                   3, p);
-    if (!r) return -1;
-    int fresh = PQntuples(r) == 1;
-    PQclear(r);
-    f->claimed = fresh;
+    int fresh = hub_store_ack_claim(f->conn_id, f->ack_id);
+    f->claimed = fresh == 1;
     return fresh;
 }
 
 static void ack_release(const frame_ctx *f)
 {
-    char id[24], slot[16];
-    snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
-    snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
-    const char *p[] = {f->conn_id, slot, id};
-    PQclear(fn_db_exec("DELETE FROM pubsub.acks WHERE conn_id = $1 AND slot = $2 AND ack_id = $3",
-                       3, p));
+    hub_store_ack_forget(f->conn_id, f->ack_id);
 }
 
 static void reply(fn_res *res, char *body, size_t len)
@@ -138,7 +122,7 @@ static const char *get_str(json_object *o, const char *key)
 
 static int allowed(const frame_ctx *f, const char *kind, const char *group)
 {
-    json_object *roles = hub_db_roles(f->conn_id);
+    json_object *roles = hub_store_roles(f->conn_id);
     int ok = roles && hub_role_allow(roles, kind, group);
     json_object_put(roles);
     return ok;
@@ -155,13 +139,14 @@ static void join_leave(fn_res *res, const frame_ctx *f, json_object *msg, int jo
         ack(res, f, "Forbidden", "no permission to %s group %s", join ? "join" : "leave", group);
         return;
     }
-    int rc =
-        join ? hub_db_join(f->c.hub, group, f->conn_id) : hub_db_leave(f->c.hub, group, f->conn_id);
-    if (rc == 1) {
+    enum hub_store_rc rc =
+        join ? hub_store_join(f->c.hub, group, f->conn_id, HUB_MAX_GROUPS_PER_CONN)
+             : hub_store_leave(f->c.hub, group, f->conn_id);
+    if (rc == HUB_STORE_LIMIT) {
         fn_log("connection %s: over %d groups", f->conn_id, HUB_MAX_GROUPS_PER_CONN);
         ack(res, f, "BadRequest", "a connection may join at most %d groups",
             HUB_MAX_GROUPS_PER_CONN);
-    } else if (rc != 0) {
+    } else if (rc != HUB_STORE_OK) {
         ack(res, f, "InternalServerError", "membership not changed");
     } else {
         ack(res, f, NULL, NULL);
@@ -296,8 +281,7 @@ static int call_event(const frame_ctx *f, const char *event, const hub_payload *
         snprintf(err, errlen, "event handler reply has an unsupported content type");
         rc = -1;
     } else if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE) {
-        const char *q[] = {f->conn_id, rep.state};
-        PQclear(fn_db_exec("UPDATE pubsub.connections SET state = $2 WHERE id = $1", 2, q));
+        hub_store_set_state(f->conn_id, rep.state);
     }
     hub_webhook_reply_free(&rep);
     return rc;

@@ -9,6 +9,7 @@
 #include "hub_gone.h"
 #include "hub_nchan.h"
 #include "hub_reliable.h"
+#include "hub_store.h"
 #include "fn.h"
 
 #include <stdio.h>
@@ -16,17 +17,12 @@
 
 int hub_close_connection(const char *conn_id, const char *protocol, const char *reason)
 {
-    const char *p[] = {conn_id, reason};
-    PGresult *r = fn_db_exec("UPDATE pubsub.connections c SET close_reason = $2 WHERE id = $1 "
-                             "RETURNING protocol, "
-                             "  (SELECT r.socket FROM pubsub.reliable r WHERE r.conn_id = c.id)",
-                             2, p);
-    int found = r && PQntuples(r) == 1;
-    int json = found ? PQgetvalue(r, 0, 0)[0] != '\0' : (protocol && *protocol);
-    int reliable = found && hub_reliable_protocol(PQgetvalue(r, 0, 0));
+    char proto[64], held[HUB_MAX_CONN_ID + 1];
+    int found = hub_store_close(conn_id, reason, proto, sizeof proto, held, sizeof held) == 1;
+    int json = found ? proto[0] != '\0' : (protocol && *protocol);
+    int reliable = found && hub_reliable_protocol(proto);
     char socket[HUB_MAX_CONN_ID + 1];
-    snprintf(socket, sizeof socket, "%s", reliable ? PQgetvalue(r, 0, 1) : conn_id);
-    PQclear(r);
+    snprintf(socket, sizeof socket, "%s", reliable ? held : conn_id);
     if (reliable && !socket[0]) { /* away: nothing to close, the connection ends now */
         hub_gone *g;
         if (hub_gone_remove(conn_id, &g) != 0) return -1;

@@ -5,6 +5,7 @@
 #include "hub_gone.h"
 #include "hub.h"
 #include "hub_notify.h"
+#include "hub_store.h"
 #include "fn.h"
 
 #include <stdio.h>
@@ -20,10 +21,7 @@ struct hub_gone {
 int hub_gone_remove(const char *conn_id, hub_gone **out)
 {
     *out = NULL;
-    const char *p[] = {conn_id};
-    PGresult *r = fn_db_exec("DELETE FROM pubsub.connections WHERE id = $1 "
-                             "RETURNING hub, user_id, protocol, state, close_reason",
-                             1, p);
+    PGresult *r = hub_store_remove(conn_id);
     if (!r) return -1;
     hub_gone *g = PQntuples(r) == 1 ? calloc(1, sizeof *g) : NULL;
     if (g) {

@@ -1,7 +1,6 @@
 /* hub_send.c: delivery of one message to connections, users, groups or the whole hub, each
  * socket in its own shape (JSON envelope or raw bytes), one multi-channel publish per 255. */
 #include "hub_send.h"
-#include "hub.h"
 #include "hub_chan.h"
 #include "hub_conf.h"
 #include "hub_env.h"
@@ -87,44 +86,25 @@ static int hub_history_durable(void)
 
 static PGresult *group_send_db(const hub_send_msg *m, int allowed, int store)
 {
-    char slot[16], ack[24], qbytes[24], qwin[16];
-    long long quota;
-    long window;
-    hub_settings_quota(hub_settings_get(m->hub), &quota, &window);
-    snprintf(qbytes, sizeof qbytes, "%lld", quota);
-    snprintf(qwin, sizeof qwin, "%ld", window);
-    int quoted = store && m->conn_id; /* server (REST) sends have no quota */
-    snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
-    snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
-    int acked = m->conn_id && m->has_ack;
-    const char *q[] = {m->conn_id,
-                       m->hub,
-                       m->group,
-                       allowed ? "t" : "f",
-                       acked ? slot : NULL,
-                       acked ? ack : NULL,
-                       store ? "t" : "f",
-                       m->from_user,
-                       hub_payload_dt_name(m->p->dt),
-                       store ? stored_data(m->p) : "",
-                       hub_history_durable() ? "t" : "f",
-                       quoted ? qbytes : NULL,
-                       quoted ? qwin : NULL};
-    return fn_db_exec("SELECT status, msg_id, msg_time, member, protocol "
-                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                      "$12::bigint, $13::int)",
-                      13, q);
+    hub_store_msg s = {.conn_id = m->conn_id,
+                       .hub = m->hub,
+                       .group = m->group,
+                       .allowed = allowed,
+                       .has_ack = m->has_ack,
+                       .ack_id = m->ack_id,
+                       .store = store,
+                       .from_user = m->from_user,
+                       .dt = hub_payload_dt_name(m->p->dt),
+                       .data = store ? stored_data(m->p) : "",
+                       .durable = hub_history_durable(),
+                       .quoted = store && m->conn_id}; /* server (REST) sends have no quota */
+    hub_settings_quota(hub_settings_get(m->hub), &s.quota_bytes, &s.quota_window_s);
+    return hub_store_group_send(&s);
 }
 
 static void ack_forget(const hub_send_msg *m)
 {
-    if (!m->conn_id || !m->has_ack) return;
-    char slot[16], ack[24];
-    snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
-    snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
-    const char *q[] = {m->conn_id, slot, ack};
-    PQclear(fn_db_exec("DELETE FROM pubsub.acks WHERE conn_id = $1 AND slot = $2 AND ack_id = $3",
-                       3, q));
+    if (m->conn_id && m->has_ack) hub_store_ack_forget(m->conn_id, m->ack_id);
 }
 
 /* A message accepted and then not delivered is counted (metrics.c): reason database (away
@@ -226,9 +206,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         /* reliable sockets are not on the broadcast channel */
         if (hub_reliable_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
     } else {
-        const char *q[] = {hub};
-        PGresult *r =
-            fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
+        PGresult *r = hub_store_conns(HUB_STORE_HUB, hub, NULL);
         rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
         PQclear(r);
     }
@@ -254,9 +232,7 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
 
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
 {
-    const char *q[] = {conn_id, hub};
-    PGresult *r =
-        fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE id = $1 AND hub = $2", 2, q);
+    PGresult *r = hub_store_conns(HUB_STORE_CONN, hub, conn_id);
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);
