@@ -153,6 +153,24 @@ static void join_leave(fn_res *res, const frame_ctx *f, json_object *msg, int jo
     }
 }
 
+/* The frame's dataType and data as a payload: 0, or -1 when they do not fit (answered as a
+ * protocol violation). */
+static int frame_payload(fn_res *res, const frame_ctx *f, json_object *msg, hub_payload *p)
+{
+    enum hub_payload_dt dt;
+    json_object *data = NULL;
+    if (hub_payload_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
+        violation(res, f, "unknown dataType%s", NULL);
+        return -1;
+    }
+    json_object_object_get_ex(msg, "data", &data);
+    if (hub_payload_from_json(p, dt, data) != 0) {
+        violation(res, f, "data does not match dataType %s", hub_payload_dt_name(dt));
+        return -1;
+    }
+    return 0;
+}
+
 static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
 {
     const char *group = get_str(msg, "group");
@@ -160,18 +178,9 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
         violation(res, f, "invalid group name%s", NULL);
         return;
     }
-    enum hub_payload_dt dt;
-    json_object *data = NULL, *v;
-    if (hub_payload_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
-        violation(res, f, "unknown dataType%s", NULL);
-        return;
-    }
-    json_object_object_get_ex(msg, "data", &data);
+    json_object *v;
     hub_payload p;
-    if (hub_payload_from_json(&p, dt, data) != 0) {
-        violation(res, f, "data does not match dataType %s", hub_payload_dt_name(dt));
-        return;
-    }
+    if (frame_payload(res, f, msg, &p) != 0) return;
     /* "persist": false (our extension): delivered, never stored (typing indicators) */
     int persist = !(json_object_object_get_ex(msg, "persist", &v) &&
                     json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v));
@@ -294,18 +303,8 @@ static void user_event(fn_res *res, const frame_ctx *f, json_object *msg)
         violation(res, f, "invalid event name%s", NULL);
         return;
     }
-    enum hub_payload_dt dt;
-    json_object *data = NULL;
-    if (hub_payload_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
-        violation(res, f, "unknown dataType%s", NULL);
-        return;
-    }
-    json_object_object_get_ex(msg, "data", &data);
     hub_payload p;
-    if (hub_payload_from_json(&p, dt, data) != 0) {
-        violation(res, f, "data does not match dataType %s", hub_payload_dt_name(dt));
-        return;
-    }
+    if (frame_payload(res, f, msg, &p) != 0) return;
     char err[256];
     int rc = call_event(f, event, &p, err, sizeof err);
     hub_payload_free(&p);

@@ -9,6 +9,7 @@
 #include "hub_key.h"
 #include "hub_settings.h"
 #include "fn.h"
+#include "fn_curl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,14 +142,7 @@ static void target(CURL *c, const char *url)
 
 static CURL *handle(void)
 {
-    if (hook_curl) {
-        curl_easy_reset(hook_curl);
-    } else {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        hook_curl = curl_easy_init();
-    }
-    if (hook_curl) curl_easy_setopt(hook_curl, CURLOPT_NOSIGNAL, 1L);
-    return hook_curl;
+    return fn_curl(&hook_curl);
 }
 
 static int origin_allowed(const char *allowed, const char *host)

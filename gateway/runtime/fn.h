@@ -72,6 +72,11 @@ int fn_run(const char *name, fn_handler handler);
  * signal came and no connection is left queued, or accept failed). */
 void fn_signals_init(void);
 int fn_accept(struct FCGX_Request *r, long timeout_ms);
+/* fn_req_start: req (zeroed by the caller) reads the accepted request r: method, path and query,
+ * "GET", "/" and "" when absent. fn_write_response: the status line, headers and body of res
+ * (no body for HEAD). */
+void fn_req_start(fn_req *req, struct FCGX_Request *r);
+void fn_write_response(struct FCGX_Request *r, const fn_req *req, const fn_res *res);
 
 /* Request accessors. Names are HTTP names ("Content-Type", "x-ms-client-principal"). */
 const char *fn_param(const fn_req *req, const char *fcgi_name);

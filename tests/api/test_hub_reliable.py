@@ -16,16 +16,10 @@ import time
 
 import websocket
 
-from hubtools import PROTO, UPSTREAM, Client, client_token, rest
+from hubtools import PROTO, RELIABLE, TEST_HUB, UPSTREAM, Client, client_token, rest, short_retention
 
-RETENTION_MS = 3000
-# Read by the session's emulator when it starts (after collection): only reliable connections
-# care, and no other test uses them.
-os.environ.setdefault("CHATR_RELIABLE_RETENTION_MS", str(RETENTION_MS))
-RETENTION = int(os.environ["CHATR_RELIABLE_RETENTION_MS"]) / 1000
-
-RELIABLE = "json.reliable.webpubsub.azure.v1"
-HUB = "testhub"
+RETENTION = short_retention(3000)  # only reliable connections care
+HUB = TEST_HUB
 H = f"/api/hubs/{HUB}"
 ROLES = ["webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"]
 

@@ -18,7 +18,7 @@ import requests
 import websocket
 
 from chattools import Person
-from hubtools import PROTO, UPSTREAM, Client, client_token, rest
+from hubtools import PROTO, RELIABLE, TEST_HUB, UPSTREAM, Client, client_token, rest, short_retention
 
 SWEEP_MS = 2000
 os.environ.setdefault("CHATR_HUB_SWEEP_MS", str(SWEEP_MS))
@@ -28,12 +28,8 @@ GRACE = 5  # HUB_SWEEP_GRACE_MS: rows younger than this are not looked at
 # pass of a few rows is one batch. Several intervals of slack for a busy machine.
 GONE_WITHIN = GRACE + 5 * SWEEP + 10
 
-RETENTION_MS = 3000
-os.environ.setdefault("CHATR_RELIABLE_RETENTION_MS", str(RETENTION_MS))
-RETENTION = int(os.environ["CHATR_RELIABLE_RETENTION_MS"]) / 1000
-
-RELIABLE = "json.reliable.webpubsub.azure.v1"
-HUB = "testhub"
+RETENTION = short_retention(3000)
+HUB = TEST_HUB
 H = f"/api/hubs/{HUB}"
 
 

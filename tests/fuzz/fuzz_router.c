@@ -40,8 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_env();
-    if (sodium_init() < 0) abort();
+    fuzz_init();
     ctxs[0] = ctx_make("chat", "alice", HUB_PROTO_JSON,
                        "[\"webpubsub.sendToGroup\",\"webpubsub.joinLeaveGroup\"]");
     ctxs[1] = ctx_make("chat", "bob", HUB_PROTO_RELIABLE, "[\"webpubsub.sendToGroup.g1\"]");
