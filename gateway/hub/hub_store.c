@@ -349,9 +349,16 @@ PGresult *hub_store_reliable_expire(long retention_ms)
     char ret[24];
     snprintf(ret, sizeof ret, "%ld", retention_ms);
     const char *p[] = {ret};
-    return fn_db_exec("DELETE FROM pubsub.connections c USING pubsub.reliable r "
-                      "WHERE r.conn_id = c.id AND r.socket IS NULL "
-                      "  AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
+    /* The reliable rows are locked first, in the order a takeover locks (reliable row, then the
+     * connection), and rows a takeover holds are skipped: once it commits, the row has a socket
+     * again. Judging by the reliable row as of the statement's start instead (a DELETE on the
+     * connection joined with it) ended connections a takeover had just recovered: the DELETE
+     * waited for the connection row, then re-read that row but not the reliable one. */
+    return fn_db_exec("WITH due AS (SELECT r.conn_id FROM pubsub.reliable r "
+                      "  WHERE r.socket IS NULL "
+                      "    AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
+                      "  FOR UPDATE SKIP LOCKED) "
+                      "DELETE FROM pubsub.connections c USING due WHERE c.id = due.conn_id "
                       "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
                       1, p);
 }
