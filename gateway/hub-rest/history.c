@@ -4,6 +4,8 @@
  * maps the answers to status codes and writes the JSON. Not part of Azure Web PubSub. */
 #include "rest.h"
 #include "hub_store.h"
+#include "hub_moderate.h"
+#include "hub_name.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -164,7 +166,7 @@ void hist_edit(rest *r)
         hub_payload_free(&p);
         return;
     }
-    enum hub_store_msg rc = hub_store_message_edit(r->hub, r->seg[1], id, &p, &env);
+    enum hub_store_msg_rc rc = hub_store_message_edit(r->hub, r->seg[1], id, &p, &env);
     hub_payload_free(&p);
     if (rc == HUB_STORE_MSG_OK)
         answer_envelope(r, env);
@@ -180,7 +182,7 @@ void hist_delete(rest *r)
 {
     long long id = path_id(r);
     if (id < 0) return;
-    enum hub_store_msg rc = hub_store_message_delete(r->hub, r->seg[1], id);
+    enum hub_store_msg_rc rc = hub_store_message_delete(r->hub, r->seg[1], id);
     if (rc == HUB_STORE_MSG_OK)
         fn_no_content(r->res);
     else if (rc == HUB_STORE_MSG_NOT_FOUND)
@@ -256,7 +258,8 @@ void hist_search(rest *r)
     }
     for (size_t i = 0; i < json_object_array_length(groups); i++) {
         json_object *g = json_object_array_get_idx(groups, i);
-        if (!text_of(g, HUB_MAX_GROUP_NAME * 4) || !hub_group_valid(json_object_get_string(g))) {
+        if (!text_of(g, HUB_MAX_GROUP_NAME * 4) ||
+            !hub_name_group_valid(json_object_get_string(g))) {
             fn_error(r->res, 400, "invalid group name in groups");
             goto done;
         }
@@ -295,7 +298,7 @@ void hist_count(rest *r)
     json_object_object_foreach(groups, name, after)
     {
         long long id;
-        if (!hub_group_valid(name) || !fn_utf8_valid(name, strlen(name)) ||
+        if (!hub_name_group_valid(name) || !fn_utf8_valid(name, strlen(name)) ||
             member_id(after, &id) != 1) {
             fn_error(r->res, 400, "groups must map valid group names to message ids (0 or more)");
             goto done;

@@ -3,7 +3,17 @@
  * compared by path). Status codes are exactly those the SDK declares
  * (docs/protocols.md#operations-and-status-codes). */
 #include "hub.h"
+#include "hub_close.h"
+#include "hub_conf.h"
+#include "hub_loop.h"
+#include "hub_name.h"
+#include "hub_payload.h"
+#include "hub_role.h"
+#include "hub_send.h"
 #include "hub_store.h"
+#include "hub_token.h"
+#include "fn.h"
+#include "wps_jwt.h"
 #include "metrics.h"
 #include "observe.h"
 #include "rest.h"
@@ -13,6 +23,9 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <errno.h>
+#include <stdint.h>
+#include <json-c/json.h>
 
 /* All values of a repeated query parameter (excluded=a&excluded=b). */
 static void query_all(rest *r, const char *name)
@@ -35,8 +48,8 @@ static void query_all(rest *r, const char *name)
 
 int rest_body_payload(rest *r, hub_payload *p)
 {
-    enum hub_dt dt;
-    if (hub_ctype_dt(fn_header(r->req, "Content-Type"), &dt) != 0) {
+    enum hub_payload_dt dt;
+    if (hub_payload_ctype_dt(fn_header(r->req, "Content-Type"), &dt) != 0) {
         fn_error(r->res, 415, "unsupported Content-Type");
         return -1;
     }
@@ -106,7 +119,7 @@ static void op_generate_token(rest *r)
     long mins = fn_query(r->req, "minutesToExpire", minutes, sizeof minutes) ? atol(minutes) : 60;
     if (mins < 1) mins = 60;
     char aud[1024];
-    snprintf(aud, sizeof aud, "%s/client/hubs/%s", hub_public_url(), r->hub);
+    snprintf(aud, sizeof aud, "%s/client/hubs/%s", hub_conf_public_url(), r->hub);
     json_object *roles = json_object_new_array(), *groups = json_object_new_array();
     const char *q = r->req->query;
     while (q && *q) {
@@ -178,8 +191,9 @@ static void op_list_group(rest *r)
         char link[2048];
         const char *uri = fn_param(r->req, "HUB_URI");
         size_t plen = uri ? strcspn(uri, "?") : 0;
-        snprintf(link, sizeof link, "%s%.*s?maxpagesize=%ld&continuationToken=%s", hub_public_url(),
-                 (int)plen, uri ? uri : "", size, PQgetvalue(q, (int)size - 1, 0));
+        snprintf(link, sizeof link, "%s%.*s?maxpagesize=%ld&continuationToken=%s",
+                 hub_conf_public_url(), (int)plen, uri ? uri : "", size,
+                 PQgetvalue(q, (int)size - 1, 0));
         json_object_object_add(o, "nextLink", json_object_new_string(link));
     }
     PQclear(q);
@@ -211,7 +225,7 @@ static void op_groups_filter(rest *r, int add)
         }
     }
     for (size_t i = 0; i < json_object_array_length(groups); i++)
-        if (!hub_group_valid(json_object_get_string(json_object_array_get_idx(groups, i)))) {
+        if (!hub_name_group_valid(json_object_get_string(json_object_array_get_idx(groups, i)))) {
             json_object_put(b);
             fn_error(r->res, 400, "invalid group name");
             return;
@@ -259,8 +273,8 @@ static void op_check_permission(rest *r)
 {
     char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
     if (permission_role(r, role, sizeof role, target, sizeof target) != 0) return;
-    json_object *roles = hub_db_roles(r->seg[3]);
-    int ok = roles && hub_roles_allow(roles, r->seg[1], target[0] ? target : NULL);
+    json_object *roles = hub_store_roles(r->seg[3]);
+    int ok = roles && hub_role_allow(roles, r->seg[1], target[0] ? target : NULL);
     json_object_put(roles);
     head_result(r, ok);
 }
@@ -363,24 +377,24 @@ static void op_send_group(rest *r)
         hub_payload_free(&p);
         return;
     }
-    hub_group_msg m = {.hub = r->hub,
-                       .group = r->seg[1],
-                       .p = &p,
-                       .excluded = r->excluded,
-                       .nexcluded = r->nexcluded,
-                       .persist = persist != 2};
+    hub_send_msg m = {.hub = r->hub,
+                      .group = r->seg[1],
+                      .p = &p,
+                      .excluded = r->excluded,
+                      .nexcluded = r->nexcluded,
+                      .persist = persist != 2};
     char why[256];
-    enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
+    enum hub_send_rc rc = hub_send_group(&m, why, sizeof why);
     if (rc == HUB_SEND_REJECTED)
         fn_error(r->res, 403, "%s", why);
     else
-        send_result(r, rc == HUB_SENT ? 0 : -1);
+        send_result(r, rc == HUB_SEND_OK ? 0 : -1);
     hub_payload_free(&p);
 }
 
 static void op_user_join(rest *r)
 {
-    if (!hub_group_valid(r->seg[3])) {
+    if (!hub_name_group_valid(r->seg[3])) {
         fn_error(r->res, 400, "invalid group name");
         return;
     }
@@ -407,12 +421,12 @@ static void op_conn_leave_all(rest *r)
 static void op_group_join(rest *r)
 {
     const char *group = r->seg[1], *conn = r->seg[3];
-    int rc = hub_db_join(r->hub, group, conn);
-    if (rc == 0)
+    enum hub_store_rc rc = hub_store_join(r->hub, group, conn, HUB_MAX_GROUPS_PER_CONN);
+    if (rc == HUB_STORE_OK)
         fn_text(r->res, 200, "text/plain", "", 0);
-    else if (rc == 1)
+    else if (rc == HUB_STORE_LIMIT)
         fn_error(r->res, 400, "the connection is in too many groups");
-    else if (hub_store_exists(HUB_STORE_CONN, r->hub, conn) == 0)
+    else if (rc == HUB_STORE_NOT_FOUND)
         fn_error(r->res, 404, "Connection id '%s' doesn't exist", conn);
     else
         fn_error(r->res, 500, "database unavailable");
@@ -420,7 +434,7 @@ static void op_group_join(rest *r)
 
 static void op_group_leave(rest *r)
 {
-    if (hub_db_leave(r->hub, r->seg[1], r->seg[3]) != 0)
+    if (hub_store_leave(r->hub, r->seg[1], r->seg[3]) != HUB_STORE_OK)
         fn_error(r->res, 500, "database unavailable");
     else
         fn_no_content(r->res);
@@ -496,7 +510,7 @@ static int op_matches(const rest *r, const rest_op *o)
 static void route(rest *r)
 {
     /* a group named in the path is checked before the operation is looked up */
-    if (r->nseg >= 2 && strcmp(r->seg[0], "groups") == 0 && !hub_group_valid(r->seg[1])) {
+    if (r->nseg >= 2 && strcmp(r->seg[0], "groups") == 0 && !hub_name_group_valid(r->seg[1])) {
         fn_error(r->res, 400, "invalid group name");
         return;
     }
@@ -512,7 +526,7 @@ static int handle_rest(fn_req *req, fn_res *res);
 
 /* A REST call the database could not serve (after the hold, fn_db.c) is answered 503 with
  * Retry-After instead of 500 (docs/storage.md, "Outages"). */
-static int handle(fn_req *req, fn_res *res, hub_after *after)
+static int handle(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     (void)after;
     const char *uri = fn_param(req, "HUB_URI");
@@ -614,5 +628,5 @@ static int handle_rest(fn_req *req, fn_res *res)
 
 int main(void)
 {
-    return hub_run("hub-rest", handle, NULL);
+    return hub_loop_run("hub-rest", handle, NULL);
 }

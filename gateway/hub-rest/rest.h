@@ -4,6 +4,8 @@
 #define CHATR_HUB_REST_REST_H
 
 #include "hub.h"
+#include "hub_payload.h"
+#include "fn.h"
 
 #define MAX_SEGS 8
 #define MAX_EXCLUDED 1024

@@ -433,7 +433,19 @@ static const char *reason(int status)
     }
 }
 
-static void write_response(FCGX_Request *r, const fn_req *req, fn_res *res)
+void fn_req_start(fn_req *req, FCGX_Request *r)
+{
+    req->fcgx = r;
+    req->envp = r->envp;
+    req->method = fn_param(req, "REQUEST_METHOD");
+    req->path = fn_param(req, "DOCUMENT_URI");
+    req->query = fn_param(req, "QUERY_STRING");
+    if (!req->method) req->method = "GET";
+    if (!req->path) req->path = "/";
+    if (!req->query) req->query = "";
+}
+
+void fn_write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
 {
     /* FCGX_FPrintF knows no %zu: format with snprintf, write with FCGX_PutStr. */
     char head[256];
@@ -519,18 +531,11 @@ int fn_run(const char *name, fn_handler handler)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
         fn_res res = {0};
-        req.fcgx = &r;
-        req.envp = r.envp;
-        req.method = fn_param(&req, "REQUEST_METHOD");
-        req.path = fn_param(&req, "DOCUMENT_URI");
-        req.query = fn_param(&req, "QUERY_STRING");
-        if (!req.method) req.method = "GET";
-        if (!req.path) req.path = "/";
-        if (!req.query) req.query = "";
+        fn_req_start(&req, &r);
         const char *crid = fn_param(&req, "CHATR_REQUEST_ID");
         fn_request_id_set(crid ? crid : fn_param(&req, "REQUEST_ID"));
         serve(&req, &res, handler);
-        write_response(&r, &req, &res);
+        fn_write_response(&r, &req, &res);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
         const char *rid = fn_param(&req, "REQUEST_ID");
