@@ -21,6 +21,7 @@ APT_PACKAGES=(
     # the files function (functions/files, docs/files.md): libmagic tells a file's type from its
     # content, GMime reads multipart/form-data uploads, libvips makes image thumbnails
     libmagic-dev libgmime-3.0-dev libvips-dev
+    redis-server redis-tools # several gateway nodes share nchan through Redis (docs/scale-out.md)
 )
 
 missing=()

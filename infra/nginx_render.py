@@ -26,9 +26,11 @@ def nchan_shm():
     return v
 
 
-def real_ip():
-    """realip directives for CHATR_TRUSTED_PROXIES (gateway/nginx/http.d/realip.conf.in)."""
+def real_ip(env=None):
+    """realip directives for CHATR_TRUSTED_PROXIES (gateway/nginx/http.d/realip.conf.in), plus
+    env.extra_proxies (a node behind the emulator's balancer trusts loopback)."""
     items = re.split(r"[\s,]+", os.environ.get("CHATR_TRUSTED_PROXIES", "").strip())
+    items += list(getattr(env, "extra_proxies", ()))
     lines = []
     for item in filter(None, items):
         try:
@@ -38,6 +40,43 @@ def real_ip():
     if lines:
         lines += ["real_ip_header X-Forwarded-For;", "real_ip_recursive on;"]
     return "\n".join(lines) or "# (no trusted proxies)"
+
+
+# CHATR_REDIS_URL: one Redis server, or a Redis Cluster's seed nodes, comma- or space-separated
+# (docs/scale-out.md#redis-mode): redis://[:password@]host:port[/db], or host:port.
+REDIS_ITEM = re.compile(r"(?:redis://(?::(?P<pw>[A-Za-z0-9._~!*+-]{1,256})@)?)?"
+                        r"(?P<host>[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])"
+                        r":(?P<port>[0-9]{1,5})(?:/(?P<db>[0-9]{1,2}))?")
+REDIS_UPSTREAM = "chatr_redis"
+
+
+def redis_servers(env):
+    """The Redis servers nchan uses (CHATR_REDIS_URL, or env.redis_url), checked: [] when unset."""
+    value = getattr(env, "redis_url", None)
+    if value is None:
+        value = os.environ.get("CHATR_REDIS_URL", "")
+    out = []
+    for item in filter(None, re.split(r"[\s,]+", value.strip())):
+        m = REDIS_ITEM.fullmatch(item)
+        if not m or not 0 < int(m.group("port")) < 65536:
+            raise SystemExit(f"CHATR_REDIS_URL: {item!r} is not redis://[:password@]host:port[/db]"
+                             " or host:port")
+        out.append(item if item.startswith("redis://") else f"redis://{item}")
+    return out
+
+
+def redis(env):
+    """(http-level upstream, the line each nchan location gets) for CHATR_REDIS_URL."""
+    servers = redis_servers(env)
+    if not servers:
+        return "# (no CHATR_REDIS_URL: nchan keeps its channels in this node's memory)", \
+            "# (nchan in memory: no CHATR_REDIS_URL)"
+    lines = [f"upstream {REDIS_UPSTREAM} {{"]
+    lines += [f"    nchan_redis_server {u};" for u in servers]
+    # counts per nginx, checked against Redis' own view of who is connected: a node killed with
+    # -9 stops counting at once (the default, fast counts would keep its subscribers forever)
+    lines += ["    nchan_redis_accurate_subscriber_count on;", "}"]
+    return "\n".join(lines), f"nchan_redis_pass {REDIS_UPSTREAM};"
 
 
 def gate_module(root):
@@ -183,11 +222,11 @@ def render(root, env, is_root):
         # fraction of the latency (tests/bench, README "Performance").
         "WORKERS": os.environ.get("CHATR_NGINX_WORKERS", "1"),
         "NCHAN_SHM": nchan_shm(),
-        "REAL_IP": real_ip(),
+        "REAL_IP": real_ip(env),
         "GATE_MODULE": gate_module(root),
-
-
         "LISTEN": listen(env),
+        "REDIS_UPSTREAM": redis(env)[0],
+        "REDIS_PASS": redis(env)[1],
         "TLS": tls(env),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
@@ -216,3 +255,23 @@ def render(root, env, is_root):
     with open(os.path.join(env.nginx, "internal.d", "functions.conf"), "w") as f:
         f.write(internal)
     swa_routes.render(root, env.nginx, values)  # static routes from frontend/staticwebapp.config.json
+
+
+def render_balancer(root, env, ports, is_root):
+    """The load balancer's nginx.conf (gateway/nginx/balancer/nginx.conf.in) in env.nginx: on
+    CHATR_LISTEN:CHATR_PORT (TLS there when set), spreading over the nodes on loopback ports."""
+    src = os.path.join(root, "gateway", "nginx", "balancer", "nginx.conf.in")
+    servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=2s;" for p in ports)
+    values = {
+        "USER": f"user {getattr(env, 'nginx_user', 'chatr')};" if is_root else "",
+        "RUN_DIR": env.run,
+        "NGINX_DIR": env.nginx,
+        "LISTEN": listen(env),
+        "TLS": tls(env),
+        "SERVERS": servers,
+    }
+    os.makedirs(os.path.join(env.nginx, "tmp"), exist_ok=True)
+    with open(src) as f:
+        text = substitute(f.read(), values, src)
+    with open(os.path.join(env.nginx, "nginx.conf"), "w") as f:
+        f.write(text)

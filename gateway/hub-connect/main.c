@@ -10,6 +10,7 @@
  * docs/architecture.md#a-connection-from-handshake-to-close. */
 #include "hub.h"
 #include "hub_chan.h"
+#include "hub_conf.h"
 #include "hub_ctx.h"
 #include "hub_env.h"
 #include "hub_loop.h"
@@ -478,7 +479,9 @@ static int run_connect_webhook(fn_req *req, const hub_settings *hs, hub_ctx *ctx
 
 /* Registers the connection (register_conn) and answers nginx with the channels its socket
  * subscribes to: its own; for a non-reliable one also the hub's and its user's (a reliable one
- * gets every data message sequenced, on its own channel). A refused registration: 403 over the
+ * gets every data message sequenced, on its own channel), except in Redis mode, where every
+ * socket has its own channel only and hub and user sends come through it (hub_send.c,
+ * docs/scale-out.md#one-channel-per-socket-in-redis-mode). A refused registration: 403 over the
  * user's connection limit, 503 without a database, else 500. Frees ctx. */
 static int register_and_answer(fn_res *res, hub_ctx *ctx, const char *conn_id)
 {
@@ -488,7 +491,7 @@ static int register_and_answer(fn_res *res, hub_ctx *ctx, const char *conn_id)
     hub_chan_all(ctx->hub, json, all);
     hub_chan_conn(conn_id, own);
     if (ctx->user) hub_chan_user(ctx->hub, ctx->user, json, user);
-    if (hub_reliable_protocol(ctx->protocol))
+    if (hub_reliable_protocol(ctx->protocol) || hub_conf_get()->redis_mode)
         snprintf(chans, sizeof chans, "%s", own);
     else
         snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx->user ? "," : "",

@@ -7,7 +7,8 @@
  * it over and replays what is unacknowledged (no `connected` webhook); a refused recovery gets its
  * `disconnected` frame. Between requests (hub_loop_idle): retention expiry, the node's sweeps
  * (hub_sweep.c: ghosts whose socket is gone, rows of an nginx that restarted) and the
- * `disconnected` notifications of the latter. docs/protocols.md#system-events;
+ * `disconnected` notifications of the latter, and the node's lease with the sweep of other nodes
+ * that died (hub_node.c). docs/protocols.md#system-events;
  * docs/architecture.md#a-connection-from-handshake-to-close; docs/liveness.md. */
 #include "hub.h"
 #include "hub_chan.h"
@@ -20,6 +21,7 @@
 #include "hub_reliable.h"
 #include "hub_sweep.h"
 #include "fn.h"
+#include "hub_node.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +168,7 @@ static void idle(void)
     sweep_if_restarted();
     if (hub_sweep_epoch_pending() && hub_nchan_subscribers("c.-") >= 0) hub_sweep_epoch_notify();
     hub_sweep_ghosts();
+    hub_node_tick(); /* this node's lease; nodes that died (hub_node.c, docs/scale-out.md) */
 }
 
 static void start(void)

@@ -2,6 +2,7 @@
  * nchan's own), /.chatr/ready, and the REST call counter (observe.h; docs/observability.md). */
 #include "observe.h"
 #include "hub.h"
+#include "hub_conf.h"
 #include "hub_nchan.h"
 #include "hub_node.h"
 #include "hub_settings.h"
@@ -293,6 +294,34 @@ static const char *db_check(void)
     }
 }
 
+/* The number after "<line>: " in nchan_stub_status st, -1 when absent. */
+static long nchan_figure(const char *st, const char *line)
+{
+    size_t ll = strlen(line);
+    for (const char *p = st; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, line, ll) != 0 || p[ll] != ':') continue;
+        char *end;
+        long v = strtol(p + ll + 1, &end, 10);
+        return end == p + ll + 1 ? -1 : v;
+    }
+    return -1;
+}
+
+/* Redis mode: nchan of this node publishes through Redis (at least one server connected, no
+ * upstream without a reachable master). Until then the node takes no clients: a worker may still
+ * abort while it connects (nchan 1.3.6, docs/scale-out.md#worker-aborts-while-connecting-to-redis)
+ * and nothing it would deliver reaches the other nodes. */
+static const char *redis_check(void)
+{
+    char st[HUB_NCHAN_STATUS_MAX];
+    if (hub_nchan_status(st, sizeof st) != 0) return "nchan does not answer";
+    long up = nchan_figure(st, "redis connected servers"),
+         bad = nchan_figure(st, "redis unhealthy upstreams");
+    if (up < 0 || bad < 0) return "nchan reports no redis figures";
+    if (up == 0) return "not connected";
+    return bad > 0 ? "no reachable master" : NULL;
+}
+
 void obs_ready(fn_req *req, fn_res *res)
 {
     (void)req;
@@ -301,6 +330,11 @@ void obs_ready(fn_req *req, fn_res *res)
     const char *why = db_check();
     json_object_object_add(checks, "database", json_object_new_string(why ? why : "ok"));
     if (why) ready = 0;
+    if (hub_conf_get()->redis_mode) { /* CHATR_REDIS_URL set: nchan in Redis */
+        why = redis_check();
+        json_object_object_add(checks, "redis", json_object_new_string(why ? why : "ok"));
+        if (why) ready = 0;
+    }
     /* CHATR_POOLS: the units that must run (the emulator lists every function and program) */
     const char *pools = obs_settings_get()->pools;
     char buf[4096];

@@ -36,6 +36,8 @@ const hub_conf *hub_conf_get(void)
     conf.retention_ms = env_ms("CHATR_RELIABLE_RETENTION_MS", HUB_RELIABLE_RETENTION_MS);
     const char *d = getenv("CHATR_HISTORY_DURABLE");
     conf.history_durable = d && strcmp(d, "1") == 0;
+    const char *redis = getenv("CHATR_REDIS_URL");
+    conf.redis_mode = redis && *redis;
     return &conf;
 }
 

@@ -12,6 +12,11 @@ typedef struct hub_conf {
     long sweep_ms;             /* CHATR_HUB_SWEEP_MS (> 0), else HUB_SWEEP_EVERY_MS */
     long retention_ms;   /* CHATR_RELIABLE_RETENTION_MS (> 0), else HUB_RELIABLE_RETENTION_MS */
     int history_durable; /* CHATR_HISTORY_DURABLE=1: history commits wait for the WAL flush */
+    /* CHATR_REDIS_URL set (nchan in Redis, several nodes): every socket subscribes to its own
+     * channel only and hub and user sends go to the connections' own channels, because nchan
+     * replays its node-local copy of a shared channel to new sockets (docs/scale-out.md#one-
+     * channel-per-socket-in-redis-mode); /.chatr/ready checks nchan's Redis connection. */
+    int redis_mode;
 } hub_conf;
 const hub_conf *hub_conf_get(void);
 /* The origin clients see (CHATR_PUBLIC_URL, the runtime's setting), "http://127.0.0.1" when

@@ -188,7 +188,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
     int rc = 0;
-    if (nexcluded == 0) { /* the hub's broadcast channels */
+    if (nexcluded == 0 && !hub_conf_get()->redis_mode) { /* the hub's broadcast channels */
         char aj[HUB_MAX_CHANNEL], as[HUB_MAX_CHANNEL];
         hub_chan_all(hub, 1, aj);
         hub_chan_all(hub, 0, as);
@@ -196,7 +196,7 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         if (hub_nchan_publish_live(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
         /* reliable sockets are not on the broadcast channel */
         if (hub_reliable_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
-    } else {
+    } else { /* every connection's own channel (Redis mode: docs/scale-out.md) */
         PGresult *r = hub_store_conns(HUB_STORE_HUB, hub, NULL);
         rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
         PQclear(r);
@@ -210,6 +210,13 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     size_t len;
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
+    if (hub_conf_get()->redis_mode) { /* Redis mode: the user's connections' own channels */
+        PGresult *r = hub_store_conns(HUB_STORE_USER, hub, user);
+        int rc = r ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
+        PQclear(r);
+        free(env);
+        return rc;
+    }
     char uj[HUB_MAX_CHANNEL], us[HUB_MAX_CHANNEL];
     hub_chan_user(hub, user, 1, uj);
     hub_chan_user(hub, user, 0, us);

@@ -766,3 +766,97 @@ PGresult *hub_store_count(const char *hub, const char *groups_json, const char *
         "FROM json_each_text($2::json) g",
         5, p);
 }
+
+/* ---- gateway nodes and their leases (schema/015_nodes.sql, hub_node.c, docs/scale-out.md) --
+ * Kept apart from the REST statements above: these run in hub-events' idle loop. */
+
+int hub_store_node_renew(const char *node, long epoch, long lease_ms)
+{
+    char ep[32], lease[24];
+    snprintf(ep, sizeof ep, "%ld", epoch);
+    snprintf(lease, sizeof lease, "%ld", lease_ms);
+    const char *p[] = {node, ep, lease};
+    return done(fn_db_exec(
+               "INSERT INTO pubsub.nodes AS n (node, epoch, expires_at) "
+               "  VALUES ($1, $2::bigint, now() + $3::bigint * interval '1 ms') "
+               "ON CONFLICT (node) DO UPDATE SET epoch = EXCLUDED.epoch, renewed_at = now(), "
+               "  expires_at = EXCLUDED.expires_at",
+               3, p)) == HUB_STORE_OK
+               ? 0
+               : -1;
+}
+
+/* One run of the reap transaction (fn_db_tx may run it again whole). */
+typedef struct node_reap {
+    const char *self;
+    int swept;
+    PGresult *gone;
+} node_reap;
+
+/* The nodes named by a JSON array parameter ($1). */
+#define REAP_NODES "(SELECT json_array_elements_text($1::json))"
+
+static int node_reap_body(void *arg)
+{
+    node_reap *a = arg;
+    PQclear(a->gone);
+    a->gone = NULL;
+    a->swept = 0;
+    const char *s[] = {a->self};
+    /* Whoever deletes a lease sweeps its node: concurrent reapers wait on the row, then find it
+     * gone. */
+    PGresult *d = fn_db_exec("WITH d AS (DELETE FROM pubsub.nodes WHERE expires_at < now() "
+                             "  AND node <> $1 RETURNING node) "
+                             "SELECT count(*), coalesce(json_agg(node), '[]')::text FROM d",
+                             1, s);
+    if (!d) return -1;
+    a->swept = atoi(PQgetvalue(d, 0, 0));
+    char *nodes = a->swept ? strdup(PQgetvalue(d, 0, 1)) : NULL;
+    PQclear(d);
+    if (!a->swept) { /* nothing due: an empty answer */
+        a->gone = fn_db_exec("SELECT NULL LIMIT 0", 0, NULL);
+        return a->gone ? 0 : -1;
+    }
+    if (!nodes) return -1;
+    const char *p[] = {nodes};
+    /* The reliable rows first, locked in the order a takeover locks them (reliable, then
+     * connections: hub_reliable.c), so the two never deadlock. A takeover that committed
+     * meanwhile moved its connection to its own node: the statements below, with a fresh
+     * snapshot, no longer see it as the dead node's. */
+    PGresult *r = fn_db_exec("SELECT r.conn_id FROM pubsub.reliable r "
+                             "JOIN pubsub.connections c ON c.id = r.conn_id "
+                             "WHERE c.node IN " REAP_NODES " ORDER BY r.conn_id "
+                             "FOR NO KEY UPDATE OF r",
+                             1, p);
+    if (r) {
+        PQclear(r);
+        r = fn_db_exec("UPDATE pubsub.reliable r SET socket = NULL, "
+                       "  dropped_at = coalesce(r.dropped_at, now()) "
+                       "FROM pubsub.connections c WHERE r.conn_id = c.id "
+                       "  AND c.node IN " REAP_NODES " AND c.close_reason IS NULL",
+                       1, p);
+    }
+    if (r) {
+        PQclear(r);
+        a->gone = fn_db_exec("DELETE FROM pubsub.connections c WHERE c.node IN " REAP_NODES
+                             "  AND NOT (c.close_reason IS NULL AND EXISTS "
+                             "    (SELECT 1 FROM pubsub.reliable r WHERE r.conn_id = c.id)) "
+                             "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state, "
+                             "  c.close_reason",
+                             1, p);
+    }
+    free(nodes);
+    return a->gone ? 0 : -1;
+}
+
+PGresult *hub_store_nodes_reap(const char *self, int *swept)
+{
+    node_reap a = {.self = self};
+    int rc = fn_db_tx(node_reap_body, &a);
+    *swept = a.swept;
+    if (rc != 0) {
+        PQclear(a.gone);
+        return NULL;
+    }
+    return a.gone;
+}

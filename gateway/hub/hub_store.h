@@ -242,5 +242,15 @@ PGresult *hub_store_search(const char *hub, const char *q, const char *groups_js
  * the database failed. */
 PGresult *hub_store_count(const char *hub, const char *groups_json, const char *except_user,
                           const char *contains_json, long long max);
+/* ---- gateway nodes and their leases (schema/015_nodes.sql, hub_node.c, docs/scale-out.md) -- */
+
+/* Renews node's lease until lease_ms from now (creates it on the first renewal). 0 or -1. */
+int hub_store_node_renew(const char *node, long epoch, long lease_ms);
+/* Sweeps every node but self whose lease ran out, in one transaction: deletes its lease (so one
+ * process sweeps it, once), keeps its reliable connections for recovery (retention from now,
+ * unless it already runs) and removes its other connections. Returns the removed ones (columns
+ * id, hub, user_id, protocol, state, close_reason; zero rows when no node was due) and, in
+ * *swept, how many nodes were swept. NULL when the database failed. */
+PGresult *hub_store_nodes_reap(const char *self, int *swept);
 
 #endif

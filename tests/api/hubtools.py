@@ -75,11 +75,13 @@ class Client:
     """One WebSocket client of a hub."""
 
     def __init__(self, chatr, hub="chat", user="alice", roles=None, groups=None, protocol=PROTO,
-                 token=None, headers=None, expect_connected=True):
+                 token=None, headers=None, expect_connected=True, origin=None):
         if token is None:
             token = client_token(chatr, hub, user, roles, groups)
         url = chatr.url.replace("http", "ws", 1) + f"/client/hubs/{hub}?access_token={token}"
         kw = {"subprotocols": [protocol]} if protocol else {}
+        if origin:  # a browser of the public site on a node reached directly (test_scaleout.py)
+            kw["origin"] = origin
         self.ws = websocket.create_connection(url, timeout=10, header=headers or [], **kw)
         self.conn_id = None
         self.user = user

@@ -242,7 +242,8 @@ def test_settings_file(installed):
             assert j >= 0 and lines[j].startswith("# "), f"{m.group(1)} is not documented"
     for name in ("DATABASE_URL", "CHATR_PUBLIC_URL", "CHATR_PORT", "CHATR_LISTEN", "CHATR_TLS_CERT",
                  "CHATR_TLS_KEY", "CHATR_TRUSTED_PROXIES", "WEBPUBSUB_CONNECTION_STRING",
-                 "CHATR_HUB_SETTINGS", "CHATR_NGINX_WORKERS", "CHATR_NCHAN_SHM"):
+                 "CHATR_HUB_SETTINGS", "CHATR_NGINX_WORKERS", "CHATR_NCHAN_SHM", "CHATR_REDIS_URL",
+                 "CHATR_NODE_ID"):
         assert name in names, f"{name} is not in chatr.env"
     assert not re.search(r"@[A-Z_]+@", "\n".join(lines)), "a placeholder was left in"
 

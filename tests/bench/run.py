@@ -6,7 +6,13 @@ Stops everything it started. Loopback only; every step is bounded in count and t
 
     tests/bench/run.py [--quick] [--hub bench] [--history-hub benchhistory] [--only ours|peer]
                        [--scenarios light,groups,history,big,echo,user,conns,ceiling]
-                       [--state DIR]
+                       [--state DIR] [--nodes N]
+
+--nodes N (ours): the emulator with N gateway nodes behind its balancer, nchan in Redis mode
+(docs/scale-out.md); 1 (default) is one node with nchan in memory. The CPU figures then count
+Redis and every node's nginx and programs. Compare, on a quiet box, e.g.
+    tests/bench/run.py --only ours --scenarios groups,big --nodes 1
+    tests/bench/run.py --only ours --scenarios groups,big --nodes 2
 
 Scenarios (Azure Web PubSub's performance-guide method: 2,048-byte messages, the load raised
 step by step until p99 passes 1 s or anything is lost; the highest step that passed counts):
@@ -140,20 +146,24 @@ def rss_kb(pids):
 class Ours:
     name = "ours"
 
-    def __init__(self, state, hub):
+    def __init__(self, state, hub, nodes=1):
         self.state = os.path.join(state, "emulator")
         os.makedirs(self.state)
+        self.nodes = nodes
         self.port = free_port()
         self.hub = hub
         self.env = dict(os.environ, CHATR_PORT=str(self.port), CHATR_STATE_DIR=self.state,
                         CHATR_BIN_DIR=os.path.join(ROOT, "build", "bin"))
         self.env.pop("DATABASE_URL", None)
         self.key_file = os.path.join(self.state, "secrets", "access_key")
-        self.pub_socket = os.path.join(self.state, "run", "nginx-internal.sock")
+        # the ceiling scenario publishes into nchan on the (first) node
+        self.pub_socket = os.path.join(self.state, "node1" if nodes > 1 else "", "run",
+                                       "nginx-internal.sock")
 
     def start(self):
-        r = subprocess.run([EMULATOR, "start"], env=self.env, capture_output=True, text=True,
-                           timeout=180)
+        more = ["--nodes", str(self.nodes)] if self.nodes > 1 else []
+        r = subprocess.run([EMULATOR, "start", *more], env=self.env, capture_output=True, text=True,
+                           timeout=300)
         if r.returncode != 0:
             raise RuntimeError(f"emulator start failed:\n{r.stdout}\n{r.stderr}")
 
@@ -161,7 +171,9 @@ class Ours:
         subprocess.run([EMULATOR, "stop"], env=self.env, capture_output=True, timeout=120)
 
     def pid_files(self):
-        return glob.glob(os.path.join(self.state, "run", "*.pid"))
+        """Every node's (and the balancer's, Redis') pid files."""
+        return glob.glob(os.path.join(self.state, "run", "*.pid")) + \
+            glob.glob(os.path.join(self.state, "node*", "run", "*.pid"))
 
     def server_pids(self):
         """nginx (master and workers) and every FastCGI program."""
@@ -524,7 +536,11 @@ def main():
                     help="comma-separated subset of " + ",".join(SCENARIOS))
     ap.add_argument("--only", choices=["ours", "peer"])
     ap.add_argument("--state", help="state directory (default: a new one under /tmp)")
+    ap.add_argument("--nodes", type=int, default=1,
+                    help="ours: gateway nodes behind the balancer, nchan in Redis mode when > 1")
     a = ap.parse_args()
+    if not 1 <= a.nodes <= 16:
+        sys.exit("--nodes: 1 to 16")
     if not os.access(GEN, os.X_OK):
         sys.exit(f"{GEN} missing: run `make && make -C tests/bench` first")
     todo = [s for s in a.scenarios.split(",") if s]
@@ -540,8 +556,8 @@ def main():
     results = {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "command": command,
                "nproc": os.cpu_count(), "loadavg_before": os.getloadavg(), "profile": prof,
                "hub": a.hub, "history_hub": a.history_hub, "p99_limit_ms": P99_LIMIT_MS,
-               "azure_unit": AZURE_UNIT}
-    targets = [t for t in (Ours(state, a.hub), Peer(state)) if a.only in (None, t.name)]
+               "azure_unit": AZURE_UNIT, "nodes": a.nodes}
+    targets = [t for t in (Ours(state, a.hub, a.nodes), Peer(state)) if a.only in (None, t.name)]
     t_start = time.time()
     try:
         for t in targets:
@@ -560,7 +576,8 @@ def main():
             json.dump(results, f, indent=1)
     la0, la1 = results["loadavg_before"], results["loadavg_after"]
     notes = [f"chatr bench {results['started']}: `{command}` ({results['wall_s']:.0f} s, "
-             f"{results['nproc']} cores, our hub {a.hub}, history hub {a.history_hub})",
+             f"{results['nproc']} cores, our hub {a.hub}, history hub {a.history_hub}, "
+             f"{a.nodes} node{'s, nchan in Redis' if a.nodes > 1 else ', nchan in memory'})",
              f"load average (1/5/15 min) before {la0[0]:.2f}/{la0[1]:.2f}/{la0[2]:.2f}, "
              f"after {la1[0]:.2f}/{la1[1]:.2f}/{la1[2]:.2f}, highest 1-min seen {bench.max_load:.2f}",
              ""]
