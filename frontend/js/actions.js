@@ -30,9 +30,11 @@ export async function joinChat(chatId, name) {
   else closeTab(chatId);
 }
 
-// Closing a tab leaves the chat.
+// Closing a tab leaves the chat (a private one too: it is no longer listed).
 export async function leaveChat(chatId) {
   closeTab(chatId);
+  delete state.privates[chatId];
+  delete state.reads[chatId];
   await sendOrToast(frames.leaveChat(chatId, state.me.userName), 'Could not leave the chat');
 }
 
@@ -56,13 +58,66 @@ export async function sendMessage(chatId, text, mentions = []) {
   stoppedTypingIn(chatId, command);
   if (command) return runCommand(chatId, text.trim());
   if (text.startsWith('//')) text = text.slice(1);
+  const named = frames.mentionsOf(mentions.filter((id) => text.includes(`<@${id}>`)));
+  const stored = named.length ? expectOwnLine(chatId, text, named) : null;
   try {
-    await send(frames.chatMessage(chatId, state.me, text, { mentions: mentions.filter((id) => text.includes(`<@${id}>`)) }));
-    return true;
+    await send(frames.chatMessage(chatId, state.me, text, { mentions: named }));
   } catch (err) {
+    stored?.cancel();
     addEntry(chatId, { kind: 'notice', text: `Not sent: ${text.slice(0, 80)} (${err.message})` });
     toast(`Message not sent: ${err.message}`, 'danger');
     return false;
+  }
+  if (stored) tellMentioned(chatId, stored.id);
+  return true;
+}
+
+// A line that mentions someone reaches only the sockets that have its chat open; the server
+// tells the members it names everywhere (`mentioned`) once this client names the line by its
+// hub id (frames.mention), which it learns from its own copy of the line (incoming.js calls
+// ownLine). docs/chat-features.md#mentions.
+const OWN_LINE_WAIT_MS = 10000; // the copy comes right after the ack; this only bounds a loss
+const OWN_LINES_MAX = 50;       // lines waiting for their copy
+const awaiting = [];            // [{chatId, text, key, resolve, timer}]
+let mentionUnsupported = false; // the server refused the event as unknown: stop asking
+
+function expectOwnLine(chatId, text, named) {
+  const wait = { chatId, text, key: named.join('\n') };
+  const id = new Promise((resolve) => {
+    wait.resolve = resolve;
+    wait.timer = setTimeout(() => settleOwnLine(wait, null), OWN_LINE_WAIT_MS);
+  });
+  awaiting.push(wait);
+  if (awaiting.length > OWN_LINES_MAX) settleOwnLine(awaiting[0], null);
+  return { id, cancel: () => settleOwnLine(wait, null) };
+}
+
+function settleOwnLine(wait, id) {
+  const i = awaiting.indexOf(wait);
+  if (i < 0) return;
+  awaiting.splice(i, 1);
+  clearTimeout(wait.timer);
+  wait.resolve(id);
+}
+
+// One of this user's lines arrived with its hub id (this tab's copy, or another tab's line).
+// Matched by chat and mentions, the same text first (the hub's word filter may have masked it).
+export function ownLine(chatId, entry) {
+  if (entry.id === null || !entry.mentions?.length || !awaiting.length) return;
+  const key = entry.mentions.join('\n');
+  const same = awaiting.filter((w) => w.chatId === chatId && w.key === key);
+  const wait = same.find((w) => w.text === entry.text) || same[0];
+  if (wait) settleOwnLine(wait, entry.id);
+}
+
+async function tellMentioned(chatId, idPromise) {
+  const id = await idPromise;
+  if (id === null || mentionUnsupported) return;
+  try {
+    await send(frames.mention(chatId, id));
+  } catch (err) {
+    if (/unknown event|no handler/i.test(err.message)) mentionUnsupported = true;
+    console.warn(`mention ${chatId} ${id}: ${err.message}`);
   }
 }
 
@@ -133,7 +188,8 @@ export async function shareFile(chatId, file, progress) {
   }
 }
 
-// Opens a chat (joining it when needed) at one of its messages, as a search hit asks.
+// Opens a chat (joining it when needed) at one of its messages, as a search hit or a mention
+// notice asks.
 export async function openMessage(chatId, chatName, messageId) {
   if (!findTab(chatId)) {
     openTab(chatId, chatName);

@@ -2,7 +2,8 @@
 // every open says userConnected, refreshes the lists, rejoins the open chats and brings their
 // history up to date (the newest page the first time, what was missed after a reconnect); after
 // a reconnect it says so (and the messages held are read again: edits, deletions, reactions made
-// meanwhile). The chat list also brings each chat's members (for @mentions) and the unread counts.
+// meanwhile). The chat list also brings each chat's members (for @mentions), the user's private
+// chats (listed whether their tab is open or not) and the unread counts.
 // Everything that sends goes through send() here.
 import { PubSubSocket } from './socket.js';
 import * as api from './api.js';
@@ -82,12 +83,25 @@ export async function refreshLists() {
       for (const m of Object.values(c.members || {})) rememberName(m.userId, m.userName);
     state.users = users;
     state.chats = Object.fromEntries(Object.entries(chats).filter(([, c]) => !isPrivate(c)));
+    state.privates = privatesOf(chats);
     state.topics = Object.fromEntries(Object.entries(chats).map(([id, c]) => [id, typeof c.topic === 'string' ? c.topic : '']));
     state.members = membersOf(chats);
     applyCounts(chats);
   } catch (err) {
     toast(`Could not load users and chats: ${err.message}`, 'danger');
   }
+}
+
+// The private chats listed (the server lists only the caller's own): chatId -> {id, name,
+// withUserId: the other member, null when they left}.
+function privatesOf(chats) {
+  const out = {};
+  for (const c of Object.values(chats)) {
+    if (!isPrivate(c) || typeof c.id !== 'string' || typeof c.name !== 'string') continue;
+    const other = Object.values(c.members || {}).find((m) => typeof m?.userId === 'string' && m.userId !== state.me.userId);
+    out[c.id] = { id: c.id, name: c.name, withUserId: other ? other.userId : null };
+  }
+  return out;
 }
 
 // chatId -> {userId: userName} for every chat listed.

@@ -32,6 +32,9 @@ export const editMessage = (chatId, messageId, text, mentions) =>
 export const deleteMessage = (chatId, messageId) => event('deleteMessage', 'json', { chatId, messageId });
 export const react = (chatId, messageId, emoji, on) => event('react', 'json', { chatId, messageId, emoji, on });
 export const markRead = (chatId, messageId) => event('markRead', 'json', { chatId, messageId });
+// After one's own line with `mentions` is stored: the server tells the members it names
+// (`mentioned`), also where the chat is not open (docs/chat-features.md#mentions).
+export const mention = (chatId, messageId) => event('mention', 'json', { chatId, messageId });
 
 // "I am typing": not echoed to this socket, not stored in the chat's history.
 export const typing = (chatId, me, isTyping) => ({
@@ -45,7 +48,7 @@ export const typing = (chatId, me, isTyping) => ({
 
 // The chatEvents whose data is a JSON document encoded as a string.
 const STRING_ENCODED = new Set(['chatCreated', 'userOnline', 'joinPrivateChat', 'chatTopic',
-  'messageEdited', 'messageDeleted', 'reaction', 'readState']);
+  'messageEdited', 'messageDeleted', 'reaction', 'readState', 'mentioned']);
 
 // Bounds on what a message may carry (anything beyond is dropped, not shown).
 export const MENTIONS_MAX = 20;       // user ids in one message's `mentions`
@@ -111,7 +114,7 @@ export function decode(frame) {
   return null;
 }
 
-const isUserId = (x) => typeof x === 'string' && x.length > 0 && x.length <= USER_ID_MAX;
+export const isUserId = (x) => typeof x === 'string' && x.length > 0 && x.length <= USER_ID_MAX;
 
 // A message's `mentions`: distinct user ids, at most MENTIONS_MAX.
 export function mentionsOf(list) {

@@ -2,11 +2,11 @@
 // (docs/protocols.md#events, plus chatTopic), chat messages (users' and the bot's), group notices
 // and typing frames; issue 16's live changes (messageEdited, messageDeleted, reaction, readState)
 // and mentions of this user (docs/chat-features.md#in-the-web-app).
-import { decode, messageIdOf, mentionsOf, timeOf, emojiOk, REACTION_KINDS_MAX, REACTORS_SHOWN_MAX } from './frames.js';
+import { decode, messageIdOf, mentionsOf, timeOf, emojiOk, isUserId, REACTION_KINDS_MAX, REACTORS_SHOWN_MAX } from './frames.js';
 import { state, nameOf, senderOf, rememberName, findTab, openTab, closeTab, addEntry, activate, updateEntry, findEntry,
-  mentionsMe } from './store.js';
+  mentionsMe, readsOf, noteMention } from './store.js';
 import { readStateEvent } from './readstate.js';
-import { tombstone } from './actions.js';
+import { tombstone, ownLine, openMessage } from './actions.js';
 import { segments } from './mentions.js';
 import * as history from './history.js';
 import { toast, browserNotify } from './notify.js';
@@ -29,18 +29,18 @@ const isMe = (userId) => userId === state.me?.userId;
 function chatMessage(m) {
   const { group, ...entry } = m;
   if (m.fromUserId) setTyping(group, m.fromUserId, false);
+  if (isMe(m.fromUserId)) ownLine(group, entry); // its id: the server can tell those it mentions
   const unseen = addEntry(group, entry);
   if (!unseen || isMe(m.fromUserId)) return;
-  const tab = findTab(group);
-  const body = plainText(m.text);
-  if (mentionsMe(entry)) {
-    // A mention reaches the user even while the page is in front (another chat is shown).
-    toast(`${senderOf(entry)} mentioned you in ${tab?.name || 'a chat'}: ${body.slice(0, 120)}`, 'link', 8000);
-    browserNotify(`${senderOf(entry)} mentioned you in ${tab?.name || 'Chatr'}`, body, () => activate(group));
-  } else if (document.hidden) {
-    browserNotify(`${senderOf(entry)} in ${tab?.name || 'Chatr'}`, body, () => activate(group));
+  // A line that mentions me is announced by the server's `mentioned` notice, which reaches every
+  // tab, whether the chat is open there or not; so it is not announced here a second time.
+  if (document.hidden && !mentionsMe(entry)) {
+    browserNotify(`${senderOf(entry)} in ${findTab(group)?.name || 'Chatr'}`, plainText(m.text), () => activate(group));
   }
 }
+
+const NAME_MAX = 256;
+const TEXT_SHOWN_MAX = 120; // characters of a mentioning line in its toast
 
 // A message's text as a notification shows it: mentions as @Name.
 const plainText = (text) => segments(text).map((s) => (s.mention ? `@${nameOf(s.mention)}` : s.text)).join('');
@@ -64,6 +64,7 @@ const serverEvents = {
     if (typeof chatId !== 'string') return;
     const name = state.chats[chatId]?.name || findTab(chatId)?.name || 'a chat';
     delete state.chats[chatId];
+    delete state.reads[chatId];
     if (findTab(chatId)) {
       closeTab(chatId);
       toast(`The chat "${name}" was deleted and closed`, 'warning', 8000);
@@ -96,7 +97,8 @@ const serverEvents = {
   },
 
   joinPrivateChat(chat) {
-    if (!chat?.id) return;
+    if (typeof chat?.id !== 'string' || typeof chat.name !== 'string') return;
+    state.privates[chat.id] ||= { id: chat.id, name: chat.name, withUserId: null };
     const existed = !!findTab(chat.id);
     openTab(chat.id, chat.name, { focus: !!chat.grabFocus, isPrivate: true });
     if (!existed) history.sync(chat.id);
@@ -140,6 +142,34 @@ const serverEvents = {
 
   readState(d) {
     readStateEvent(d);
+  },
+
+  // {chatId, chatName, messageId, fromUserId, fromUserName, text}: someone mentioned me. The
+  // server sends it to all my sockets once per message, whether the chat is open here or not
+  // (docs/chat-features.md#mentions): a toast and a browser notification that open the chat at
+  // that message, and the mention badge.
+  mentioned(d) {
+    if (!d || typeof d.chatId !== 'string' || !d.chatId) return;
+    const id = messageIdOf(d.messageId);
+    if (id === null || !isUserId(d.fromUserId) || isMe(d.fromUserId)) return;
+    if (typeof d.fromUserName === 'string') rememberName(d.fromUserId, d.fromUserName.slice(0, NAME_MAX));
+    const priv = isPrivate({ id: d.chatId });
+    const chatName = (typeof d.chatName === 'string' && d.chatName) || findTab(d.chatId)?.name || 'a chat';
+    if (priv) state.privates[d.chatId] ||= { id: d.chatId, name: chatName, withUserId: d.fromUserId };
+    if (state.active === d.chatId && !document.hidden) return; // it is in front of me
+    // Its line, when held here, was counted as it came; a line read already does not count.
+    const r = readsOf(d.chatId);
+    if (!findEntry(d.chatId, id) && (r.lastReadId === null || id > r.lastReadId)) {
+      r.unread++;
+      r.mentions++;
+      noteMention(d.chatId, id);
+    }
+    const who = nameOf(d.fromUserId);
+    const where = priv ? 'a private chat' : chatName;
+    const body = plainText(typeof d.text === 'string' ? d.text : '');
+    const open = () => openMessage(d.chatId, chatName, id);
+    toast(`${who} mentioned you in ${where}: ${body.slice(0, TEXT_SHOWN_MAX)}`, 'link', 8000, open);
+    browserNotify(`${who} mentioned you in ${where}`, body, open);
   },
 
   // The bot also says who set it, in the chat.

@@ -10,6 +10,7 @@ export const state = reactive({
   users: {},         // online users: userId -> {userId, userName, userProvider, idle}
   names: {},         // every user id ever seen -> last known name (senders who went offline)
   chats: {},         // visible group chats: chatId -> {id, name, owner, members}
+  privates: {},      // the user's private chats: chatId -> {id, name, withUserId} (open or not)
   tabs: [],          // open chats: [{id, name, private}]
   active: null,      // the chat id shown
   messages: {},      // chatId -> [entry] in id order, see addEntry
@@ -29,7 +30,17 @@ export const state = reactive({
 let keySeq = 0;
 const heldIds = new Map(); // chatId -> Set of the message ids held (not reactive: bookkeeping)
 
-export const totalUnread = computed(() => state.tabs.reduce((n, t) => n + unreadOf(t.id), 0));
+// The unread messages of every chat the user is in, open here or not (the badges the page shows).
+export const totalUnread = computed(() => Object.values(state.reads).reduce((n, r) => n + (r.unread || 0), 0));
+
+// Mentions counted from a `mentioned` notice before their line was held here ("chatId:id"): the
+// line, when it comes, does not count again. Bounded: the oldest go first.
+const NOTED_MAX = 500;
+const noted = new Set();
+export function noteMention(chatId, id) {
+  noted.add(`${chatId}:${id}`);
+  if (noted.size > NOTED_MAX) noted.delete(noted.values().next().value);
+}
 
 // A chat's read state, made when first needed.
 export function readsOf(chatId) {
@@ -72,7 +83,7 @@ export function findTab(chatId) {
   return state.tabs.find((t) => t.id === chatId);
 }
 
-export function openTab(chatId, name, { focus = true, isPrivate = false } = {}) {
+export function openTab(chatId, name, { focus = true, isPrivate = String(chatId).startsWith('private_') } = {}) {
   let tab = findTab(chatId);
   if (!tab) {
     tab = { id: chatId, name, private: isPrivate };
@@ -138,7 +149,8 @@ export function addEntry(chatId, entry, { countUnread = true, refresh = false } 
   if (at === list.length - 1 && list.length > MESSAGES_KEPT) dropOldest(chatId, list.length - MESSAGES_KEPT);
   const unseen = state.active !== chatId || document.hidden;
   const mine = !!entry.fromUserId && entry.fromUserId === state.me?.userId;
-  if (countUnread && unseen && entry.kind === 'message' && !mine && !entry.deleted) {
+  const counted = id !== null && noted.has(`${chatId}:${id}`);
+  if (countUnread && unseen && entry.kind === 'message' && !mine && !entry.deleted && !counted) {
     const r = readsOf(chatId);
     r.unread++;
     if (mentionsMe(entry)) r.mentions++;

@@ -240,13 +240,15 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
 }
 
 /* The hub's :countMessages (docs/protocols.md#history): for each chat of groups ({"<chat>":
- * <after id>}), the messages after that id, not deleted, not from except_user, whose data
- * contains `contains` (NULL: any), at most COUNT_MAX. 200 with *out the answer, else -1 or the
- * status (logged). */
+ * <after id>}), the chat lines after that id (data a JSON object: not the notices), not
+ * deleted, not from except_user, whose data contains `contains` (NULL: any), at most COUNT_MAX.
+ * 200 with *out the answer, else -1 or the status (logged). */
 static int count_messages(json_object *groups, const char *except_user, json_object *contains,
                           json_object **out)
 {
-    int st = wps_rest_count_messages(client, groups, except_user, contains, COUNT_MAX, out);
+    /* objectsOnly: chat lines (users' and the bot's), not the plain-string notices ("X has
+     * joined the chat"), which the web app shows but does not count either */
+    int st = wps_rest_count_messages(client, groups, except_user, contains, COUNT_MAX, 1, out);
     if (st < 0)
         fn_log("count messages: %s", wps_client_error(client));
     else if (st != 200)

@@ -71,6 +71,7 @@ int ev_mark_read(ev_ctx *ev);
 /* message_events.c */
 int ev_edit_message(ev_ctx *ev);
 int ev_delete_message(ev_ctx *ev);
+int ev_mention(ev_ctx *ev); /* mentions.c */
 
 static const struct {
     const char *name;
@@ -92,6 +93,7 @@ static const struct {
     {"markRead", 0, ev_mark_read},
     {"editMessage", 0, ev_edit_message},
     {"deleteMessage", 0, ev_delete_message},
+    {"mention", 0, ev_mention},
 };
 
 /* 32 lowercase hex digits, as nginx makes $request_id (a recovered reliable connection keeps

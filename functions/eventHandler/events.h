@@ -62,6 +62,14 @@ int ev_state_message_deleted(const char *chat, long long id);
 /* The id of the group's newest stored message, 0 when it has none, -1 on failure. */
 long long ev_hub_newest_id(const char *group);
 
+/* Mentions (mentions.c; docs/chat-features.md#mentions). Tells the members of chat named in the
+ * stored line's data ("mentions"; author: the hub's fromUserId) with the `mentioned` chatEvent,
+ * each at most once per message: the number told, -1 on a database failure, -2 when a send to
+ * a user failed (that user may be told by a later call). */
+int ev_mentions_notify(const char *chat, long long id, const char *author, json_object *data);
+/* A deleted message's notice records go with it (called by deleteMessage); 0, or -1. */
+int ev_mentions_message_deleted(const char *chat, long long id);
+
 /* A server message in the original app's shape: {"chatEvent": type, "data": data}. */
 json_object *chat_event(const char *type, json_object *data);
 /* data as a JSON document encoded in a string (the original client JSON.parses it). */

@@ -210,6 +210,11 @@ int ev_edit_message(ev_ctx *ev)
     const char *when = env_string(edited, "editedTime");
     json_object_object_add(doc, "editedTime", when ? json_object_new_string(when) : NULL);
     ev_hub_send_group_live(m.chat, chat_event_encoded("messageEdited", doc));
+    /* A member the edit names for the first time is told like one named in a new line; those
+     * told before are not told again (docs/chat-features.md#mentions). Best effort: the edit
+     * stands either way. */
+    if (now && ev_mentions_notify(m.chat, m.id, ev->user_id, now) < 0)
+        fn_log("editMessage: mentions of %lld in %.80s not all told", m.id, m.chat);
     fn_text(ev->res, 200, NULL, "", 0);
 done:
     json_object_put(mentions);
@@ -244,7 +249,8 @@ int ev_delete_message(ev_ctx *ev)
             fn_error(ev->res, 502, "deleteMessage: the chat's history is unavailable");
         goto done;
     }
-    ev_state_message_deleted(m.chat, m.id); /* its reactions go with it (chat_state.c) */
+    ev_state_message_deleted(m.chat, m.id);    /* its reactions go with it (chat_state.c) */
+    ev_mentions_message_deleted(m.chat, m.id); /* and its mention records (mentions.c) */
     /* the file the line shared goes with it: only a file of this chat that the line's author
      * uploaded (docs/files.md#deletion); a failure is logged, the line stays deleted */
     ev_files_release(m.chat, env_string(env, "fromUserId"), json_object_object_get(env, "data"));

@@ -280,8 +280,8 @@ done:
     json_object_put(body);
 }
 
-/* POST :countMessages {"groups":{"<group>":<afterId>,...},"exceptUser"?,"contains"?,"max"?} ->
- * {"<group>":{"count","lastId"},...}. */
+/* POST :countMessages {"groups":{"<group>":<afterId>,...},"exceptUser"?,"contains"?,"max"?,
+ * "objectsOnly"?} -> {"<group>":{"count","lastId"},...}. */
 void hist_count(rest *r)
 {
     json_object *body = fn_body_json(r->req, r->res), *groups, *v;
@@ -325,9 +325,17 @@ void hist_count(rest *r)
         }
     }
     if (body_int(r, body, "max", 1, HIST_COUNT_MAX, &max)) goto done;
-    PGresult *q =
-        hub_store_count(r->hub, json_object_to_json_string_ext(groups, JSON_C_TO_STRING_PLAIN),
-                        except, contains, max);
+    int objects_only = 0; /* only messages whose data is a JSON object (not notices) */
+    if (json_object_object_get_ex(body, "objectsOnly", &v) && v) {
+        if (!json_object_is_type(v, json_type_boolean)) {
+            fn_error(r->res, 400, "objectsOnly must be true or false");
+            goto done;
+        }
+        objects_only = json_object_get_boolean(v);
+    }
+    PGresult *q = hub_store_count_messages(
+        r->hub, json_object_to_json_string_ext(groups, JSON_C_TO_STRING_PLAIN), except, contains,
+        max, objects_only);
     if (!q) {
         fn_error(r->res, 500, "database unavailable");
         goto done;

@@ -746,25 +746,36 @@ PGresult *hub_store_search(const char *hub, const char *q, const char *groups_js
         6, p);
 }
 
-PGresult *hub_store_count(const char *hub, const char *groups_json, const char *except_user,
-                          const char *contains_json, long long max)
+/* ---- counts (:countMessages; docs/protocols.md#counts) ---------------------------------------
+ * One statement for the unread and mention counts of the app's chat list. objectsOnly (ours,
+ * issue 16) leaves out messages whose data is not a JSON object: the app's notices ("X has
+ * joined the chat") are JSON strings, and a client shows them as notices, not as unread lines. */
+
+PGresult *hub_store_count_messages(const char *hub, const char *groups_json,
+                                   const char *except_user, const char *contains_json,
+                                   long long max, int objects_only)
 {
     char sm[24];
     snprintf(sm, sizeof sm, "%lld", max);
-    const char *p[] = {hub, groups_json, except_user, contains_json, sm};
-    /* jsonb cannot hold \u0000: such data never contains anything (CASE keeps the cast away) */
+    const char *p[] = {hub,           groups_json, except_user,
+                       contains_json, sm,          objects_only ? "true" : "false"};
+    /* jsonb cannot hold \u0000: such data never contains anything (CASE keeps the cast away).
+     * A JSON object is told by its first character, without parsing the data (stored JSON is
+     * json-c's or the REST body's text, which may start with white space). */
     return fn_db_exec(
         "SELECT g.key, (SELECT count(*) FROM ("
         "    SELECT m.data_type, m.data FROM pubsub.messages m "
         "    WHERE m.hub = $1 AND m.group_name = g.key AND m.id > g.value::bigint "
         "      AND m.deleted_at IS NULL "
         "      AND ($3::text IS NULL OR m.from_user IS DISTINCT FROM $3::text) "
+        "      AND (NOT $6::boolean OR (m.data_type = 'json' "
+        "        AND left(ltrim(m.data, E' \\t\\r\\n'), 1) = '{')) "
         "    ORDER BY m.id LIMIT $5::int) w "
         "  WHERE $4::jsonb IS NULL OR CASE WHEN w.data_type = 'json' "
         "    AND strpos(w.data, '\\u0000') = 0 THEN w.data::jsonb @> $4::jsonb ELSE false END), "
         "  (SELECT max(m.id) FROM pubsub.messages m WHERE m.hub = $1 AND m.group_name = g.key) "
         "FROM json_each_text($2::json) g",
-        5, p);
+        6, p);
 }
 
 /* ---- gateway nodes and their leases (schema/015_nodes.sql, hub_node.c, docs/scale-out.md) --

@@ -235,13 +235,19 @@ enum hub_store_msg_rc hub_store_message_delete(const char *hub, const char *grou
  * options). NULL when the database failed. */
 PGresult *hub_store_search(const char *hub, const char *q, const char *groups_json,
                            long long before, long long limit, const char *headline);
+
+/* ---- counts (:countMessages; docs/protocols.md#counts) ----------------------------------- */
+
 /* Per group of groups_json (a JSON object of group name to id): column 0 the group, column 1 how
- * many live messages it has after that id, not from except_user (NULL: anyone) and, unless
- * contains_json is NULL, whose JSON data contains it (jsonb @>), counting among the first max
- * such messages only; column 2 the group's newest message id (NULL when it has none). NULL when
- * the database failed. */
-PGresult *hub_store_count(const char *hub, const char *groups_json, const char *except_user,
-                          const char *contains_json, long long max);
+ * many live messages it has after that id, not from except_user (NULL: anyone), with
+ * objects_only only those whose data is a JSON object (not the app's plain-string notices), and,
+ * unless contains_json is NULL, whose JSON data contains it (jsonb @>), counting among the first
+ * max such messages only; column 2 the group's newest message id (NULL when it has none). NULL
+ * when the database failed. */
+PGresult *hub_store_count_messages(const char *hub, const char *groups_json,
+                                   const char *except_user, const char *contains_json,
+                                   long long max, int objects_only);
+
 /* ---- gateway nodes and their leases (schema/015_nodes.sql, hub_node.c, docs/scale-out.md) -- */
 
 /* Renews node's lease until lease_ms from now (creates it on the first renewal). 0 or -1. */

@@ -337,7 +337,7 @@ int wps_rest_search_messages(wps_client *c, const char *q, const char *const *gr
 }
 
 int wps_rest_count_messages(wps_client *c, json_object *groups, const char *except_user,
-                            json_object *contains, int max, json_object **out)
+                            json_object *contains, int max, int objects_only, json_object **out)
 {
     if (out) *out = NULL;
     if (!json_object_is_type(groups, json_type_object) ||
@@ -349,6 +349,7 @@ int wps_rest_count_messages(wps_client *c, json_object *groups, const char *exce
         json_object_object_add(body, "exceptUser", json_object_new_string(except_user));
     if (contains) json_object_object_add(body, "contains", json_object_get(contains));
     if (max > 0) json_object_object_add(body, "max", json_object_new_int(max));
+    if (objects_only) json_object_object_add(body, "objectsOnly", json_object_new_boolean(1));
     return post_json(c, WPS_PATH_COUNT_MESSAGES, body, out);
 }
 

@@ -126,9 +126,10 @@ int wps_rest_search_messages(wps_client *c, const char *q, const char *const *gr
                              size_t ngroups, long long before, int limit, json_object **out);
 /* :countMessages (POST, 200): groups is a JSON object of group name to the id after which to
  * count (borrowed); except_user and contains (a JSON object, borrowed) may be NULL; max <= 0:
- * the hub's cap. On 200, *out (if out) is {"<group>":{"count","lastId"},...}. */
+ * the hub's cap; objects_only: count only messages whose data is a JSON object (ours: chat
+ * lines, not plain-string notices). On 200, *out (if out) is {"<group>":{"count","lastId"},...}. */
 int wps_rest_count_messages(wps_client *c, json_object *groups, const char *except_user,
-                            json_object *contains, int max, json_object **out);
+                            json_object *contains, int max, int objects_only, json_object **out);
 
 /* :generateToken (POST, 200): on 200 *token is the malloc'd JWT from {"token":...}; a 200
  * without one is reported as -1. minutes <= 0 = WPS_TOKEN_DEFAULT_MINUTES. */

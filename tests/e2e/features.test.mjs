@@ -1,9 +1,11 @@
 // features.test.mjs: issue 16's chat features in a real browser (Debian's Chromium via
 // playwright-core) against a private emulator, two guests in two browsers sharing a chat:
 // edit and delete seen live, a reaction seen live, a mention's toast and badge in the other
-// window, unread and mention counts after a reload (and a read in one tab clearing the badge in
-// another), search that opens the chat at the hit, an image upload shown as a thumbnail, and
-// markup in messages, file names and search hits staying text. Each test stands alone (its own
+// window (also in a tab where that chat is not open, whose toast opens the chat at the message),
+// unread and mention counts after a reload (and a read in one tab clearing the badge in
+// another), private chats listed with their badges, search that opens the chat at the hit, an
+// image upload shown as a thumbnail, and markup in messages, file names and search hits staying
+// text. Each test stands alone (its own
 // messages, both users back on the shared chat first) and skips, saying why, when the server
 // piece it needs is not there. Run: node --test tests/e2e/features.test.mjs
 import { describe, it, before, after } from 'node:test';
@@ -131,6 +133,29 @@ function png(w, hgt) {
     chunk('IDAT', zlib.deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
 }
 
+// Another tab of u's (same session, so no chat tabs restored: every chat is closed there), its
+// browser notifications recorded in window.__notes. Close its page when done.
+async function secondTab(u) {
+  const u2 = { name: `${u.name}2`, context: u.context, page: await u.context.newPage(), log: [] };
+  u2.page.on('console', (m) => u2.log.push(`[${m.type()}] ${m.text()}`));
+  u2.page.on('pageerror', (e) => u2.log.push(`[pageerror] ${e.message}`));
+  await u2.page.addInitScript(() => {
+    window.__notes = [];
+    window.Notification = class {
+      static permission = 'granted';
+      constructor(title, opts) {
+        window.__notes.push({ title, body: opts && opts.body });
+      }
+      close() {}
+    };
+  });
+  await u2.page.goto(`${emu.url}/`);
+  await u2.page.locator('[data-testid=chat-item]').first().waitFor();
+  return u2;
+}
+
+const userIdOf = (u) => u.page.evaluate(async () => (await (await fetch('/.auth/me')).json()).clientPrincipal.userId);
+
 const noDialogs = () => {
   for (const u of [alice, bob]) assert.ok(!u.log.some((l) => l.startsWith('[dialog]')), `${u.name} saw a dialog`);
 };
@@ -171,6 +196,7 @@ describe('Issue 16 chat features in the browser', { concurrency: false }, () => 
     // Which server pieces are there: an event the server does not know is "unknown event".
     const id = await sendSeen(alice, bob, 'probe');
     for (const [piece, name, data] of [
+      ['mention', 'mention', { chatId, messageId: id }],
       ['edit', 'editMessage', { chatId, messageId: id, text: 'probe' }],
       ['react', 'react', { chatId, messageId: id, emoji: '👀', on: false }],
       ['read', 'markRead', { chatId, messageId: id }],
@@ -408,6 +434,95 @@ describe('Issue 16 chat features in the browser', { concurrency: false }, () => 
     await bob.page.keyboard.press('Escape');
     await full.waitFor({ state: 'detached' });
     await alice.page.locator('[data-testid=upload]').waitFor({ state: 'detached' });
+  });
+
+  test('a mention reaches a tab where its chat is not open, and its toast opens the chat at it', ['mention'], async () => {
+    await showChat(alice);
+    await showChat(bob, OTHER);
+    const bob2 = await secondTab(bob);
+    try {
+      assert.equal(await bob2.page.locator('[data-testid=chat-tab]').count(), 0);
+      const item = bob2.page.locator('[data-testid=chat-item]').filter({ hasText: CHAT });
+      await item.waitFor();
+      const unread = item.locator('[data-testid=list-unread]');
+      const before = (await unread.count()) ? Number(await unread.textContent()) : 0;
+      const word = unique('closed');
+      const box = alice.page.locator('[data-testid=message-input]');
+      await box.fill('');
+      await box.pressSequentially('over here @bo', { delay: 20 });
+      await alice.page.locator('[data-testid=mention-option]', { hasText: 'Bob' }).waitFor();
+      await box.press('Enter');
+      await box.pressSequentially(word, { delay: 10 });
+      await box.press('Enter');
+      const mine = byText(alice, new RegExp(word)).last().and(alice.page.locator('[data-id]'));
+      await mine.waitFor();
+      const id = Number(await mine.getAttribute('data-id'));
+      // No tab of the chat in Bob's second tab, yet: a toast, a browser notification, the badge.
+      const note = toast(bob2, /Alice mentioned you in Features/);
+      await note.waitFor();
+      assert.match(await note.textContent(), new RegExp(`over here @Bob ${word}`));
+      await item.locator('[data-testid=list-mention-badge]', { hasText: '@1' }).waitFor();
+      await item.locator('[data-testid=list-unread]', { hasText: exactly(String(before + 1)) }).waitFor();
+      await bob2.page.waitForFunction(() => window.__notes.some((n) => /Alice mentioned you in Features/.test(n.title)));
+      // Bob's first tab, where the chat is open, is told once: one toast there, not two.
+      await toast(bob, new RegExp(word)).waitFor();
+      await bob.page.waitForTimeout(500);
+      assert.equal(await bob.page.locator('[data-testid=toast]').filter({ hasText: word }).count(), 1);
+      // The toast opens the chat at that message.
+      await note.click();
+      await tab(bob2, CHAT).and(bob2.page.locator('.is-active')).waitFor();
+      await byId(bob2, id).and(bob2.page.locator('.is-flash')).waitFor();
+      await item.locator('[data-testid=list-mention-badge]').waitFor({ state: 'detached' });
+    } catch (err) {
+      await h.saveArtifacts('features mention closed', [bob2]);
+      throw err;
+    } finally {
+      await bob2.page.close();
+    }
+  });
+
+  test('a private chat with unread messages is listed with its badges, also after a reload', ['mention', 'counts'], async () => {
+    await showChat(bob, OTHER); // Bob's first tab looks elsewhere: he reads nothing there
+    const bobId = await userIdOf(bob);
+    await alice.page.locator('[data-testid=user-item]').filter({ hasText: 'Bob' }).locator('a').click();
+    const ptab = alice.page.locator('[data-testid=chat-tab] .fa-user-lock');
+    await ptab.waitFor();
+    const pid = await alice.page.locator('[data-testid=chat-tab]').filter({ has: alice.page.locator('.fa-user-lock') }).getAttribute('data-chat-id');
+    await tab(bob, 'Alice &').waitFor(); // the private chat opened in Bob's first tab, not in front
+    await showChat(bob, OTHER);
+    const bob2 = await secondTab(bob);
+    try {
+      const item = bob2.page.locator(`[data-testid=private-item][data-chat-id="${pid}"]`);
+      await item.waitFor();
+      assert.equal(await item.locator('.chatr-chat-name').textContent(), 'Alice');
+      // The notice "Alice wants to chat" is no unread message, here or on the server.
+      assert.equal(await item.locator('[data-testid=list-unread]').count(), 0);
+      const word = unique('psst');
+      await alice.page.evaluate(async ({ pid, bobId, word }) => {
+        const a = await import('/js/actions.js');
+        await a.sendMessage(pid, `just us ${word}`);
+        await a.sendMessage(pid, `<@${bobId}> ${word} for you`, [bobId]);
+      }, { pid, bobId, word });
+      // Live: the mention reaches the tab without the chat.
+      await toast(bob2, /Alice mentioned you in a private chat/).waitFor();
+      await item.locator('[data-testid=list-mention-badge]', { hasText: '@1' }).waitFor();
+      // After a reload the counts are the server's: both lines, one mention.
+      await bob2.page.reload();
+      await item.locator('[data-testid=list-unread]', { hasText: exactly('2') }).waitFor();
+      await item.locator('[data-testid=list-mention-badge]', { hasText: '@1' }).waitFor();
+      const entry = await chatEntry(bob2, pid);
+      assert.deepEqual([entry.unread, entry.mentions], [2, 1]);
+      // A click opens it; its badges go.
+      await item.locator('a').click();
+      await bob2.page.locator(`[data-testid=chat-tab][data-chat-id="${pid}"]`).and(bob2.page.locator('.is-active')).waitFor();
+      await byText(bob2, new RegExp(`just us ${word}`)).waitFor();
+      await item.locator('[data-testid=list-unread]').waitFor({ state: 'detached' });
+    } catch (err) {
+      await h.saveArtifacts('features private list', [bob2]);
+      throw err;
+    } finally {
+      await bob2.page.close();
+    }
   });
 
   test('markup in a message, a file name and a mention stays text', [], async () => {

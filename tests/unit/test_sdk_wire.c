@@ -300,7 +300,7 @@ UNIT_TEST(wire_history_edits_over_unix_socket)
     CHECK(wps_rest_search_messages(c, "zebra \"x\"", groups, 2, 10, 5, &out) == 200);
     CHECK(out && json_object_object_get_ex(out, "more", &v) && !json_object_get_boolean(v));
     json_object_put(out);
-    CHECK(wps_rest_count_messages(c, counts, "u1", contains, 100, &out) == 200);
+    CHECK(wps_rest_count_messages(c, counts, "u1", contains, 100, 1, &out) == 200);
     CHECK(out && json_object_object_get_ex(out, "g", &v) &&
           json_object_get_int(json_object_object_get(v, "count")) == 1);
     json_object_put(out);
@@ -308,7 +308,7 @@ UNIT_TEST(wire_history_edits_over_unix_socket)
     CHECK(wps_rest_group_message(c, "g", 0, &out) == -1 && out == NULL);
     CHECK(wps_rest_search_messages(c, "x", groups, WPS_REST_MAX_GROUPS + 1, 0, 0, &out) == -1);
     CHECK(wps_rest_count_messages(c, contains ? json_object_object_get(contains, "mentions") : NULL,
-                                  NULL, NULL, 0, &out) == -1);
+                                  NULL, NULL, 0, 0, &out) == -1);
     wps_client_free(c);
     pthread_join(th, NULL);
 
@@ -329,7 +329,7 @@ UNIT_TEST(wire_history_edits_over_unix_socket)
               "{\"q\":\"zebra \\\"x\\\"\",\"groups\":[\"a\",\"b c\"],\"before\":10,\"limit\":5}");
     CHECK(!strncmp(s.reqs[5], "POST /api/hubs/chat/:countMessages?api-version=2024-12-01 ", 58));
     CHECK_STR(body_of(s.reqs[5]), "{\"groups\":{\"g\":3},\"exceptUser\":\"u1\",\"contains\":"
-                                  "{\"mentions\":[\"u1\"]},\"max\":100}");
+                                  "{\"mentions\":[\"u1\"]},\"max\":100,\"objectsOnly\":true}");
     json_object_put(msg);
     json_object_put(counts);
     json_object_put(contains);
