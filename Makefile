@@ -32,6 +32,17 @@ GW_PROGS  := $(filter-out runtime sdk nginx,$(notdir $(patsubst %/,%,$(dir $(wil
 PROGS     := $(addprefix $(OUT)/bin/fn-,$(FUNCS)) $(addprefix $(OUT)/bin/,$(GW_PROGS))
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+# Pure logic of functions that the unit tests link too (no I/O, no library beyond ours).
+UNIT_APP_LOGIC := functions/files/files_policy.c
+
+# Libraries one function needs and no other program: LDLIBS_<function>, and its sources' flags
+# (the headers as system headers: their own warnings are not ours). The files function
+# (docs/files.md): GMime reads multipart bodies, libmagic tells types, libvips makes thumbnails.
+# Expanded when used (=, not :=): `make run` installs the packages (deps) before it builds.
+FILES_PKGS   := vips gmime-3.0
+FILES_CFLAGS  = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(FILES_PKGS) 2>/dev/null))
+LDLIBS_files  = $(shell pkg-config --libs $(FILES_PKGS) 2>/dev/null) -lmagic
+$(OUT)/obj/functions/files/%.o: CFLAGS += $(FILES_CFLAGS)
 
 # The frame gate: an nginx dynamic module of ours (gateway/nginx/module, docs/frame-gate.md),
 # built against Debian's nginx source (nginx-dev) with Debian's configure flags so the nginx we
@@ -59,10 +70,15 @@ $(LIBCHATR): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
+# ICU: the reactions' emoji check (functions/eventHandler/emoji.c), also in the fuzz target that
+# links the eventHandler's sources.
+LDLIBS_eventHandler      := -licuuc
+fuzz_ldlibs_cloudevents  := $(LDLIBS_eventHandler)
+
 define FUNC_template
 $(OUT)/bin/fn-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard functions/$(1)/*.c)) $(LIBCHATR)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(LDLIBS_$(1))
 endef
 $(foreach f,$(FUNCS),$(eval $(call FUNC_template,$(f))))
 
@@ -73,7 +89,7 @@ $(OUT)/bin/$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard gateway/$(1)/*.c)) $(L
 endef
 $(foreach p,$(GW_PROGS),$(eval $(call GW_template,$(p))))
 
-$(UNIT_BIN): $(patsubst %.c,$(OUT)/obj/%.o,$(UNIT_SRCS) $(GATE_LOGIC)) $(LIBCHATR)
+$(UNIT_BIN): $(patsubst %.c,$(OUT)/obj/%.o,$(UNIT_SRCS) $(GATE_LOGIC) $(UNIT_APP_LOGIC)) $(LIBCHATR)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -141,6 +157,10 @@ fuzz_extra_rest        := $(filter-out %/main.c,$(wildcard gateway/hub-rest/*.c)
 fuzz_extra_cookie      := $(filter-out %/main.c,$(wildcard gateway/auth/*.c))
 fuzz_extra_idtoken     := gateway/auth/auth_oidc_jwt.c gateway/auth/auth_util.c
 fuzz_extra_cloudevents := $(filter-out %/eventHandler.c,$(wildcard functions/eventHandler/*.c))
+fuzz_extra_files       := functions/files/files_multipart.c functions/files/files_policy.c
+# Libraries a target needs beyond LDLIBS (fuzz_ldlibs_<name>), and the flags of its sources.
+fuzz_ldlibs_files       = $(shell pkg-config --libs gmime-3.0 2>/dev/null)
+$(FUZZ_OUT)/obj/functions/files/%.o $(FUZZ_OUT)/obj/tests/fuzz/fuzz_files.o: FUZZ_CFLAGS += $(FILES_CFLAGS)
 # libFuzzer: -close_fd_mask=2 sends the programs' own log lines (fn_log) to /dev/null while
 # libFuzzer and the sanitizers keep reporting on a copy of stderr.
 FUZZ_RUN     = -close_fd_mask=2 -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
@@ -163,7 +183,7 @@ $(FUZZ_OUT)/lib/libfuzz_$(1).a: $(patsubst %.c,$(FUZZ_OUT)/obj/%.o,$(fuzz_extra_
 	rm -f $$@ && ar rcs $$@ $$^
 $(FUZZ_OUT)/bin/fuzz_$(1): $(FUZZ_OUT)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_OUT)/lib/libfuzz_$(1).a $(FUZZ_LIB)
 	@mkdir -p $$(dir $$@)
-	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS)
+	$$(FUZZ_CC) $$(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ $$(LDLIBS) $$(fuzz_ldlibs_$(1))
 endef
 $(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_template,$(n))))
 

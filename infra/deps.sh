@@ -11,12 +11,16 @@ APT_PACKAGES=(
     postgresql spawn-fcgi multiwatch
     libfcgi-dev libjson-c-dev libsodium-dev libpq-dev libcurl4-openssl-dev
     libssl-dev # libcrypto: OpenID Connect ID token signatures (gateway/auth/auth_oidc_jwt.c)
+    libicu-dev # ICU's RGI_Emoji property: a reaction is one emoji (functions/eventHandler/emoji.c)
     python3 python3-pytest python3-requests python3-websocket
     python3-prometheus-client # tests/api/test_metrics.py parses /.chatr/metrics
     chromium
     clang libclang-rt-14-dev # libFuzzer targets (tests/fuzz, make fuzz)
     openssl # tests/api/test_tls.py and tests/bench/tls_light.py make their CA and certificate
     systemd # systemd-analyze verify on the installed units (tests/api/test_install.py)
+    # the files function (functions/files, docs/files.md): libmagic tells a file's type from its
+    # content, GMime reads multipart/form-data uploads, libvips makes image thumbnails
+    libmagic-dev libgmime-3.0-dev libvips-dev
     redis-server redis-tools # several gateway nodes share nchan through Redis (docs/scale-out.md)
 )
 

@@ -129,10 +129,12 @@ def tls(env):
     ])
 
 
-def substitute(text, values, where):
+def substitute(text, values, where, who="emulator"):
+    """text with every @NAME@ replaced by values[NAME]; an unknown placeholder ends the program
+    (who: the program's name in that message, where: the template's)."""
     def repl(m):
         if m.group(1) not in values:
-            raise SystemExit(f"emulator: {where}: unknown placeholder @{m.group(1)}@")
+            raise SystemExit(f"{who}: {where}: unknown placeholder @{m.group(1)}@")
         return str(values[m.group(1)])
     return PLACEHOLDER.sub(repl, text)
 

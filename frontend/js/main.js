@@ -2,7 +2,7 @@
 // the socket and start the idle watcher, typing sweeper and title updates.
 import { createApp } from 'vue';
 import * as api from './api.js';
-import { state, openTab, savedTabs } from './store.js';
+import { state, openTab, savedTabs, clearUnread } from './store.js';
 import { connect, onOpened } from './connection.js';
 import { handleFrame } from './incoming.js';
 import { watchIdle, idleTimeoutMs } from './idle.js';
@@ -36,8 +36,7 @@ async function main() {
   watchTitle();
   startTypingSweeper();
   document.addEventListener('visibilitychange', () => {
-    const tab = state.tabs.find((t) => t.id === state.active);
-    if (tab && !document.hidden) tab.unread = 0;
+    if (state.active && !document.hidden) clearUnread(state.active);
   });
 
   const idle = watchIdle({ timeoutMs: idleTimeoutMs(), onIdle: () => setIdle(true), onActive: () => setIdle(false) });

@@ -8,10 +8,11 @@ const TOAST_MS = 5000;
 const TITLE = 'Chatr';
 let toastSeq = 0;
 
-// kind: 'info' | 'success' | 'warning' | 'danger'
-export function toast(text, kind = 'info', ms = TOAST_MS) {
+// kind: 'info' | 'success' | 'warning' | 'danger' | 'link'; action: what a click on it does (it
+// goes either way).
+export function toast(text, kind = 'info', ms = TOAST_MS, action = null) {
   const id = ++toastSeq;
-  state.toasts.push({ id, text, kind });
+  state.toasts.push({ id, text, kind, action });
   if (state.toasts.length > 5) state.toasts.shift();
   if (ms > 0) setTimeout(() => dismiss(id), ms);
   return id;
@@ -20,6 +21,11 @@ export function toast(text, kind = 'info', ms = TOAST_MS) {
 export function dismiss(id) {
   const i = state.toasts.findIndex((t) => t.id === id);
   if (i >= 0) state.toasts.splice(i, 1);
+}
+
+export function clickToast(t) {
+  dismiss(t.id);
+  if (typeof t.action === 'function') t.action();
 }
 
 export const notificationsSupported = () => 'Notification' in window;

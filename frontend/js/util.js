@@ -1,4 +1,4 @@
-// util.js: small helpers with no Chatr knowledge (ids, times).
+// util.js: small helpers with no Chatr knowledge (ids, times, sizes).
 
 // A random UUID; crypto.randomUUID needs a secure context, getRandomValues does not.
 export function uuid() {
@@ -20,4 +20,17 @@ export function formatTime(ms) {
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+// "1.5 MB", "320 KB", "12 B".
+export function formatSize(bytes) {
+  if (!Number.isFinite(bytes) || bytes < 0) return '';
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KB', 'MB', 'GB'];
+  let v = bytes / 1024, i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }

@@ -249,6 +249,7 @@ int ev_join_chat(ev_ctx *ev)
         snprintf(notice, sizeof notice, "%s has joined the chat", name);
         ev_hub_group_notice(chat, notice);
     }
+    if (joined) ev_state_joined(chat, ev->user_id); /* after the notice: read up to it */
     ok(ev);
     return 0;
 }

@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "fn_wps.h"
+#include "hub.h"
+#include "hub_store.h"
 #include "wps_sig.h"
 
 #define EVENT_NAME_MAX 128
@@ -64,6 +66,12 @@ int ev_create_private_chat(ev_ctx *ev);
 int ev_delete_chat(ev_ctx *ev);
 int ev_idle(ev_ctx *ev);
 int ev_chat_command(ev_ctx *ev); /* bot.c */
+int ev_react(ev_ctx *ev);        /* chat_state.c */
+int ev_mark_read(ev_ctx *ev);
+/* message_events.c */
+int ev_edit_message(ev_ctx *ev);
+int ev_delete_message(ev_ctx *ev);
+int ev_mention(ev_ctx *ev); /* mentions.c */
 
 static const struct {
     const char *name;
@@ -81,6 +89,11 @@ static const struct {
     {"userEnterIdle", 0, ev_idle},
     {"userExitIdle", 0, ev_idle},
     {"chatCommand", 0, ev_chat_command},
+    {"react", 0, ev_react},
+    {"markRead", 0, ev_mark_read},
+    {"editMessage", 0, ev_edit_message},
+    {"deleteMessage", 0, ev_delete_message},
+    {"mention", 0, ev_mention},
 };
 
 /* 32 lowercase hex digits, as nginx makes $request_id (a recovered reliable connection keeps
@@ -99,16 +112,16 @@ static int conn_id_valid(const char *id)
  * user's state true. Returns 1 when the event may run; otherwise answers and returns 0. */
 static int connection_belongs(ev_ctx *ev, const char *hub)
 {
-    const char *p[1] = {ev->connection_id};
-    PGresult *r = fn_db_exec("SELECT user_id, hub FROM pubsub.connections WHERE id = $1", 1, p);
-    if (!r) {
+    char user[HUB_MAX_USER_ID + 1], conn_hub[HUB_MAX_HUB_NAME + 1];
+    int anonymous = 1;
+    int found = hub_store_owner(ev->connection_id, user, sizeof user, &anonymous, conn_hub,
+                                sizeof conn_hub);
+    if (found < 0) {
         fn_error(ev->res, 500, "database unavailable");
         return 0;
     }
-    int found = PQntuples(r) == 1;
-    int mine = found && !PQgetisnull(r, 0, 0) && strcmp(PQgetvalue(r, 0, 0), ev->user_id) == 0 &&
-               strcasecmp(PQgetvalue(r, 0, 1), hub) == 0;
-    PQclear(r);
+    int mine =
+        found && !anonymous && strcmp(user, ev->user_id) == 0 && strcasecmp(conn_hub, hub) == 0;
     if (mine || (!found && strcmp(ev->event, "disconnected") == 0)) return 1;
     fn_error(ev->res, 403, "%s: connection %s is not an open connection of user %.128s", ev->event,
              ev->connection_id, ev->user_id);

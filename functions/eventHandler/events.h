@@ -34,11 +34,41 @@ int ev_hub_dissolve(const char *group);                    /* everyone out, perm
 /* 1 when the user still has a live connection, 0 when not, -1 on error. */
 int ev_hub_user_online(const char *user);
 
+/* Stored messages of a chat's group, the hub's history extension (docs/protocols.md#history):
+ * each returns the hub's HTTP status (-1 when the call failed, logged); on 200 *env is the
+ * message's envelope (the caller puts it). */
+int ev_hub_message(const char *group, long long id, json_object **env);
+int ev_hub_message_edit(const char *group, long long id, json_object *data, json_object **env);
+int ev_hub_message_delete(const char *group, long long id); /* 204 */
+/* A chatEvent to the group's connections as a server message, never stored: the live change of
+ * a message (docs/chat-features.md#edit-and-delete), a reaction (#reactions). Takes ownership. */
+int ev_hub_send_group_live(const char *group, json_object *msg);
+
 /* Input checks and lookups shared by the events (chat_events.c). */
 int ev_valid_text(const char *s, size_t max_chars);     /* UTF-8, no control characters, 1..max */
 const char *ev_field(json_object *o, const char *name); /* a string member, or NULL */
 char *ev_user_name(const char *user, char *buf, size_t len); /* NULL if unknown */
 void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars);
+
+/* Chat state: reactions and read state (chat_state.c, emoji.c; docs/chat-features.md). */
+#define EV_EMOJI_MAX_BYTES 32    /* one reaction's emoji, UTF-8 */
+#define EV_REACTION_KINDS_MAX 20 /* kinds on one message: chatr.reaction_kinds_max() */
+/* 0 with in's canonical form in out when in is one emoji a reaction may be, else -1. */
+int ev_emoji_canonical(const char *in, char *out, size_t outlen);
+/* A member who just joined chat has read everything so far (called by joinChat). */
+void ev_state_joined(const char *chat, const char *user);
+/* A deleted message's reactions go with it (called by deleteMessage); 0, or -1 (logged). */
+int ev_state_message_deleted(const char *chat, long long id);
+/* The id of the group's newest stored message, 0 when it has none, -1 on failure. */
+long long ev_hub_newest_id(const char *group);
+
+/* Mentions (mentions.c; docs/chat-features.md#mentions). Tells the members of chat named in the
+ * stored line's data ("mentions"; author: the hub's fromUserId) with the `mentioned` chatEvent,
+ * each at most once per message: the number told, -1 on a database failure, -2 when a send to
+ * a user failed (that user may be told by a later call). */
+int ev_mentions_notify(const char *chat, long long id, const char *author, json_object *data);
+/* A deleted message's notice records go with it (called by deleteMessage); 0, or -1. */
+int ev_mentions_message_deleted(const char *chat, long long id);
 
 /* A server message in the original app's shape: {"chatEvent": type, "data": data}. */
 json_object *chat_event(const char *type, json_object *data);

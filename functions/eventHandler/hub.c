@@ -171,6 +171,42 @@ int ev_hub_user_online(const char *user)
     return -1;
 }
 
+/* ---- stored messages (docs/protocols.md#history) ---------------------------------------- */
+
+/* A status the caller handles (want, or another the hub may answer) is returned as is; others
+ * are logged. */
+static int status_of(int st, const char *what, const char *group)
+{
+    if (st < 0 || st >= 500) expect(st, 0, what, group);
+    return st;
+}
+
+int ev_hub_message(const char *group, long long id, json_object **env)
+{
+    return status_of(wps_rest_group_message(client, group, id, env), "message", group);
+}
+
+int ev_hub_message_edit(const char *group, long long id, json_object *data, json_object **env)
+{
+    wps_body b = wps_body_json(data);
+    return status_of(wps_rest_group_message_edit(client, group, id, &b, env), "edit", group);
+}
+
+int ev_hub_message_delete(const char *group, long long id)
+{
+    return status_of(wps_rest_group_message_delete(client, group, id), "delete", group);
+}
+
+int ev_hub_send_group_live(const char *group, json_object *msg)
+{
+    wps_body b = wps_body_json(msg);
+    int rc = expect(wps_rest_send_to_group_ex(client, group, &b, NULL, 0,
+                                              WPS_SEND_NO_PERSIST | WPS_SEND_AS_SERVER),
+                    202, "live send", group);
+    json_object_put(msg);
+    return rc;
+}
+
 json_object *chat_event(const char *type, json_object *data)
 {
     json_object *o = json_object_new_object();
@@ -185,4 +221,19 @@ json_object *chat_event_encoded(const char *type, json_object *doc)
         json_object_new_string(json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN));
     json_object_put(doc);
     return chat_event(type, s);
+}
+
+/* ---- chat state (chat_state.c) ---------------------------------------------------------- */
+
+long long ev_hub_newest_id(const char *group)
+{
+    json_object *page = NULL, *value, *mid;
+    int st = wps_rest_group_messages(client, group, -1, -1, 1, &page);
+    if (expect(st, 200, "newest message", group)) return -1;
+    long long id = 0;
+    if (json_object_object_get_ex(page, "value", &value) && json_object_array_length(value) > 0 &&
+        json_object_object_get_ex(json_object_array_get_idx(value, 0), "id", &mid))
+        id = json_object_get_int64(mid);
+    json_object_put(page);
+    return id;
 }

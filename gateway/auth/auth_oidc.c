@@ -14,6 +14,7 @@
  * JWKS are cached per process for AUTH_OIDC_CACHE_TTL_S. Every failure ends on an error page that
  * says what happened in plain words; the details go to the log, once. */
 #include "auth_oidc.h"
+#include "fn_curl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,14 +84,9 @@ static json_object *http_json(const oidc_provider *p, const char *what, const ch
         fn_log("oidc %s: %s URL refused (https, or http to loopback only)", p->name, what);
         return NULL;
     }
-    static CURL *c;
-    if (!c) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        c = curl_easy_init();
-        if (!c) return NULL;
-    } else {
-        curl_easy_reset(c);
-    }
+    static CURL *handle;
+    CURL *c = fn_curl(&handle);
+    if (!c) return NULL;
     auth_buf body = {0};
     struct curl_slist *h = curl_slist_append(NULL, "Accept: application/json");
     if (authz) h = curl_slist_append(h, authz);
@@ -99,7 +95,6 @@ static json_object *http_json(const oidc_provider *p, const char *what, const ch
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, AUTH_OIDC_HTTP_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, AUTH_OIDC_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "Chatr");

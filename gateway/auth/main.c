@@ -9,13 +9,14 @@
  * connections the session's tokens opened (docs/sign-in.md). */
 #include "auth.h"
 #include "auth_oidc.h"
-#include "hub.h"
+#include "hub_revoke.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sodium.h>
+#include <json-c/json.h>
 
 static const char *const MOCK_PROVIDERS[] = {"github", "aad", "twitter", NULL};
 
@@ -33,15 +34,6 @@ static int is_https(const fn_req *req)
     const char *pub = fn_settings_get()->public_url;
     return (https && !strcasecmp(https, "on")) || (proto && !strcasecmp(proto, "https")) ||
            (pub && !strncasecmp(pub, "https://", 8));
-}
-
-/* The session behind the request's cookie: 1 signed in, 0 not, -1 database failure. */
-static int current_user(const fn_req *req, auth_user *u, char *cookie, size_t cookie_len)
-{
-    memset(u, 0, sizeof *u);
-    cookie[0] = '\0';
-    if (!auth_cookie_get(fn_header(req, "Cookie"), AUTH_COOKIE, cookie, cookie_len)) return 0;
-    return auth_session_lookup(cookie, u);
 }
 
 static void set_cookie(const fn_req *req, fn_res *res, const char *value, int max_age)
@@ -67,17 +59,24 @@ static void db_down(fn_res *res)
     fn_error(res, 500, "database unavailable");
 }
 
+/* The session behind the request's cookie: 1 signed in, 0 not, -1 database failure (answered). */
+static int current_user(const fn_req *req, fn_res *res, auth_user *u)
+{
+    char cookie[AUTH_COOKIE_VALUE_MAX];
+    memset(u, 0, sizeof *u);
+    if (!auth_cookie_get(fn_header(req, "Cookie"), AUTH_COOKIE, cookie, sizeof cookie)) return 0;
+    int rc = auth_session_lookup(cookie, u);
+    if (rc < 0) db_down(res);
+    return rc;
+}
+
 /* ---- internal endpoints (auth_request) ------------------------------------------------- */
 
 static int principal(fn_req *req, fn_res *res)
 {
     auth_user u;
-    char cookie[AUTH_COOKIE_VALUE_MAX];
-    int rc = current_user(req, &u, cookie, sizeof cookie);
-    if (rc < 0) {
-        db_down(res);
-        return 0;
-    }
+    int rc = current_user(req, res, &u);
+    if (rc < 0) return 0;
     if (rc == 1) {
         json_object *o = auth_principal_json(&u, 0);
         size_t len = 0;
@@ -99,12 +98,8 @@ static int principal(fn_req *req, fn_res *res)
 static int check(fn_req *req, fn_res *res)
 {
     auth_user u;
-    char cookie[AUTH_COOKIE_VALUE_MAX];
-    int rc = current_user(req, &u, cookie, sizeof cookie);
-    if (rc < 0) {
-        db_down(res);
-        return 0;
-    }
+    int rc = current_user(req, res, &u);
+    if (rc < 0) return 0;
     fn_principal p;
     if (rc == 1) auth_to_principal(&u, &p);
     int denied = fn_roles_check(fn_param(req, "SWA_ROLES"), rc == 1 ? &p : NULL);
@@ -120,12 +115,8 @@ static int check(fn_req *req, fn_res *res)
 static int me(fn_req *req, fn_res *res)
 {
     auth_user u;
-    char cookie[AUTH_COOKIE_VALUE_MAX];
-    int rc = current_user(req, &u, cookie, sizeof cookie);
-    if (rc < 0) {
-        db_down(res);
-        return 0;
-    }
+    int rc = current_user(req, res, &u);
+    if (rc < 0) return 0;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "clientPrincipal", rc == 1 ? auth_principal_json(&u, 1) : NULL);
     fn_json(res, 200, o);

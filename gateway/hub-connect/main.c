@@ -9,12 +9,30 @@
  * the `connect` webhook. docs/protocols.md#the-handshake, #system-events;
  * docs/architecture.md#a-connection-from-handshake-to-close. */
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_conf.h"
+#include "hub_ctx.h"
+#include "hub_env.h"
+#include "hub_loop.h"
+#include "hub_name.h"
+#include "hub_nchan.h"
+#include "hub_node.h"
+#include "hub_orphan.h"
+#include "hub_reliable.h"
+#include "hub_revoke.h"
+#include "hub_settings.h"
+#include "hub_store.h"
+#include "hub_token.h"
+#include "hub_webhook.h"
+#include "fn.h"
+#include "wps_jwt.h"
 #include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <json-c/json.h>
 
 /* A claim that may be a string or an array of strings -> new array (NULL if malformed). */
 static json_object *str_or_array(json_object *claims, const char *key)
@@ -49,7 +67,7 @@ static int groups_valid(json_object *groups)
 {
     if (json_object_array_length(groups) > HUB_MAX_GROUPS_PER_CONN) return 0;
     for (size_t i = 0; i < json_object_array_length(groups); i++)
-        if (!hub_group_valid(json_object_get_string(json_object_array_get_idx(groups, i))))
+        if (!hub_name_group_valid(json_object_get_string(json_object_array_get_idx(groups, i))))
             return 0;
     return 1;
 }
@@ -143,7 +161,7 @@ static char *connect_body(fn_req *req, json_object *claims, const char *offers, 
 }
 
 /* Applies a 2xx `connect` reply (userId, groups, roles, subprotocol). 0 or an HTTP status. */
-static int apply_connect_reply(const hub_reply *rep, hub_ctx *ctx, const char *offers)
+static int apply_connect_reply(const hub_webhook_reply *rep, hub_ctx *ctx, const char *offers)
 {
     if (rep->len == 0) return 0;
     json_object *o = json_tokener_parse(rep->body), *v;
@@ -208,23 +226,41 @@ static void deny_unavailable(fn_res *res, const char *hub)
     deny(res, 503, "the database is unavailable; retry later");
 }
 
-/* hub_db_register's transaction for a reliable socket: the row and its `connected` frame (which
+/* Registers the connection in the store: 0, 1 (its user is over HUB_MAX_CONNS_PER_USER) or -1.
+ * A repeated hook finds it registered already: that is success too. */
+static int register_row(const hub_ctx *ctx, const char *conn_id)
+{
+    switch (
+        hub_store_register(ctx, conn_id, hub_node_id(), hub_node_epoch(), HUB_MAX_CONNS_PER_USER)) {
+    case HUB_STORE_REG_OK:
+    case HUB_STORE_REG_EXISTS:
+        return 0;
+    case HUB_STORE_REG_OVER_LIMIT:
+        fn_log("hub %s user %s: over %d connections", ctx->hub, ctx->user, HUB_MAX_CONNS_PER_USER);
+        return 1;
+    case HUB_STORE_REG_FAILED:
+        break;
+    }
+    return -1;
+}
+
+/* register_row's transaction for a reliable socket: the row and its `connected` frame (which
  * carries the reconnectionToken) together, so no sender sees the connection before the frame is
  * in the socket's channel; fn_db_tx runs it again whole after a lost connection. */
 typedef struct reg {
     const hub_ctx *ctx;
     const char *conn_id, *own;
-    int status; /* hub_db_register's */
+    int status; /* register_row's */
 } reg;
 
 static int register_reliable(void *arg)
 {
     reg *g = arg;
-    g->status = hub_db_register(g->ctx, g->conn_id, hub_node_epoch());
+    g->status = register_row(g->ctx, g->conn_id);
     if (g->status != 0) return -1;
     size_t len;
-    char *frame = hub_rel_connected_frame(g->ctx->user, g->conn_id, &len);
-    int rc = frame ? hub_publish1(g->own, frame, len, "application/json") : -1;
+    char *frame = hub_reliable_connected_frame(g->ctx->user, g->conn_id, &len);
+    int rc = frame ? hub_nchan_publish1(g->own, frame, len, "application/json") : -1;
     free(frame);
     if (rc != 0) g->status = -1;
     return rc;
@@ -239,7 +275,7 @@ static int register_reliable(void *arg)
  * completes, the orphan watch removes the row. 0, 1 (over the limit) or -1. */
 static int register_conn(const hub_ctx *ctx, const char *conn_id, const char *own)
 {
-    if (hub_proto_reliable(ctx->protocol)) {
+    if (hub_reliable_protocol(ctx->protocol)) {
         reg g = {.ctx = ctx, .conn_id = conn_id, .own = own, .status = -1};
         return fn_db_tx(register_reliable, &g) == 0 ? 0 : g.status == 1 ? 1 : -1;
     }
@@ -249,11 +285,11 @@ static int register_conn(const hub_ctx *ctx, const char *conn_id, const char *ow
     if (hub_ctx_json(ctx)) {
         size_t len;
         char *frame = hub_env_connected(ctx->user, conn_id, &len);
-        int pub = frame ? hub_publish1(own, frame, len, "application/json") : -1;
+        int pub = frame ? hub_nchan_publish1(own, frame, len, "application/json") : -1;
         free(frame);
         if (pub != 0) return -1;
     }
-    return hub_db_register(ctx, conn_id, hub_node_epoch());
+    return register_row(ctx, conn_id);
 }
 
 /* Tells nginx what the socket subscribes to and which connection its hooks act as. */
@@ -284,8 +320,8 @@ static int answer(fn_res *res, const hub_ctx *ctx, const char *channels, const c
  * docs/architecture.md#a-reliable-recovery): ?awps_connection_id=&awps_reconnection_token= (the SDK
  * keeps the old access_token too; it is not looked at). The socket takes the logical connection
  * over: it subscribes to its own channel, its hooks act as the connection. A recovery that cannot
- * be done is still upgraded, then closed with 1008 (hub_rel_refuse): the SDK stops recovering only
- * on 1008 and would retry anything else for 30 s. */
+ * be done is still upgraded, then closed with 1008 (hub_reliable_refuse): the SDK stops recovering
+ * only on 1008 and would retry anything else for 30 s. */
 static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const char *socket)
 {
     const char *offers = fn_header(req, "Sec-WebSocket-Protocol");
@@ -298,9 +334,9 @@ static int recover(fn_req *req, fn_res *res, hub_ctx *ctx, const char *id, const
     if (!offered(offers, HUB_PROTO_RELIABLE))
         why = "Only json.reliable.webpubsub.azure.v1 connections can be recovered.";
     else if (!id_ok || !fn_query(req, "awps_reconnection_token", token, sizeof token) ||
-             !hub_rel_token_ok(token, id))
+             !hub_reliable_token_ok(token, id))
         why = "Invalid reconnection token.";
-    else if (hub_rel_lookup(id, ctx->hub, ctx) != 0) {
+    else if (hub_reliable_lookup(id, ctx->hub, ctx) != 0) {
         if (fn_db_unavailable()) { /* not a refusal: the SDK must try again, so no 1008 */
             deny_unavailable(res, ctx->hub);
             hub_ctx_free(ctx);
@@ -419,15 +455,15 @@ static int run_connect_webhook(fn_req *req, const hub_settings *hs, hub_ctx *ctx
     if (!hub_settings_handler(hs, ctx->hub, "connect", 1, url, sizeof url)) return 0;
     size_t blen;
     char *body = connect_body(req, claims, offers, &blen);
-    hub_event ev = {.hub = ctx->hub,
-                    .conn_id = conn_id,
-                    .user = ctx->user,
-                    .event = "connect",
-                    .system = 1,
-                    .ctype = "application/json; charset=utf-8",
-                    .body = body,
-                    .body_len = blen};
-    hub_reply rep;
+    hub_webhook_event ev = {.hub = ctx->hub,
+                            .conn_id = conn_id,
+                            .user = ctx->user,
+                            .event = "connect",
+                            .system = 1,
+                            .ctype = "application/json; charset=utf-8",
+                            .body = body,
+                            .body_len = blen};
+    hub_webhook_reply rep;
     int status;
     if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0)
         status = 500;
@@ -440,7 +476,7 @@ static int run_connect_webhook(fn_req *req, const hub_settings *hs, hub_ctx *ctx
         if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE)
             ctx->state = strdup(rep.state);
     }
-    hub_reply_free(&rep);
+    hub_webhook_reply_free(&rep);
     free(body);
     return status;
 }
@@ -459,7 +495,7 @@ static int register_and_answer(fn_res *res, hub_ctx *ctx, const char *conn_id)
     hub_chan_all(ctx->hub, json, all);
     hub_chan_conn(conn_id, own);
     if (ctx->user) hub_chan_user(ctx->hub, ctx->user, json, user);
-    if (hub_proto_reliable(ctx->protocol) || hub_conf_get()->redis_mode)
+    if (hub_reliable_protocol(ctx->protocol) || hub_conf_get()->redis_mode)
         snprintf(chans, sizeof chans, "%s", own);
     else
         snprintf(chans, sizeof chans, "%s,%s%s%s", own, all, ctx->user ? "," : "",
@@ -484,7 +520,7 @@ static int register_and_answer(fn_res *res, hub_ctx *ctx, const char *conn_id)
 /* The socket's handshake (nginx's auth_request): parse, check the origin, recover a reliable
  * connection or verify its token, check its claims and subprotocol, run the connect webhook,
  * register, answer. */
-static int handshake(fn_req *req, fn_res *res, hub_after *after)
+static int handshake(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     (void)after;
     hub_ctx ctx = {0};
@@ -511,7 +547,7 @@ static int handshake(fn_req *req, fn_res *res, hub_after *after)
 
 /* Counts every handshake: accepted by hub and protocol, refused by hub and reason
  * (docs/observability.md). */
-static int handshake_counted(fn_req *req, fn_res *res, hub_after *after)
+static int handshake_counted(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     refusal = NULL;
     accepted_protocol[0] = '\0';
@@ -523,16 +559,16 @@ static int handshake_counted(fn_req *req, fn_res *res, hub_after *after)
     char l[METRICS_MAX_LABELS];
     if (res->status == 200 && accepted_protocol[0])
         metrics_inc("chatr_hub_handshakes_accepted_total",
-                    metrics_labels(l, sizeof l, "hub", hub_metric_hub(hub), "protocol",
+                    metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(hub), "protocol",
                                    accepted_protocol, NULL));
     else
         metrics_inc("chatr_hub_handshakes_refused_total",
-                    metrics_labels(l, sizeof l, "hub", hub_metric_hub(hub), "reason",
+                    metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(hub), "reason",
                                    refusal ? refusal : "error", NULL));
     return rc;
 }
 
 int main(void)
 {
-    return hub_run("hub-connect", handshake_counted, NULL);
+    return hub_loop_run("hub-connect", handshake_counted, NULL);
 }

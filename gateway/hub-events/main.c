@@ -11,6 +11,17 @@
  * latter two owe, kept in the outbox until sent (hub_outbox.c). docs/protocols.md#system-events;
  * docs/architecture.md#a-connection-from-handshake-to-close; docs/liveness.md. */
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_ctx.h"
+#include "hub_gone.h"
+#include "hub_loop.h"
+#include "hub_nchan.h"
+#include "hub_node.h"
+#include "hub_notify.h"
+#include "hub_outbox.h"
+#include "hub_reliable.h"
+#include "hub_sweep.h"
+#include "fn.h"
 #include "hub_node.h"
 
 #include <stdio.h>
@@ -46,7 +57,7 @@ static int opened(fn_req *req, fn_res *res, const char *conn_id)
     if (!socket || !*socket) socket = conn_id;
     if (refused && *refused) { /* a recovery hub-connect refused: close it with 1008 */
         fn_log("recovery refused for socket %s: %s", socket, refused);
-        hub_rel_refuse(socket, refused);
+        hub_reliable_refuse(socket, refused);
         fn_no_content(res);
         return 0;
     }
@@ -59,11 +70,11 @@ static int opened(fn_req *req, fn_res *res, const char *conn_id)
     if (strcmp(socket, conn_id) != 0) { /* recovery of reliable connection conn_id */
         char epoch[32];
         snprintf(epoch, sizeof epoch, "%ld", swept_epoch);
-        if (hub_rel_takeover(conn_id, socket, hub_node_id(), epoch) != 0) {
+        if (hub_reliable_takeover(conn_id, socket, hub_node_id(), epoch) != 0) {
             /* ended since the handshake: close the socket; its next recovery is refused */
             char own[HUB_MAX_CHANNEL];
             hub_chan_conn(socket, own);
-            hub_delete_channel(own);
+            hub_nchan_delete(own);
         }
         hub_ctx_free(&ctx);
         fn_no_content(res); /* no `connected` webhook: the connection is not new */
@@ -84,7 +95,7 @@ static void after_gone(void *g)
     hub_gone_notify(g);
 }
 
-static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_id)
+static int closed(fn_req *req, fn_res *res, hub_loop_after *after, const char *conn_id)
 {
     const char *refused = fn_param(req, "HUB_REFUSED"), *socket = fn_param(req, "HUB_SOCKET");
     if (refused && *refused) { /* a refused recovery registered nothing */
@@ -93,10 +104,10 @@ static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_i
     }
     hub_ctx ctx;
     int reliable =
-        hub_ctx_decode(fn_param(req, "HUB_CTX"), &ctx) == 0 && hub_proto_reliable(ctx.protocol);
+        hub_ctx_decode(fn_param(req, "HUB_CTX"), &ctx) == 0 && hub_reliable_protocol(ctx.protocol);
     hub_ctx_free(&ctx);
     if (reliable) { /* kept for recovery unless the hub closed it for good */
-        int kept = hub_rel_drop(conn_id, socket && *socket ? socket : conn_id);
+        int kept = hub_reliable_drop(conn_id, socket && *socket ? socket : conn_id);
         if (kept != 0) {
             if (kept < 0)
                 fn_error(res, 500, "cannot update connection");
@@ -106,7 +117,7 @@ static int closed(fn_req *req, fn_res *res, hub_after *after, const char *conn_i
         }
     }
     hub_gone *g;
-    if (hub_conn_remove(conn_id, &g) != 0) {
+    if (hub_gone_remove(conn_id, &g) != 0) {
         fn_error(res, 500, "cannot remove connection");
         return 0;
     }
@@ -124,17 +135,17 @@ static void after_sweep(void *unused)
     hub_outbox_drain();
 }
 
-static int dispatch(fn_req *req, fn_res *res, hub_after *after);
+static int dispatch(fn_req *req, fn_res *res, hub_loop_after *after);
 
 /* Connections a sweep cleared get their `disconnected` after a response (nginx is up then). */
-static int handle(fn_req *req, fn_res *res, hub_after *after)
+static int handle(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     int rc = dispatch(req, res, after);
     if (!after->fn && hub_outbox_pending()) after->fn = after_sweep;
     return rc;
 }
 
-static int dispatch(fn_req *req, fn_res *res, hub_after *after)
+static int dispatch(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     const char *event = fn_param(req, "HUB_EVENT");
     const char *conn_id = fn_param(req, "REQUEST_ID");
@@ -154,7 +165,7 @@ static int dispatch(fn_req *req, fn_res *res, hub_after *after)
  * runs when it is due and this process holds its lease (hub_sweep.c). */
 static void idle(void)
 {
-    hub_rel_expire();
+    hub_reliable_expire();
     sweep_if_restarted();
     hub_outbox_tick();
     hub_sweep_ghosts();
@@ -164,12 +175,12 @@ static void idle(void)
 static void start(void)
 {
     sweep_if_needed();
-    long every = hub_rel_retention_ms() / 4;
+    long every = hub_reliable_retention_ms() / 4;
     hub_loop_idle(idle,
                   every < HUB_RELIABLE_EXPIRE_EVERY_MS ? every : HUB_RELIABLE_EXPIRE_EVERY_MS);
 }
 
 int main(void)
 {
-    return hub_run("hub-events", handle, start);
+    return hub_loop_run("hub-events", handle, start);
 }

@@ -3,9 +3,20 @@
  * compared by path). Status codes are exactly those the SDK declares
  * (docs/protocols.md#operations-and-status-codes). */
 #include "hub.h"
+#include "hub_close.h"
+#include "hub_conf.h"
+#include "hub_loop.h"
+#include "hub_name.h"
+#include "hub_payload.h"
+#include "hub_role.h"
+#include "hub_send.h"
 #include "hub_store.h"
+#include "hub_token.h"
+#include "fn.h"
+#include "wps_jwt.h"
 #include "metrics.h"
 #include "observe.h"
+#include "rest.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,20 +25,7 @@
 #include <time.h>
 #include <errno.h>
 #include <stdint.h>
-
-#define MAX_SEGS 8
-#define MAX_EXCLUDED 1024
-
-typedef struct rest {
-    fn_req *req;
-    fn_res *res;
-    const char *method;
-    char hub[HUB_MAX_HUB_NAME + 1];
-    char *seg[MAX_SEGS]; /* decoded path segments after the hub */
-    size_t nseg;
-    char *excluded[MAX_EXCLUDED];
-    size_t nexcluded;
-} rest;
+#include <json-c/json.h>
 
 /* All values of a repeated query parameter (excluded=a&excluded=b). */
 static void query_all(rest *r, const char *name)
@@ -48,10 +46,10 @@ static void query_all(rest *r, const char *name)
     }
 }
 
-static int body_payload(rest *r, hub_payload *p)
+int rest_body_payload(rest *r, hub_payload *p)
 {
-    enum hub_dt dt;
-    if (hub_ctype_dt(fn_header(r->req, "Content-Type"), &dt) != 0) {
+    enum hub_payload_dt dt;
+    if (hub_payload_ctype_dt(fn_header(r->req, "Content-Type"), &dt) != 0) {
         fn_error(r->res, 415, "unsupported Content-Type");
         return -1;
     }
@@ -121,7 +119,7 @@ static void op_generate_token(rest *r)
     long mins = fn_query(r->req, "minutesToExpire", minutes, sizeof minutes) ? atol(minutes) : 60;
     if (mins < 1) mins = 60;
     char aud[1024];
-    snprintf(aud, sizeof aud, "%s/client/hubs/%s", hub_public_url(), r->hub);
+    snprintf(aud, sizeof aud, "%s/client/hubs/%s", hub_conf_public_url(), r->hub);
     json_object *roles = json_object_new_array(), *groups = json_object_new_array();
     const char *q = r->req->query;
     while (q && *q) {
@@ -193,8 +191,9 @@ static void op_list_group(rest *r)
         char link[2048];
         const char *uri = fn_param(r->req, "HUB_URI");
         size_t plen = uri ? strcspn(uri, "?") : 0;
-        snprintf(link, sizeof link, "%s%.*s?maxpagesize=%ld&continuationToken=%s", hub_public_url(),
-                 (int)plen, uri ? uri : "", size, PQgetvalue(q, (int)size - 1, 0));
+        snprintf(link, sizeof link, "%s%.*s?maxpagesize=%ld&continuationToken=%s",
+                 hub_conf_public_url(), (int)plen, uri ? uri : "", size,
+                 PQgetvalue(q, (int)size - 1, 0));
         json_object_object_add(o, "nextLink", json_object_new_string(link));
     }
     PQclear(q);
@@ -226,7 +225,7 @@ static void op_groups_filter(rest *r, int add)
         }
     }
     for (size_t i = 0; i < json_object_array_length(groups); i++)
-        if (!hub_group_valid(json_object_get_string(json_object_array_get_idx(groups, i)))) {
+        if (!hub_name_group_valid(json_object_get_string(json_object_array_get_idx(groups, i)))) {
             json_object_put(b);
             fn_error(r->res, 400, "invalid group name");
             return;
@@ -235,62 +234,6 @@ static void op_groups_filter(rest *r, int add)
     enum hub_store_rc rc = hub_store_groups_filter(add, r->hub, gs, col, val);
     json_object_put(b);
     store_result(r, rc, 200);
-}
-
-/* A non-negative integer query parameter: 0 absent, 1 present (*out), -1 invalid. */
-static int query_id(rest *r, const char *name, long long *out)
-{
-    char buf[32];
-    if (!fn_query(r->req, name, buf, sizeof buf)) return 0;
-    char *end;
-    errno = 0;
-    long long v = strtoll(buf, &end, 10);
-    if (!buf[0] || *end || errno || v < 0) return -1;
-    *out = v;
-    return 1;
-}
-
-/* History extension (docs/protocols.md#history): GET
- * .../groups/{group}/messages?before=&after=&limit=, one page listed newest first:
- * {"value":[envelope...],"more":bool}. Only before (or nothing): the newest messages below before;
- * with after: the oldest ones above after (walk forward). */
-static void op_messages(rest *r)
-{
-    const char *group = r->seg[1];
-    long long before = 0, after = 0, limit = HUB_HISTORY_PAGE;
-    int hb = query_id(r, "before", &before), ha = query_id(r, "after", &after);
-    int hl = query_id(r, "limit", &limit);
-    if (hb < 0 || ha < 0 || hl < 0 || (hl && limit == 0)) {
-        fn_error(r->res, 400, "before, after and limit must be non-negative integers (limit > 0)");
-        return;
-    }
-    if (limit > HUB_HISTORY_PAGE_MAX) limit = HUB_HISTORY_PAGE_MAX;
-    /* one more than asked tells whether there is more */
-    PGresult *res = hub_store_history(r->hub, group, hb ? before : (long long)INT64_MAX,
-                                      ha ? after : 0LL, ha, limit + 1);
-    if (!res) {
-        fn_error(r->res, 500, "database unavailable");
-        return;
-    }
-    /* The page nests each message's data three levels deeper than its frame did: parse with
-     * room for data as deep as a frame may carry (json-c's default depth is 32). */
-    json_tokener *tok = json_tokener_new_ex(HUB_JSON_DEPTH + 8);
-    json_object *value =
-        tok ? json_tokener_parse_ex(tok, PQgetvalue(res, 0, 0), PQgetlength(res, 0, 0) + 1) : NULL;
-    if (tok) json_tokener_free(tok);
-    PQclear(res);
-    if (!value || !json_object_is_type(value, json_type_array)) {
-        json_object_put(value);
-        fn_error(r->res, 500, "history not readable");
-        return;
-    }
-    int more = json_object_array_length(value) > (size_t)limit;
-    if (more) /* drop the extra one: the oldest (backwards) or the newest (forwards) */
-        json_object_array_del_idx(value, ha ? 0 : json_object_array_length(value) - 1, 1);
-    json_object *body = json_object_new_object();
-    json_object_object_add(body, "value", value);
-    json_object_object_add(body, "more", json_object_new_boolean(more));
-    fn_json(r->res, 200, body);
 }
 
 /* The role a permission operation names (webpubsub.<perm>[.<targetName>]); 400 and -1 for an
@@ -330,8 +273,8 @@ static void op_check_permission(rest *r)
 {
     char target[HUB_MAX_GROUP_NAME + 1], role[HUB_MAX_GROUP_NAME + 64];
     if (permission_role(r, role, sizeof role, target, sizeof target) != 0) return;
-    json_object *roles = hub_db_roles(r->seg[3]);
-    int ok = roles && hub_roles_allow(roles, r->seg[1], target[0] ? target : NULL);
+    json_object *roles = hub_store_roles(r->seg[3]);
+    int ok = roles && hub_role_allow(roles, r->seg[1], target[0] ? target : NULL);
     json_object_put(roles);
     head_result(r, ok);
 }
@@ -385,7 +328,7 @@ static void op_remove_from_groups(rest *r)
 static void op_send_all(rest *r)
 {
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     query_all(r, "excluded");
     send_result(r, hub_send_all(r->hub, &p, r->excluded, r->nexcluded));
     hub_payload_free(&p);
@@ -394,7 +337,7 @@ static void op_send_all(rest *r)
 static void op_send_user(rest *r)
 {
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     send_result(r, hub_send_user(r->hub, r->seg[1], &p));
     hub_payload_free(&p);
 }
@@ -402,34 +345,56 @@ static void op_send_user(rest *r)
 static void op_send_conn(rest *r)
 {
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     send_result(r, hub_send_conn(r->hub, r->seg[1], &p));
     hub_payload_free(&p);
 }
 
+/* A boolean-like query parameter: 0 absent, 1 when it is yes, 2 when it is no, -1 otherwise. */
+static int query_choice(rest *r, const char *name, const char *yes, const char *no)
+{
+    char v[16];
+    if (!fn_query(r->req, name, v, sizeof v)) return 0;
+    return strcmp(v, yes) == 0 ? 1 : strcmp(v, no) == 0 ? 2 : -1;
+}
+
+/* Our extensions of a group send (docs/protocols.md#history): ?persist=false, not stored in
+ * history (as a client frame's "persist": false); ?from=server, delivered to the group's
+ * connections in the shape of a server message and never stored (the app's live chatEvents). */
 static void op_send_group(rest *r)
 {
+    int persist = query_choice(r, "persist", "true", "false"),
+        server = query_choice(r, "from", "server", "group");
+    if (persist < 0 || server < 0) {
+        fn_error(r->res, 400, "persist must be true or false, from server or group");
+        return;
+    }
     hub_payload p;
-    if (body_payload(r, &p) != 0) return;
+    if (rest_body_payload(r, &p) != 0) return;
     query_all(r, "excluded");
-    hub_group_msg m = {.hub = r->hub,
-                       .group = r->seg[1],
-                       .p = &p,
-                       .excluded = r->excluded,
-                       .nexcluded = r->nexcluded,
-                       .persist = 1};
+    if (server == 1) {
+        send_result(r, hub_send_group_server(r->hub, r->seg[1], &p, r->excluded, r->nexcluded));
+        hub_payload_free(&p);
+        return;
+    }
+    hub_send_msg m = {.hub = r->hub,
+                      .group = r->seg[1],
+                      .p = &p,
+                      .excluded = r->excluded,
+                      .nexcluded = r->nexcluded,
+                      .persist = persist != 2};
     char why[256];
-    enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
+    enum hub_send_rc rc = hub_send_group(&m, why, sizeof why);
     if (rc == HUB_SEND_REJECTED)
         fn_error(r->res, 403, "%s", why);
     else
-        send_result(r, rc == HUB_SENT ? 0 : -1);
+        send_result(r, rc == HUB_SEND_OK ? 0 : -1);
     hub_payload_free(&p);
 }
 
 static void op_user_join(rest *r)
 {
-    if (!hub_group_valid(r->seg[3])) {
+    if (!hub_name_group_valid(r->seg[3])) {
         fn_error(r->res, 400, "invalid group name");
         return;
     }
@@ -456,12 +421,12 @@ static void op_conn_leave_all(rest *r)
 static void op_group_join(rest *r)
 {
     const char *group = r->seg[1], *conn = r->seg[3];
-    int rc = hub_db_join(r->hub, group, conn);
-    if (rc == 0)
+    enum hub_store_rc rc = hub_store_join(r->hub, group, conn, HUB_MAX_GROUPS_PER_CONN);
+    if (rc == HUB_STORE_OK)
         fn_text(r->res, 200, "text/plain", "", 0);
-    else if (rc == 1)
+    else if (rc == HUB_STORE_LIMIT)
         fn_error(r->res, 400, "the connection is in too many groups");
-    else if (hub_store_exists(HUB_STORE_CONN, r->hub, conn) == 0)
+    else if (rc == HUB_STORE_NOT_FOUND)
         fn_error(r->res, 404, "Connection id '%s' doesn't exist", conn);
     else
         fn_error(r->res, 500, "database unavailable");
@@ -469,7 +434,7 @@ static void op_group_join(rest *r)
 
 static void op_group_leave(rest *r)
 {
-    if (hub_db_leave(r->hub, r->seg[1], r->seg[3]) != 0)
+    if (hub_store_leave(r->hub, r->seg[1], r->seg[3]) != HUB_STORE_OK)
         fn_error(r->res, 500, "database unavailable");
     else
         fn_no_content(r->res);
@@ -511,7 +476,12 @@ static const rest_op ops[] = {
     {"HEAD", "groups/{group}", op_group_exists},
     {"POST", "groups/{group}/:closeConnections", op_close_group},
     {"GET", "groups/{group}/connections", op_list_group},
-    {"GET", "groups/{group}/messages", op_messages},
+    {"GET", "groups/{group}/messages", hist_page},
+    {"GET", "groups/{group}/messages/{id}", hist_get},
+    {"PUT", "groups/{group}/messages/{id}", hist_edit},
+    {"DELETE", "groups/{group}/messages/{id}", hist_delete},
+    {"POST", ":searchMessages", hist_search},
+    {"POST", ":countMessages", hist_count},
     {"DELETE", "groups/{group}/messages", op_clear_history},
     {"PUT", "groups/{group}/connections/{conn}", op_group_join},
     {"DELETE", "groups/{group}/connections/{conn}", op_group_leave},
@@ -540,7 +510,7 @@ static int op_matches(const rest *r, const rest_op *o)
 static void route(rest *r)
 {
     /* a group named in the path is checked before the operation is looked up */
-    if (r->nseg >= 2 && strcmp(r->seg[0], "groups") == 0 && !hub_group_valid(r->seg[1])) {
+    if (r->nseg >= 2 && strcmp(r->seg[0], "groups") == 0 && !hub_name_group_valid(r->seg[1])) {
         fn_error(r->res, 400, "invalid group name");
         return;
     }
@@ -556,7 +526,7 @@ static int handle_rest(fn_req *req, fn_res *res);
 
 /* A REST call the database could not serve (after the hold, fn_db.c) is answered 503 with
  * Retry-After instead of 500 (docs/storage.md, "Outages"). */
-static int handle(fn_req *req, fn_res *res, hub_after *after)
+static int handle(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     (void)after;
     const char *uri = fn_param(req, "HUB_URI");
@@ -658,5 +628,5 @@ static int handle_rest(fn_req *req, fn_res *res)
 
 int main(void)
 {
-    return hub_run("hub-rest", handle, NULL);
+    return hub_loop_run("hub-rest", handle, NULL);
 }

@@ -1,7 +1,13 @@
 /* observe.c: /.chatr/metrics (with the figures only known at scrape time: open connections and
  * nchan's own), /.chatr/ready, and the REST call counter (observe.h; docs/observability.md). */
 #include "observe.h"
+#include "hub.h"
+#include "hub_conf.h"
+#include "hub_nchan.h"
+#include "hub_node.h"
+#include "hub_settings.h"
 #include "hub_store.h"
+#include "fn.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -13,6 +19,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <sodium.h>
+#include <json-c/json.h>
 
 /* ---- REST calls ---------------------------------------------------------------------------- */
 
@@ -29,6 +36,8 @@ static const char *const rest_words[] = {
     ":addToGroups",
     ":removeFromGroups",
     ":generateToken",
+    ":searchMessages",
+    ":countMessages",
 };
 
 void obs_rest_op(const char *uri, const char *method, char *out, size_t len)
@@ -133,7 +142,7 @@ static void put_connections(char **text, size_t *len)
     } *rows = calloc(MAXROWS, sizeof *rows);
     size_t nrows = 0;
     for (int i = 0; rows && i < PQntuples(r); i++) {
-        const char *hub = hub_metric_hub(PQgetvalue(r, i, 0));
+        const char *hub = hub_settings_metric_hub(PQgetvalue(r, i, 0));
         const char *proto = PQgetvalue(r, i, 1)[0] ? PQgetvalue(r, i, 1) : "none";
         long long n = atoll(PQgetvalue(r, i, 2));
         size_t k = 0;

@@ -3,7 +3,7 @@
 #ifndef CHATR_HUB_REST_OBSERVE_H
 #define CHATR_HUB_REST_OBSERVE_H
 
-#include "hub.h"
+#include "fn.h"
 
 #define OBS_READY_POOLS_MAX 64 /* pools named in CHATR_POOLS that ready checks */
 #define OBS_REST_OPS_MAX 64    /* distinct REST operation labels; later ones count as "other" */

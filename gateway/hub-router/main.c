@@ -7,6 +7,21 @@
  * on purpose. The per-connection rate (HUB_RATE_PER_SEC) is kept in nginx, by the frame gate
  * (docs/frame-gate.md): frames over it never reach this program. */
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_close.h"
+#include "hub_ctx.h"
+#include "hub_env.h"
+#include "hub_loop.h"
+#include "hub_name.h"
+#include "hub_nchan.h"
+#include "hub_payload.h"
+#include "hub_reliable.h"
+#include "hub_role.h"
+#include "hub_send.h"
+#include "hub_settings.h"
+#include "hub_store.h"
+#include "hub_webhook.h"
+#include "fn.h"
 #include "metrics.h"
 
 #include <inttypes.h>
@@ -15,6 +30,7 @@
 #include <string.h>
 #include <stdarg.h>
 #include <strings.h>
+#include <json-c/json.h>
 
 /* ---- replies ---------------------------------------------------------------------------- */
 
@@ -33,30 +49,14 @@ typedef struct frame_ctx {
 /* 1: first time (claimed), 0: a repeat of an ackId that succeeded, -1: database error. */
 static int ack_claim(frame_ctx *f)
 {
-    char id[24], slot[16];
-    snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
-    snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
-    const char *p[] = {f->conn_id, slot, id};
-    PGresult *r =
-        fn_db_exec("INSERT INTO pubsub.acks AS a (conn_id, slot, ack_id) VALUES ($1, $2, $3) "
-                   "ON CONFLICT (conn_id, slot) DO UPDATE SET ack_id = EXCLUDED.ack_id "
-                   "  WHERE a.ack_id <> EXCLUDED.ack_id RETURNING 1",
-                   3, p);
-    if (!r) return -1;
-    int fresh = PQntuples(r) == 1;
-    PQclear(r);
-    f->claimed = fresh;
+    int fresh = hub_store_ack_claim(f->conn_id, f->ack_id);
+    f->claimed = fresh == 1;
     return fresh;
 }
 
 static void ack_release(const frame_ctx *f)
 {
-    char id[24], slot[16];
-    snprintf(id, sizeof id, "%" PRIu64, f->ack_id);
-    snprintf(slot, sizeof slot, "%" PRIu64, f->ack_id % HUB_ACK_WINDOW);
-    const char *p[] = {f->conn_id, slot, id};
-    PQclear(fn_db_exec("DELETE FROM pubsub.acks WHERE conn_id = $1 AND slot = $2 AND ack_id = $3",
-                       3, p));
+    hub_store_ack_forget(f->conn_id, f->ack_id);
 }
 
 static void reply(fn_res *res, char *body, size_t len)
@@ -89,8 +89,9 @@ static void ack(fn_res *res, const frame_ctx *f, const char *err, const char *fm
     if (err && f->claimed) ack_release(f); /* failed operations are not remembered */
     size_t len = 0;
     char l[METRICS_MAX_LABELS];
-    metrics_inc("chatr_hub_acks_total", metrics_labels(l, sizeof l, "hub", hub_metric_hub(f->c.hub),
-                                                       "error", err ? err : "none", NULL));
+    metrics_inc("chatr_hub_acks_total",
+                metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(f->c.hub), "error",
+                               err ? err : "none", NULL));
     char *body = hub_env_ack(f->ack_id, err, err ? msg : NULL, &len);
     reply(res, body, len);
 }
@@ -121,8 +122,8 @@ static const char *get_str(json_object *o, const char *key)
 
 static int allowed(const frame_ctx *f, const char *kind, const char *group)
 {
-    json_object *roles = hub_db_roles(f->conn_id);
-    int ok = roles && hub_roles_allow(roles, kind, group);
+    json_object *roles = hub_store_roles(f->conn_id);
+    int ok = roles && hub_role_allow(roles, kind, group);
     json_object_put(roles);
     return ok;
 }
@@ -130,7 +131,7 @@ static int allowed(const frame_ctx *f, const char *kind, const char *group)
 static void join_leave(fn_res *res, const frame_ctx *f, json_object *msg, int join)
 {
     const char *group = get_str(msg, "group");
-    if (!hub_group_valid(group)) {
+    if (!hub_name_group_valid(group)) {
         violation(res, f, "invalid group name%s", NULL);
         return;
     }
@@ -138,58 +139,68 @@ static void join_leave(fn_res *res, const frame_ctx *f, json_object *msg, int jo
         ack(res, f, "Forbidden", "no permission to %s group %s", join ? "join" : "leave", group);
         return;
     }
-    int rc =
-        join ? hub_db_join(f->c.hub, group, f->conn_id) : hub_db_leave(f->c.hub, group, f->conn_id);
-    if (rc == 1) {
+    enum hub_store_rc rc =
+        join ? hub_store_join(f->c.hub, group, f->conn_id, HUB_MAX_GROUPS_PER_CONN)
+             : hub_store_leave(f->c.hub, group, f->conn_id);
+    if (rc == HUB_STORE_LIMIT) {
         fn_log("connection %s: over %d groups", f->conn_id, HUB_MAX_GROUPS_PER_CONN);
         ack(res, f, "BadRequest", "a connection may join at most %d groups",
             HUB_MAX_GROUPS_PER_CONN);
-    } else if (rc != 0) {
+    } else if (rc != HUB_STORE_OK) {
         ack(res, f, "InternalServerError", "membership not changed");
     } else {
         ack(res, f, NULL, NULL);
     }
 }
 
+/* The frame's dataType and data as a payload: 0, or -1 when they do not fit (answered as a
+ * protocol violation). */
+static int frame_payload(fn_res *res, const frame_ctx *f, json_object *msg, hub_payload *p)
+{
+    enum hub_payload_dt dt;
+    json_object *data = NULL;
+    if (hub_payload_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
+        violation(res, f, "unknown dataType%s", NULL);
+        return -1;
+    }
+    json_object_object_get_ex(msg, "data", &data);
+    if (hub_payload_from_json(p, dt, data) != 0) {
+        violation(res, f, "data does not match dataType %s", hub_payload_dt_name(dt));
+        return -1;
+    }
+    return 0;
+}
+
 static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
 {
     const char *group = get_str(msg, "group");
-    if (!hub_group_valid(group)) {
+    if (!hub_name_group_valid(group)) {
         violation(res, f, "invalid group name%s", NULL);
         return;
     }
-    enum hub_dt dt;
-    json_object *data = NULL, *v;
-    if (hub_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
-        violation(res, f, "unknown dataType%s", NULL);
-        return;
-    }
-    json_object_object_get_ex(msg, "data", &data);
+    json_object *v;
     hub_payload p;
-    if (hub_payload_from_json(&p, dt, data) != 0) {
-        violation(res, f, "data does not match dataType %s", hub_dt_name(dt));
-        return;
-    }
+    if (frame_payload(res, f, msg, &p) != 0) return;
     /* "persist": false (our extension): delivered, never stored (typing indicators) */
     int persist = !(json_object_object_get_ex(msg, "persist", &v) &&
                     json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v));
-    hub_group_msg m = {.hub = f->c.hub,
-                       .group = group,
-                       .p = &p,
-                       .from_user = f->c.user,
-                       .conn_id = f->conn_id,
-                       .has_ack = f->has_ack,
-                       .ack_id = f->ack_id,
-                       .exclude_conn = json_object_object_get_ex(msg, "noEcho", &v) &&
-                                               json_object_get_boolean(v)
-                                           ? f->conn_id
-                                           : NULL,
-                       .persist = persist};
+    hub_send_msg m = {.hub = f->c.hub,
+                      .group = group,
+                      .p = &p,
+                      .from_user = f->c.user,
+                      .conn_id = f->conn_id,
+                      .has_ack = f->has_ack,
+                      .ack_id = f->ack_id,
+                      .exclude_conn =
+                          json_object_object_get_ex(msg, "noEcho", &v) && json_object_get_boolean(v)
+                              ? f->conn_id
+                              : NULL,
+                      .persist = persist};
     char why[256];
-    enum hub_send_rc rc = hub_group_send(&m, why, sizeof why);
+    enum hub_send_rc rc = hub_send_group(&m, why, sizeof why);
     hub_payload_free(&p);
     switch (rc) {
-    case HUB_SENT:
+    case HUB_SEND_OK:
         ack(res, f, NULL, NULL);
         break;
     case HUB_SEND_FORBIDDEN:
@@ -216,13 +227,13 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
 
 /* The upstream reply to a user event (docs/protocols.md#user-events): sent to this connection
  * before the ack. */
-static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
+static int send_event_reply(const frame_ctx *f, const hub_webhook_reply *rep)
 {
     if (rep->len == 0) return 0;
-    enum hub_dt dt;
+    enum hub_payload_dt dt;
     if (!rep->ctype[0])
         dt = HUB_DT_BINARY;
-    else if (hub_ctype_dt(rep->ctype, &dt) != 0)
+    else if (hub_payload_ctype_dt(rep->ctype, &dt) != 0)
         return -1;
     hub_payload p;
     if (hub_payload_from_bytes(&p, dt, rep->body, rep->len) != 0) return -1;
@@ -234,13 +245,13 @@ static int send_event_reply(const frame_ctx *f, const hub_reply *rep)
         char *env = hub_env_server(&p, &len);
         if (!env)
             rc = -1;
-        else if (hub_proto_reliable(f->c.protocol))
-            rc = hub_rel_send(&f->conn_id, 1, env, len);
+        else if (hub_reliable_protocol(f->c.protocol))
+            rc = hub_reliable_send(&f->conn_id, 1, env, len);
         else
-            rc = hub_publish1(own, env, len, "application/json");
+            rc = hub_nchan_publish1(own, env, len, "application/json");
         free(env);
     } else {
-        rc = hub_publish1(own, p.raw, p.raw_len, hub_payload_ctype(&p));
+        rc = hub_nchan_publish1(own, p.raw, p.raw_len, hub_payload_ctype(&p));
     }
     hub_payload_free(&p);
     return rc;
@@ -256,17 +267,17 @@ static int call_event(const frame_ctx *f, const char *event, const hub_payload *
         snprintf(err, errlen, "no event handler for event %s", event);
         return -1;
     }
-    hub_event ev = {.hub = f->c.hub,
-                    .conn_id = f->conn_id,
-                    .user = f->c.user,
-                    .event = event,
-                    .system = 0,
-                    .protocol = f->c.protocol,
-                    .state = f->c.state,
-                    .ctype = hub_payload_ctype(p),
-                    .body = p->raw,
-                    .body_len = p->raw_len};
-    hub_reply rep;
+    hub_webhook_event ev = {.hub = f->c.hub,
+                            .conn_id = f->conn_id,
+                            .user = f->c.user,
+                            .event = event,
+                            .system = 0,
+                            .protocol = f->c.protocol,
+                            .state = f->c.state,
+                            .ctype = hub_payload_ctype(p),
+                            .body = p->raw,
+                            .body_len = p->raw_len};
+    hub_webhook_reply rep;
     if (hub_webhook(url, &ev, HUB_WEBHOOK_TIMEOUT_MS, &rep) != 0) {
         snprintf(err, errlen, "event handler unreachable");
         return -1;
@@ -279,32 +290,21 @@ static int call_event(const frame_ctx *f, const char *event, const hub_payload *
         snprintf(err, errlen, "event handler reply has an unsupported content type");
         rc = -1;
     } else if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE) {
-        const char *q[] = {f->conn_id, rep.state};
-        PQclear(fn_db_exec("UPDATE pubsub.connections SET state = $2 WHERE id = $1", 2, q));
+        hub_store_set_state(f->conn_id, rep.state);
     }
-    hub_reply_free(&rep);
+    hub_webhook_reply_free(&rep);
     return rc;
 }
 
 static void user_event(fn_res *res, const frame_ctx *f, json_object *msg)
 {
     const char *event = get_str(msg, "event");
-    if (!hub_event_valid(event)) {
+    if (!hub_name_event_valid(event)) {
         violation(res, f, "invalid event name%s", NULL);
         return;
     }
-    enum hub_dt dt;
-    json_object *data = NULL;
-    if (hub_dt_parse(get_str(msg, "dataType"), &dt) != 0) {
-        violation(res, f, "unknown dataType%s", NULL);
-        return;
-    }
-    json_object_object_get_ex(msg, "data", &data);
     hub_payload p;
-    if (hub_payload_from_json(&p, dt, data) != 0) {
-        violation(res, f, "data does not match dataType %s", hub_dt_name(dt));
-        return;
-    }
+    if (frame_payload(res, f, msg, &p) != 0) return;
     char err[256];
     int rc = call_event(f, event, &p, err, sizeof err);
     hub_payload_free(&p);
@@ -325,7 +325,7 @@ static void user_event(fn_res *res, const frame_ctx *f, json_object *msg)
 static void sequence_ack(fn_res *res, const frame_ctx *f, json_object *msg)
 {
     json_object *v;
-    if (!hub_proto_reliable(f->c.protocol)) {
+    if (!hub_reliable_protocol(f->c.protocol)) {
         fn_no_content(res);
         return;
     }
@@ -334,7 +334,7 @@ static void sequence_ack(fn_res *res, const frame_ctx *f, json_object *msg)
         violation(res, f, "sequenceAck needs an unsigned integer sequenceId%s", NULL);
         return;
     }
-    if (hub_rel_ack(f->conn_id, json_object_get_uint64(v)) != 0)
+    if (hub_reliable_ack(f->conn_id, json_object_get_uint64(v)) != 0)
         fn_log("connection %s: sequenceAck not recorded", f->conn_id);
     fn_no_content(res);
 }
@@ -354,7 +354,7 @@ static void simple_frame(fn_res *res, const frame_ctx *f, const fn_req *req)
     fn_no_content(res);
 }
 
-static int handle(fn_req *req, fn_res *res, hub_after *after)
+static int handle(fn_req *req, fn_res *res, hub_loop_after *after)
 {
     (void)after;
     frame_ctx f = {0};
@@ -432,5 +432,5 @@ out:
 
 int main(void)
 {
-    return hub_run("hub-router", handle, NULL);
+    return hub_loop_run("hub-router", handle, NULL);
 }

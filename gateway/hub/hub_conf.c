@@ -1,5 +1,9 @@
-/* hub_conf.c: the hub programs' own settings, read from the environment once (hub.h, hub_conf). */
-#include "hub.h"
+/* hub_conf.c: the hub programs' own settings, read from the environment once (hub_conf.h), and
+ * the public URL (the runtime's fn_settings). */
+#include "hub_conf.h"
+#include "hub_reliable.h"
+#include "hub_sweep.h"
+#include "fn.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,4 +39,10 @@ const hub_conf *hub_conf_get(void)
     const char *redis = getenv("CHATR_REDIS_URL");
     conf.redis_mode = redis && *redis;
     return &conf;
+}
+
+const char *hub_conf_public_url(void)
+{
+    const char *u = fn_settings_get()->public_url;
+    return u && *u ? u : "http://127.0.0.1";
 }

@@ -7,7 +7,11 @@
  * with poll() every frame woke the whole pool, and all but one went back to sleep after a failed
  * accept (on this virtual machine a system call costs ~20 us, and that herd was most of the
  * router's CPU). A stop signal ends the loop only between requests, after draining the queue. */
+#include "hub_loop.h"
 #include "hub.h"
+#include "hub_conf.h"
+#include "hub_orphan.h"
+#include "fn.h"
 #include "metrics.h"
 
 #include <errno.h>
@@ -19,27 +23,6 @@
 #include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
-
-static void write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
-{
-    char head[256];
-    int n = snprintf(head, sizeof head, "Status: %d\r\n", res->status);
-    FCGX_PutStr(head, n, r->out);
-    for (size_t i = 0; i < res->nheaders; i++) {
-        FCGX_PutS(res->headers[i], r->out);
-        FCGX_PutS("\r\n", r->out);
-    }
-    if (res->content_type) {
-        FCGX_PutS("Content-Type: ", r->out);
-        FCGX_PutS(res->content_type, r->out);
-        FCGX_PutS("\r\n", r->out);
-    }
-    n = snprintf(head, sizeof head, "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
-                 res->body_len);
-    FCGX_PutStr(head, n, r->out);
-    if (res->body_len && strcmp(req->method, "HEAD") != 0)
-        FCGX_PutStr(res->body, (int)res->body_len, r->out);
-}
 
 /* hub_loop_idle: one callback a program runs every every_ms, between requests. */
 static void (*idle_fn)(void);
@@ -75,7 +58,7 @@ static long next_due_ms(void)
     return idle >= 0 && (ms < 0 || idle < ms) ? idle : ms;
 }
 
-int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
+int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(void))
 {
     const char *logfile = fn_settings_get()->log_file;
     hub_conf_get(); /* the hub's settings, before the first request */
@@ -109,15 +92,8 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
         fn_res res = {0};
-        hub_after after = {0};
-        req.fcgx = &r;
-        req.envp = r.envp;
-        req.method = fn_param(&req, "REQUEST_METHOD");
-        req.path = fn_param(&req, "DOCUMENT_URI");
-        req.query = fn_param(&req, "QUERY_STRING");
-        if (!req.method) req.method = "GET";
-        if (!req.path) req.path = "/";
-        if (!req.query) req.query = "";
+        hub_loop_after after = {0};
+        fn_req_start(&req, &r);
         /* CHATR_REQUEST_ID on real requests (hub_params.conf); a hook has none (its $request_id
          * is its socket's, the same for every frame), so it gets a fresh one. */
         fn_request_id_set(fn_param(&req, "CHATR_REQUEST_ID"));
@@ -129,7 +105,7 @@ int hub_run(const char *name, hub_handler handler, void (*on_start)(void))
         else if (handler(&req, &res, &after) != 0 || res.status == 0) {
             if (res.status < 500) fn_error(&res, 500, "internal error");
         }
-        write_response(&r, &req, &res);
+        fn_write_response(&r, &req, &res);
         char rid[HUB_MAX_CONN_ID + 1];
         snprintf(rid, sizeof rid, "%s",
                  fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");

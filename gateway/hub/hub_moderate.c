@@ -1,11 +1,14 @@
 /* hub_moderate.c: applies a hub's moderation settings (hubs.json "moderation") to group
  * messages, using the word filter of gateway/moderation. */
-#include "hub.h"
+#include "hub_moderate.h"
+#include "hub_payload.h"
+#include "hub_settings.h"
 #include "moderation.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 int hub_moderate(const char *hub, hub_payload *p, char *why, size_t whylen)
 {

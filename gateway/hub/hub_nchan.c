@@ -1,11 +1,15 @@
 /* hub_nchan.c: publishing to nchan channels through nginx's internal unix socket
  * (CHATR_NGINX_SOCKET, location /pub), one keep-alive connection per process. */
-#include "hub.h"
+#include "hub_nchan.h"
+#include "hub_chan.h"
+#include "fn.h"
+#include "fn_curl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <curl/curl.h>
+#include <json-c/json.h>
 
 static CURL *pub_curl; /* the per-process connection to nginx */
 
@@ -18,20 +22,25 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
 
 static CURL *handle(void)
 {
-    if (pub_curl) {
-        curl_easy_reset(pub_curl);
-    } else {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        pub_curl = curl_easy_init();
-        if (!pub_curl) return NULL;
-    }
+    if (!fn_curl(&pub_curl)) return NULL;
     const char *sock = fn_settings_get()->nginx_socket;
     curl_easy_setopt(pub_curl, CURLOPT_UNIX_SOCKET_PATH, sock ? sock : "nginx-internal.sock");
     curl_easy_setopt(pub_curl, CURLOPT_URL, "http://localhost/pub");
     curl_easy_setopt(pub_curl, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(pub_curl, CURLOPT_TIMEOUT_MS, 10000L);
-    curl_easy_setopt(pub_curl, CURLOPT_NOSIGNAL, 1L);
     return pub_curl;
+}
+
+/* Runs the request set up on c with headers h (freed here): the CURLcode, and in *status the
+ * HTTP status (0 when there was none). */
+static CURLcode perform(CURL *c, struct curl_slist *h, long *status)
+{
+    if (h) curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    CURLcode rc = curl_easy_perform(c);
+    *status = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+    curl_slist_free_all(h);
+    return rc;
 }
 
 static int live; /* the next request goes to /publive (shared channels, not stored) */
@@ -54,7 +63,6 @@ static int request(const char *method, const char *channels, const char *body, s
     h = curl_slist_append(h, ct);
     h = curl_slist_append(h, "Accept: text/json");
     h = curl_slist_append(h, "Expect:");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     if (strcmp(method, "POST") == 0) {
         curl_easy_setopt(c, CURLOPT_POST, 1L);
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "");
@@ -62,10 +70,8 @@ static int request(const char *method, const char *channels, const char *body, s
     } else {
         curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
     }
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
+    long status;
+    CURLcode rc = perform(c, h, &status);
     if (rc != CURLE_OK) {
         fn_log("nchan %s: %s", method, curl_easy_strerror(rc));
         return -1;
@@ -77,8 +83,8 @@ static int request(const char *method, const char *channels, const char *body, s
     return 0;
 }
 
-int hub_publish(const char *const *channels, size_t n, const char *body, size_t len,
-                const char *ctype)
+int hub_nchan_publish(const char *const *channels, size_t n, const char *body, size_t len,
+                      const char *ctype)
 {
     int rc = 0;
     char *list = malloc((size_t)HUB_CHANNELS_PER_PUBLISH * (HUB_MAX_CHANNEL + 1) + 1);
@@ -98,12 +104,12 @@ int hub_publish(const char *const *channels, size_t n, const char *body, size_t 
     return rc;
 }
 
-int hub_publish1(const char *channel, const char *body, size_t len, const char *ctype)
+int hub_nchan_publish1(const char *channel, const char *body, size_t len, const char *ctype)
 {
     return request("POST", channel, body, len, ctype);
 }
 
-int hub_publish_live(const char *channel, const char *body, size_t len, const char *ctype)
+int hub_nchan_publish_live(const char *channel, const char *body, size_t len, const char *ctype)
 {
     live = 1;
     int rc = request("POST", channel, body, len, ctype);
@@ -126,7 +132,7 @@ static size_t collect_info(char *p, size_t s, size_t n, void *u)
     return add;
 }
 
-int hub_channel_subscribers(const char *channel)
+int hub_nchan_subscribers(const char *channel)
 {
     CURL *c = handle();
     if (!c) return -1;
@@ -135,13 +141,10 @@ int hub_channel_subscribers(const char *channel)
     struct curl_slist *h = curl_slist_append(NULL, hc);
     h = curl_slist_append(h, "Accept: application/json");
     info_sink body = {.len = 0};
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_info);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
+    long status;
+    CURLcode rc = perform(c, h, &status);
     if (rc != CURLE_OK) {
         fn_log("nchan channel info %s: %s", channel, curl_easy_strerror(rc));
         return -1;
@@ -163,9 +166,8 @@ int hub_nchan_status(char *buf, size_t len)
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect_info);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 2000L);
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    long status;
+    CURLcode rc = perform(c, NULL, &status);
     if (rc != CURLE_OK || status != 200) {
         fn_log("nchan status: %s", rc != CURLE_OK ? curl_easy_strerror(rc) : "not 200");
         return -1;
@@ -174,7 +176,7 @@ int hub_nchan_status(char *buf, size_t len)
     return 0;
 }
 
-int hub_delete_channel(const char *channel)
+int hub_nchan_delete(const char *channel)
 {
     return request("DELETE", channel, NULL, 0, NULL);
 }

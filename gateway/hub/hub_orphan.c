@@ -13,7 +13,7 @@
  * Once it has none, the connection is removed as the `closed` hook would (hub_gone.c; the
  * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all); a reliable
  * connection is kept for recovery instead, and looked for on the socket that holds it now
- * (hub_rel_orphan).
+ * (hub_reliable_orphan).
  *
  * A busy socket's hooks land on every process of the pools, and each of them would look for it
  * (one request to nchan per check: for a sender at 1 message/s, as many checks as frames). So the
@@ -24,7 +24,13 @@
  * The watch list dies with its process, and stops looking 30 s after the last hook: it is the
  * fast path. The node sweep (hub_sweep.c) is the guarantee, whatever process dies; see
  * docs/liveness.md. */
+#include "hub_orphan.h"
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_gone.h"
+#include "hub_nchan.h"
+#include "hub_reliable.h"
+#include "fn.h"
 
 #include <fcntl.h>
 #include <stdint.h>
@@ -152,7 +158,7 @@ static int socket_gone(const char *conn_id)
 {
     char chan[HUB_MAX_CHANNEL];
     hub_chan_conn(conn_id, chan);
-    return hub_channel_subscribers(chan) == 0;
+    return hub_nchan_subscribers(chan) == 0;
 }
 
 /* 1 when the connection is settled (removed, or already gone); 0 when its socket still counts. */
@@ -160,10 +166,10 @@ static int check(const char *conn_id)
 {
     if (!socket_gone(conn_id)) return 0;
     /* A reliable connection outlives its socket (retention), and a later socket may hold it. */
-    int rel = hub_rel_orphan(conn_id);
+    int rel = hub_reliable_orphan(conn_id);
     if (rel >= 0) return rel;
     hub_gone *g;
-    if (hub_conn_remove(conn_id, &g) != 0 || !g) return 1;
+    if (hub_gone_remove(conn_id, &g) != 0 || !g) return 1;
     fn_log("connection %s: socket gone without a closed hook; removed", conn_id);
     hub_gone_notify(g);
     return 1;

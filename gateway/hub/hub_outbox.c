@@ -1,5 +1,6 @@
 /* hub_outbox.c: the `disconnected` notifications of the node and epoch sweeps, made durable
- * (schema/016, docs/liveness.md#notifications-a-sweep-owes).
+ * (schema/017_outbox.sql,
+ * docs/liveness.md#notifications-a-sweep-owes).
  *
  * A sweep removes connections in one statement and used to notify from memory after its commit:
  * a process that died in between (the epoch sweep waits for nginx to answer, which may take a
@@ -10,7 +11,11 @@
  * rows (FOR UPDATE SKIP LOCKED, due_at moved HUB_OUTBOX_HOLD_MS on), sends each, and deletes
  * it: whoever claims a row sends it, and a claim that dies with its process runs out and the row
  * is sent by someone else. */
-#include "hub.h"
+#include "hub_outbox.h"
+#include "hub_nchan.h"
+#include "hub_node.h"
+#include "hub_store.h"
+#include "fn.h"
 
 #include <stdio.h>
 
@@ -30,18 +35,9 @@ int hub_outbox_pending(void)
 int hub_outbox_drain(void)
 {
     owed = 0;
-    char hold[24], batch[16];
-    snprintf(hold, sizeof hold, "%d", HUB_OUTBOX_HOLD_MS);
-    snprintf(batch, sizeof batch, "%d", HUB_OUTBOX_BATCH);
-    const char *p[] = {hold, batch};
     int sent = 0;
     for (;;) {
-        PGresult *r = fn_db_exec(
-            "UPDATE pubsub.outbox o SET due_at = now() + $1::bigint * interval '1 ms' "
-            "WHERE o.conn_id IN (SELECT conn_id FROM pubsub.outbox WHERE due_at <= now() "
-            "  ORDER BY due_at LIMIT $2::int FOR UPDATE SKIP LOCKED) "
-            "RETURNING o.conn_id, o.hub, o.user_id, o.protocol, o.state, o.reason",
-            2, p);
+        PGresult *r = hub_store_outbox_claim(HUB_OUTBOX_HOLD_MS, HUB_OUTBOX_BATCH);
         if (!r) return -1;
         int n = PQntuples(r);
         for (int i = 0; i < n; i++) {
@@ -50,8 +46,7 @@ int hub_outbox_drain(void)
                        PQgetvalue(r, i, 3)[0] ? PQgetvalue(r, i, 3) : NULL,
                        PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4), "disconnected",
                        PQgetvalue(r, i, 5));
-            const char *q[] = {id};
-            PQclear(fn_db_exec("DELETE FROM pubsub.outbox WHERE conn_id = $1", 1, q));
+            hub_store_outbox_done(id);
             sent++;
         }
         PQclear(r);
@@ -66,7 +61,7 @@ void hub_outbox_tick(void)
     if (now < next_drain && !owed) return;
     next_drain = now + HUB_OUTBOX_EVERY_MS;
     /* webhooks to this node's functions go through its nginx: only while it answers */
-    if (hub_node_epoch() <= 0 || hub_channel_subscribers("c.-") < 0) return;
+    if (hub_node_epoch() <= 0 || hub_nchan_subscribers("c.-") < 0) return;
     int n = hub_outbox_drain();
     if (n > 0) fn_log("outbox: sent %d disconnected notification(s) a sweep owed", n);
 }

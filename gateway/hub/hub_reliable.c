@@ -3,7 +3,7 @@
  *
  * A reliable connection is logical: it outlives its socket for HUB_RELIABLE_RETENTION_MS and a
  * new socket may take it over (recovery). Its sockets subscribe to their own channel only, so
- * every data message to it passes through hub_rel_send: next sequenceId and the message stored
+ * every data message to it passes through hub_reliable_send: next sequenceId and the message stored
  * (pubsub.reliable_push), published to the socket holding the connection, all while the
  * connection's pubsub.reliable row is locked by this process's open transaction. Two senders
  * therefore never publish sequenceId 11 before 10 (the client drops any id at or below the
@@ -13,27 +13,36 @@
  * nchan cannot tell the `closed` hook the close code of a socket, so every close of a reliable
  * socket keeps the connection for the retention time (a clean 1000 close too); only a close by
  * the hub (REST close, capacity, protocol violation: close_reason set) ends it at once. */
+#include "hub_reliable.h"
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_close.h"
+#include "hub_conf.h"
+#include "hub_ctx.h"
+#include "hub_env.h"
+#include "hub_key.h"
+#include "hub_nchan.h"
+#include "hub_notify.h"
+#include "hub_store.h"
+#include "hub_token.h"
+#include "fn.h"
+#include "wps_jwt.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <json-c/json.h>
 
-long hub_rel_retention_ms(void)
+long hub_reliable_retention_ms(void)
 {
     return hub_conf_get()->retention_ms;
 }
 
-static void retention_param(char *buf, size_t len)
-{
-    snprintf(buf, len, "%ld", hub_rel_retention_ms());
-}
-
 /* ---- tokens and frames ------------------------------------------------------------------ */
 
-char *hub_rel_token(const char *conn_id)
+char *hub_reliable_token(const char *conn_id)
 {
     long long now = (long long)time(NULL);
     json_object *c =
@@ -43,19 +52,19 @@ char *hub_rel_token(const char *conn_id)
     return t;
 }
 
-int hub_rel_token_ok(const char *token, const char *conn_id)
+int hub_reliable_token_ok(const char *token, const char *conn_id)
 {
     const char *aud[] = {conn_id};
     wps_jwt_expect ex = {.aud = aud, .naud = 1};
     wps_jwt_claims cl;
-    if (wps_jwt_verify(hub_access_key(), token, &ex, &cl, NULL, 0) != 0) return 0;
+    if (wps_jwt_verify(hub_key_access(), token, &ex, &cl, NULL, 0) != 0) return 0;
     wps_jwt_claims_free(&cl);
     return 1;
 }
 
-char *hub_rel_connected_frame(const char *user, const char *conn_id, size_t *len)
+char *hub_reliable_connected_frame(const char *user, const char *conn_id, size_t *len)
 {
-    char *token = hub_rel_token(conn_id);
+    char *token = hub_reliable_token(conn_id);
     if (!token) return NULL;
     json_object *o = json_object_new_object();
     json_object_object_add(o, "type", json_object_new_string("system"));
@@ -82,20 +91,20 @@ static int publish_seq(const char *socket, long long seq, const char *env, size_
     memcpy(body, head, (size_t)hl);
     memcpy(body + hl, env + 1, len - 1);
     hub_chan_conn(socket, chan);
-    int rc = hub_publish1(chan, body, (size_t)hl + len - 1, "application/json");
+    int rc = hub_nchan_publish1(chan, body, (size_t)hl + len - 1, "application/json");
     free(body);
     return rc;
 }
 
 /* ---- sending ---------------------------------------------------------------------------- */
 
-/* One run of hub_rel_send's transaction (fn_db_tx may run it again whole after a connection
+/* One run of hub_reliable_send's transaction (fn_db_tx may run it again whole after a connection
  * lost before COMMIT: the push was rolled back then, so it draws the same sequenceIds, and a
  * client drops an id it has already seen. A connection lost during COMMIT is not run again: the
  * message was published in the body, and a second run after a commit that did happen would
  * publish it again under new sequenceIds, which no client can tell from a new message). */
 typedef struct rel_push {
-    const char *const *p; /* ids (JSON), env, max messages, max bytes */
+    const char *ids; /* JSON array */
     const char *env;
     size_t len;
     PGresult *r; /* conn_id, seq, socket, over */
@@ -105,9 +114,7 @@ static int rel_push_body(void *arg)
 {
     rel_push *a = arg;
     PQclear(a->r);
-    a->r = fn_db_exec("SELECT conn_id, seq, socket, over "
-                      "FROM pubsub.reliable_push($1::json, $2, $3::int, $4::bigint)",
-                      4, a->p);
+    a->r = hub_store_reliable_push(a->ids, a->env, HUB_RELIABLE_MAX_MSGS, HUB_RELIABLE_MAX_BYTES);
     if (!a->r) return -1;
     /* Published while the rows stay locked (until COMMIT): see the comment at the top. */
     for (int i = 0; i < PQntuples(a->r); i++) {
@@ -120,19 +127,15 @@ static int rel_push_body(void *arg)
     return 0;
 }
 
-int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t len)
+int hub_reliable_send(const char *const *conn_ids, size_t n, const char *env, size_t len)
 {
     if (n == 0) return 0;
     if (!env || len < 2 || env[0] != '{' || strlen(env) != len) return -1;
     json_object *ids = json_object_new_array_ext((int)n);
     for (size_t i = 0; i < n; i++)
         json_object_array_add(ids, json_object_new_string(conn_ids[i]));
-    char maxc[16], maxb[24];
-    snprintf(maxc, sizeof maxc, "%d", HUB_RELIABLE_MAX_MSGS);
-    snprintf(maxb, sizeof maxb, "%lld", (long long)HUB_RELIABLE_MAX_BYTES);
-    const char *p[] = {json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN), env, maxc,
-                       maxb};
-    rel_push a = {.p = p, .env = env, .len = len};
+    rel_push a = {
+        .ids = json_object_to_json_string_ext(ids, JSON_C_TO_STRING_PLAIN), .env = env, .len = len};
     int rc = fn_db_tx(rel_push_body, &a);
     if (rc == FN_DB_TX_UNKNOWN) rc = 0; /* published in the body, stored or not: see above */
     json_object_put(ids);
@@ -148,18 +151,10 @@ int hub_rel_send(const char *const *conn_ids, size_t n, const char *env, size_t 
     return rc;
 }
 
-int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, size_t nexcluded,
-                     const char *env, size_t len)
+int hub_reliable_send_hub(const char *hub, const char *user, char *const *excluded,
+                          size_t nexcluded, const char *env, size_t len)
 {
-    /* The protocol is part of the text, so even a generic plan of the prepared statement uses
-     * the partial index connections_reliable (schema/006): no scan of the hub's connections. */
-    const char *p[] = {hub, user};
-    PGresult *r =
-        fn_db_exec(user ? "SELECT id FROM pubsub.connections WHERE hub = $1 AND user_id = $2 "
-                          "AND protocol = '" HUB_PROTO_RELIABLE "'"
-                        : "SELECT id FROM pubsub.connections WHERE hub = $1 "
-                          "AND protocol = '" HUB_PROTO_RELIABLE "'",
-                   user ? 2 : 1, p);
+    PGresult *r = hub_store_reliable_conns(hub, user);
     if (!r) return -1;
     size_t n = (size_t)PQntuples(r), k = 0;
     if (n == 0) {
@@ -176,54 +171,33 @@ int hub_rel_send_hub(const char *hub, const char *user, char *const *excluded, s
                 skip = strcmp(excluded[j], id) == 0;
             if (!skip) ids[k++] = id;
         }
-        rc = hub_rel_send(ids, k, env, len);
+        rc = hub_reliable_send(ids, k, env, len);
     }
     free(ids);
     PQclear(r);
     return rc;
 }
 
-int hub_rel_ack(const char *conn_id, uint64_t seq)
+int hub_reliable_ack(const char *conn_id, uint64_t seq)
 {
-    char s[24];
-    snprintf(s, sizeof s, "%" PRIu64, seq > INT64_MAX ? (uint64_t)INT64_MAX : seq);
-    const char *p[] = {conn_id, s};
-    PGresult *r = fn_db_exec(
-        "WITH d AS (DELETE FROM pubsub.reliable_messages WHERE conn_id = $1 AND seq <= $2::bigint "
-        "           RETURNING octet_length(body) AS n) "
-        "UPDATE pubsub.reliable SET unacked = unacked - (SELECT count(*) FROM d), "
-        "  unacked_bytes = unacked_bytes - (SELECT coalesce(sum(n), 0) FROM d) "
-        "WHERE conn_id = $1 AND EXISTS (SELECT 1 FROM d)",
-        2, p);
-    PQclear(r);
-    return r ? 0 : -1;
+    return hub_store_reliable_ack(conn_id, seq > INT64_MAX ? INT64_MAX : (long long)seq);
 }
 
 /* ---- sockets come and go ---------------------------------------------------------------- */
 
-int hub_rel_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
+int hub_reliable_lookup(const char *conn_id, const char *hub, hub_ctx *ctx)
 {
-    char ret[24];
-    retention_param(ret, sizeof ret);
-    const char *p[] = {conn_id, hub, ret};
-    PGresult *r = fn_db_exec(
-        "SELECT c.user_id, c.state FROM pubsub.connections c "
-        "JOIN pubsub.reliable r ON r.conn_id = c.id "
-        "WHERE c.id = $1 AND c.hub = $2 AND c.close_reason IS NULL "
-        "  AND (r.socket IS NOT NULL OR r.dropped_at > now() - $3::bigint * interval '1 ms')",
-        3, p);
-    int found = r && PQntuples(r) == 1;
-    if (found) {
-        free(ctx->user);
-        free(ctx->state);
-        ctx->user = PQgetisnull(r, 0, 0) ? NULL : strdup(PQgetvalue(r, 0, 0));
-        ctx->state = PQgetisnull(r, 0, 1) ? NULL : strdup(PQgetvalue(r, 0, 1));
-    }
-    PQclear(r);
-    return found ? 0 : -1;
+    char *user = NULL, *state = NULL;
+    if (hub_store_reliable_find(conn_id, hub, hub_reliable_retention_ms(), &user, &state) != 1)
+        return -1;
+    free(ctx->user);
+    free(ctx->state);
+    ctx->user = user;
+    ctx->state = state;
+    return 0;
 }
 
-/* One run of hub_rel_takeover's transaction (fn_db_tx may run it again whole). */
+/* One run of hub_reliable_takeover's transaction (fn_db_tx may run it again whole). */
 typedef struct rel_take {
     const char *conn_id, *socket, *node, *epoch;
     char old[HUB_MAX_CONN_ID + 1]; /* the socket that held it */
@@ -233,42 +207,19 @@ typedef struct rel_take {
 static int rel_take_body(void *arg)
 {
     rel_take *a = arg;
-    char ret[24];
-    retention_param(ret, sizeof ret);
-    const char *p[] = {a->conn_id, ret};
-    PGresult *r = fn_db_exec(
-        "SELECT r.socket, c.user_id FROM pubsub.reliable r "
-        "JOIN pubsub.connections c ON c.id = r.conn_id "
-        "WHERE r.conn_id = $1 AND c.close_reason IS NULL "
-        "  AND (r.socket IS NOT NULL OR r.dropped_at > now() - $2::bigint * interval '1 ms') "
-        "FOR NO KEY UPDATE OF r",
-        2, p);
-    if (!r || PQntuples(r) != 1) {
-        PQclear(r);
-        return -1;
-    }
     char user[HUB_MAX_USER_ID + 1];
-    snprintf(a->old, sizeof a->old, "%s", PQgetvalue(r, 0, 0));
-    int anonymous = PQgetisnull(r, 0, 1);
-    snprintf(user, sizeof user, "%s", PQgetvalue(r, 0, 1));
-    PQclear(r);
-    const char *q[] = {a->conn_id, a->socket, a->node, a->epoch};
-    r = fn_db_exec("WITH c AS (UPDATE pubsub.connections SET node = $3, epoch = $4::bigint "
-                   "           WHERE id = $1) "
-                   "UPDATE pubsub.reliable SET socket = $2, dropped_at = NULL WHERE conn_id = $1",
-                   4, q);
-    PQclear(r);
-    const char *s[] = {a->conn_id};
-    PGresult *m = r ? fn_db_exec("SELECT seq, body FROM pubsub.reliable_messages "
-                                 "WHERE conn_id = $1 ORDER BY seq",
-                                 1, s)
-                    : NULL;
+    int anonymous = 0;
+    if (hub_store_reliable_lock(a->conn_id, hub_reliable_retention_ms(), a->old, sizeof a->old,
+                                user, sizeof user, &anonymous) != 1)
+        return -1;
+    if (hub_store_reliable_move(a->conn_id, a->socket, a->node, a->epoch) != 0) return -1;
+    PGresult *m = hub_store_reliable_unacked(a->conn_id);
     if (!m) return -1;
     char chan[HUB_MAX_CHANNEL];
     hub_chan_conn(a->socket, chan);
     size_t len;
-    char *frame = hub_rel_connected_frame(anonymous ? NULL : user, a->conn_id, &len);
-    int rc = frame ? hub_publish1(chan, frame, len, "application/json") : -1;
+    char *frame = hub_reliable_connected_frame(anonymous ? NULL : user, a->conn_id, &len);
+    int rc = frame ? hub_nchan_publish1(chan, frame, len, "application/json") : -1;
     free(frame);
     for (int i = 0; rc == 0 && i < PQntuples(m); i++)
         rc = publish_seq(a->socket, atoll(PQgetvalue(m, i, 0)), PQgetvalue(m, i, 1),
@@ -278,7 +229,8 @@ static int rel_take_body(void *arg)
     return rc; /* the socket does not get everything: it must not hold the connection */
 }
 
-int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, const char *epoch)
+int hub_reliable_takeover(const char *conn_id, const char *socket, const char *node,
+                          const char *epoch)
 {
     rel_take a = {.conn_id = conn_id, .socket = socket, .node = node, .epoch = epoch};
     if (fn_db_tx(rel_take_body, &a) != 0) return -1;
@@ -287,14 +239,14 @@ int hub_rel_takeover(const char *conn_id, const char *socket, const char *node, 
     if (a.old[0] && strcmp(a.old, socket) != 0) { /* a half-open socket still held it: close it */
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(a.old, chan);
-        hub_delete_channel(chan);
+        hub_nchan_delete(chan);
     }
     return 0;
 }
 
 /* Refused sockets of this process that have not closed yet: a client that never sends a frame
  * (the SDK does, within a second) is closed after HUB_RELIABLE_REFUSED_CLOSE_MS (at most the
- * retention) by deleting its channel (close 1000) in hub_rel_expire. A fixed ring: when full,
+ * retention) by deleting its channel (close 1000) in hub_reliable_expire. A fixed ring: when full,
  * the oldest is forgotten (it is a fallback; the client may keep that socket). */
 #define REFUSED_RING 256
 static struct refused {
@@ -310,15 +262,15 @@ static void refused_close_due(void)
         if (!refused[i].due || refused[i].due > now) continue;
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(refused[i].socket, chan);
-        hub_delete_channel(chan); /* 404 (already closed) is fine */
+        hub_nchan_delete(chan); /* 404 (already closed) is fine */
         refused[i].due = 0;
     }
 }
 
-void hub_rel_refuse(const char *socket, const char *reason)
+void hub_reliable_refuse(const char *socket, const char *reason)
 {
-    long wait = hub_rel_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS
-                    ? hub_rel_retention_ms()
+    long wait = hub_reliable_retention_ms() < HUB_RELIABLE_REFUSED_CLOSE_MS
+                    ? hub_reliable_retention_ms()
                     : HUB_RELIABLE_REFUSED_CLOSE_MS;
     struct refused *slot = &refused[refused_next++ % REFUSED_RING];
     snprintf(slot->socket, sizeof slot->socket, "%s", socket);
@@ -327,67 +279,45 @@ void hub_rel_refuse(const char *socket, const char *reason)
     hub_chan_conn(socket, chan);
     size_t len;
     char *frame = hub_env_disconnected(reason, &len);
-    if (frame) hub_publish1(chan, frame, len, "application/json");
+    if (frame) hub_nchan_publish1(chan, frame, len, "application/json");
     free(frame);
     static const char probe[] = "{\"sequenceId\":0,\"type\":\"message\",\"from\":\"server\","
                                 "\"dataType\":\"text\",\"data\":\"\"}";
-    hub_publish1(chan, probe, sizeof probe - 1, "application/json");
+    hub_nchan_publish1(chan, probe, sizeof probe - 1, "application/json");
 }
 
-int hub_rel_drop(const char *conn_id, const char *socket)
+int hub_reliable_drop(const char *conn_id, const char *socket)
 {
-    const char *p[] = {conn_id, socket};
-    PGresult *r = fn_db_exec(
-        "WITH k AS (SELECT c.close_reason IS NOT NULL AS closing FROM pubsub.connections c "
-        "           JOIN pubsub.reliable r ON r.conn_id = c.id WHERE c.id = $1), "
-        "u AS (UPDATE pubsub.reliable r SET socket = NULL, dropped_at = now() FROM k "
-        "      WHERE r.conn_id = $1 AND r.socket = $2 AND NOT k.closing RETURNING 1) "
-        "SELECT k.closing, (SELECT count(*) FROM u) FROM k",
-        2, p);
-    if (!r) return -1;
-    int kept = PQntuples(r) == 1 && PQgetvalue(r, 0, 0)[0] == 'f';
-    if (kept && atoi(PQgetvalue(r, 0, 1)) == 1)
+    int changed = 0;
+    int kept = hub_store_reliable_drop(conn_id, socket, &changed);
+    if (kept == 1 && changed)
         fn_log("reliable %s: socket %s gone, kept for %ld ms", conn_id, socket,
-               hub_rel_retention_ms());
-    PQclear(r);
+               hub_reliable_retention_ms());
     return kept;
 }
 
-int hub_rel_orphan(const char *conn_id)
+int hub_reliable_orphan(const char *conn_id)
 {
-    const char *p[] = {conn_id};
-    PGresult *r = fn_db_exec("SELECT socket FROM pubsub.reliable WHERE conn_id = $1", 1, p);
-    if (!r || PQntuples(r) != 1) {
-        PQclear(r);
-        return -1;
-    }
     char socket[HUB_MAX_CONN_ID + 1];
-    int away = PQgetisnull(r, 0, 0);
-    snprintf(socket, sizeof socket, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    if (away) return 1;                 /* retention runs (hub_rel_expire) */
+    int held = hub_store_reliable_socket(conn_id, socket, sizeof socket);
+    if (held < 0) return -1;
+    if (!held) return 1;                /* retention runs (hub_reliable_expire) */
     if (strcmp(socket, conn_id) != 0) { /* a later socket holds it: is that one there? */
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(socket, chan);
-        if (hub_channel_subscribers(chan) != 0) return 0;
+        if (hub_nchan_subscribers(chan) != 0) return 0;
     }
-    int kept = hub_rel_drop(conn_id, socket);
+    int kept = hub_reliable_drop(conn_id, socket);
     return kept == 1 ? 1 : kept == 0 ? -1 : 0;
 }
 
-void hub_rel_expire(void)
+void hub_reliable_expire(void)
 {
     refused_close_due();
-    char ret[24];
-    retention_param(ret, sizeof ret);
-    const char *p[] = {ret};
-    PGresult *r = fn_db_exec("DELETE FROM pubsub.connections c USING pubsub.reliable r "
-                             "WHERE r.conn_id = c.id AND r.socket IS NULL "
-                             "  AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
-                             "RETURNING c.id, c.hub, c.user_id, c.protocol, c.state",
-                             1, p);
+    long retention = hub_reliable_retention_ms();
+    PGresult *r = hub_store_reliable_expire(retention);
     for (int i = 0; r && i < PQntuples(r); i++) {
-        fn_log("reliable %s: not recovered within %s ms; ended", PQgetvalue(r, i, 0), ret);
+        fn_log("reliable %s: not recovered within %ld ms; ended", PQgetvalue(r, i, 0), retention);
         hub_notify(PQgetvalue(r, i, 1), PQgetvalue(r, i, 0),
                    PQgetisnull(r, i, 2) ? NULL : PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
                    PQgetisnull(r, i, 4) ? NULL : PQgetvalue(r, i, 4), "disconnected",

@@ -4,14 +4,20 @@
  * succeeds only while that session exists, and records which connection it opened
  * (pubsub.bound_connections); logout (gateway/auth) closes them. Tokens without the claim (any
  * SDK's, Azure's own) are not touched. */
-#include "hub.h"
+#include "hub_revoke.h"
+#include "hub_close.h"
+#include "hub_store.h"
+#include "fn.h"
+#include "wps_jwt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <json-c/json.h>
+#include <string.h>
 
 /* Bindings of handshakes refused after the token check (so no connection row ever came, and
  * the row's trigger never fires) are forgotten at the session's next handshake after this. */
-#define HUB_BIND_STALE_S "60"
+#define HUB_BIND_STALE_S 60
 
 static int sid_valid(const char *s)
 {
@@ -29,27 +35,12 @@ int hub_revoke_refused(fn_res *res, wps_jwt_claims *tok, const char *conn_id)
     if (!sid_valid(sid)) {
         why = "invalid access token (malformed session binding)";
     } else {
-        /* FOR KEY SHARE: a logout deleting the session waits for this statement's transaction,
-         * so its list of bound connections (read after the delete) includes this one. */
-        const char *p[] = {conn_id, sid};
-        PGresult *r = fn_db_exec(
-            "WITH s AS (SELECT sid FROM swa.sessions WHERE sid = $2 AND expires_at > now() "
-            "           FOR KEY SHARE), "
-            "stale AS (DELETE FROM pubsub.bound_connections b WHERE b.sid = $2 "
-            "          AND b.created_at < now() - interval '" HUB_BIND_STALE_S " seconds' "
-            "          AND NOT EXISTS (SELECT 1 FROM pubsub.connections c WHERE c.id = "
-            "b.conn_id)), "
-            "ins AS (INSERT INTO pubsub.bound_connections (conn_id, sid) SELECT $1, sid FROM s "
-            "        ON CONFLICT (conn_id) DO NOTHING) "
-            "SELECT count(*) FROM s",
-            2, p);
-        if (!r) {
+        int live = hub_store_bind(conn_id, sid, HUB_BIND_STALE_S);
+        if (live < 0) {
             why = "session check failed";
             status = 500;
-        } else {
-            if (atoi(PQgetvalue(r, 0, 0)) != 1)
-                why = "invalid access token (its session has signed out or expired)";
-            PQclear(r);
+        } else if (!live) {
+            why = "invalid access token (its session has signed out or expired)";
         }
     }
     if (!why) return 0;
@@ -62,10 +53,7 @@ int hub_revoke_refused(fn_res *res, wps_jwt_claims *tok, const char *conn_id)
 int hub_revoke_session(const char *sid)
 {
     if (!sid_valid(sid)) return 0;
-    const char *p[] = {sid};
-    PGresult *r = fn_db_exec("DELETE FROM pubsub.bound_connections WHERE sid = $1 "
-                             "RETURNING conn_id",
-                             1, p);
+    PGresult *r = hub_store_unbind(sid);
     if (!r) return -1;
     int closed = 0, failed = 0;
     for (int i = 0; i < PQntuples(r); i++) {

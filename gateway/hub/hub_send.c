@@ -1,12 +1,23 @@
 /* hub_send.c: delivery of one message to connections, users, groups or the whole hub, each
  * socket in its own shape (JSON envelope or raw bytes), one multi-channel publish per 255. */
-#include "hub.h"
+#include "hub_send.h"
+#include "hub_chan.h"
+#include "hub_conf.h"
+#include "hub_env.h"
+#include "hub_moderate.h"
+#include "hub_nchan.h"
+#include "hub_payload.h"
+#include "hub_reliable.h"
+#include "hub_role.h"
+#include "hub_settings.h"
 #include "hub_store.h"
+#include "fn.h"
 #include "metrics.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <json-c/json.h>
 
 static int excluded_has(char *const *excluded, size_t n, const char *id)
 {
@@ -35,7 +46,7 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
         if ((exclude_conn && strcmp(exclude_conn, id) == 0) ||
             excluded_has(excluded, nexcluded, id))
             continue;
-        if (hub_proto_reliable(proto)) {
+        if (hub_reliable_protocol(proto)) {
             rs[nr++] = id;
             continue;
         }
@@ -45,9 +56,11 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
         else
             ss[ns++] = chans[i];
     }
-    if (!rc && nj && hub_publish(js, nj, json_body, json_len, "application/json") != 0) rc = -1;
-    if (!rc && ns && hub_publish(ss, ns, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
-    if (!rc && nr && hub_rel_send(rs, nr, json_body, json_len) != 0) rc = -1;
+    if (!rc && nj && hub_nchan_publish(js, nj, json_body, json_len, "application/json") != 0)
+        rc = -1;
+    if (!rc && ns && hub_nchan_publish(ss, ns, p->raw, p->raw_len, hub_payload_ctype(p)) != 0)
+        rc = -1;
+    if (!rc && nr && hub_reliable_send(rs, nr, json_body, json_len) != 0) rc = -1;
     if (!rc && delivered) *delivered = nj + ns + nr;
     free(chans);
     free(js);
@@ -56,61 +69,33 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
     return rc;
 }
 
-/* The payload as stored: JSON text, the text, or base64 (what the envelope's data holds). */
-static const char *stored_data(const hub_payload *p)
-{
-    if (p->dt == HUB_DT_JSON)
-        return json_object_to_json_string_ext(p->data, JSON_C_TO_STRING_PLAIN |
-                                                           JSON_C_TO_STRING_NOSLASHESCAPE);
-    return json_object_get_string(p->data);
-}
-
 /* CHATR_HISTORY_DURABLE=1: history commits wait for the WAL flush (default: they do not). */
 static int hub_history_durable(void)
 {
     return hub_conf_get()->history_durable;
 }
 
-static PGresult *group_send_db(const hub_group_msg *m, int allowed, int store)
+static PGresult *group_send_db(const hub_send_msg *m, int allowed, int store)
 {
-    char slot[16], ack[24], qbytes[24], qwin[16];
-    long long quota;
-    long window;
-    hub_settings_quota(hub_settings_get(m->hub), &quota, &window);
-    snprintf(qbytes, sizeof qbytes, "%lld", quota);
-    snprintf(qwin, sizeof qwin, "%ld", window);
-    int quoted = store && m->conn_id; /* server (REST) sends have no quota */
-    snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
-    snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
-    int acked = m->conn_id && m->has_ack;
-    const char *q[] = {m->conn_id,
-                       m->hub,
-                       m->group,
-                       allowed ? "t" : "f",
-                       acked ? slot : NULL,
-                       acked ? ack : NULL,
-                       store ? "t" : "f",
-                       m->from_user,
-                       hub_dt_name(m->p->dt),
-                       store ? stored_data(m->p) : "",
-                       hub_history_durable() ? "t" : "f",
-                       quoted ? qbytes : NULL,
-                       quoted ? qwin : NULL};
-    return fn_db_exec("SELECT status, msg_id, msg_time, member, protocol "
-                      "FROM pubsub.group_send($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, "
-                      "$12::bigint, $13::int)",
-                      13, q);
+    hub_store_msg s = {.conn_id = m->conn_id,
+                       .hub = m->hub,
+                       .group = m->group,
+                       .allowed = allowed,
+                       .has_ack = m->has_ack,
+                       .ack_id = m->ack_id,
+                       .store = store,
+                       .from_user = m->from_user,
+                       .dt = hub_payload_dt_name(m->p->dt),
+                       .data = store ? hub_store_payload_text(m->p) : "",
+                       .durable = hub_history_durable(),
+                       .quoted = store && m->conn_id}; /* server (REST) sends have no quota */
+    hub_settings_quota(hub_settings_get(m->hub), &s.quota_bytes, &s.quota_window_s);
+    return hub_store_group_send(&s);
 }
 
-static void ack_forget(const hub_group_msg *m)
+static void ack_forget(const hub_send_msg *m)
 {
-    if (!m->conn_id || !m->has_ack) return;
-    char slot[16], ack[24];
-    snprintf(slot, sizeof slot, "%llu", (unsigned long long)(m->ack_id % HUB_ACK_WINDOW));
-    snprintf(ack, sizeof ack, "%llu", (unsigned long long)m->ack_id);
-    const char *q[] = {m->conn_id, slot, ack};
-    PQclear(fn_db_exec("DELETE FROM pubsub.acks WHERE conn_id = $1 AND slot = $2 AND ack_id = $3",
-                       3, q));
+    if (m->conn_id && m->has_ack) hub_store_ack_forget(m->conn_id, m->ack_id);
 }
 
 /* A message accepted and then not delivered is counted (metrics.c): reason database (away
@@ -118,16 +103,17 @@ static void ack_forget(const hub_group_msg *m)
 static void count_drop(const char *hub, const char *reason)
 {
     char l[METRICS_MAX_LABELS];
-    metrics_inc("chatr_hub_messages_dropped_total",
-                metrics_labels(l, sizeof l, "hub", hub_metric_hub(hub), "reason", reason, NULL));
+    metrics_inc(
+        "chatr_hub_messages_dropped_total",
+        metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(hub), "reason", reason, NULL));
 }
 
-enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen)
+enum hub_send_rc hub_send_group(const hub_send_msg *m, char *why, size_t whylen)
 {
     why[0] = '\0';
     char l[METRICS_MAX_LABELS];
     metrics_inc("chatr_hub_messages_in_total",
-                metrics_labels(l, sizeof l, "hub", hub_metric_hub(m->hub), "source",
+                metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(m->hub), "source",
                                m->conn_id ? "client" : "rest", NULL));
     if (hub_moderate(m->hub, m->p, why, whylen) != 0) return HUB_SEND_REJECTED;
     int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
@@ -136,7 +122,7 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
     /* evaluate the roles here, then once more with the answer */
     if (status == HUB_STORE_GS_WILDCARD) {
         json_object *roles = json_tokener_parse(PQgetvalue(r, 0, 3));
-        int ok = roles && hub_roles_allow(roles, "sendToGroup", m->group);
+        int ok = roles && hub_role_allow(roles, "sendToGroup", m->group);
         json_object_put(roles);
         PQclear(r);
         r = NULL;
@@ -147,7 +133,7 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
         }
     }
     int unavailable = !r && fn_db_unavailable();
-    enum hub_send_rc rc = status == HUB_STORE_GS_SENT        ? HUB_SENT
+    enum hub_send_rc rc = status == HUB_STORE_GS_SENT        ? HUB_SEND_OK
                           : status == HUB_STORE_GS_FORBIDDEN ? HUB_SEND_FORBIDDEN
                           : status == HUB_STORE_GS_DUPLICATE ? HUB_SEND_DUPLICATE
                           : status == HUB_STORE_GS_GONE      ? HUB_SEND_GONE
@@ -168,7 +154,7 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
     } else if (rc == HUB_SEND_GONE) {
         count_drop(m->hub, "gone");
     }
-    if (rc != HUB_SENT) {
+    if (rc != HUB_SEND_OK) {
         PQclear(r);
         return rc;
     }
@@ -191,8 +177,9 @@ enum hub_send_rc hub_group_send(const hub_group_msg *m, char *why, size_t whylen
         return HUB_SEND_FAILED;
     }
     metrics_add("chatr_hub_deliveries_total",
-                metrics_labels(l, sizeof l, "hub", hub_metric_hub(m->hub), NULL), delivered);
-    return HUB_SENT;
+                metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(m->hub), NULL),
+                delivered);
+    return HUB_SEND_OK;
 }
 
 int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, size_t nexcluded)
@@ -205,14 +192,12 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         char aj[HUB_MAX_CHANNEL], as[HUB_MAX_CHANNEL];
         hub_chan_all(hub, 1, aj);
         hub_chan_all(hub, 0, as);
-        if (hub_publish_live(aj, env, len, "application/json") != 0) rc = -1;
-        if (hub_publish_live(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+        if (hub_nchan_publish_live(aj, env, len, "application/json") != 0) rc = -1;
+        if (hub_nchan_publish_live(as, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
         /* reliable sockets are not on the broadcast channel */
-        if (hub_rel_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
+        if (hub_reliable_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
     } else { /* every connection's own channel (Redis mode: docs/scale-out.md) */
-        const char *q[] = {hub};
-        PGresult *r =
-            fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE hub = $1", 1, q);
+        PGresult *r = hub_store_conns(HUB_STORE_HUB, hub, NULL);
         rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
         PQclear(r);
     }
@@ -226,9 +211,7 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
     if (hub_conf_get()->redis_mode) { /* Redis mode: the user's connections' own channels */
-        const char *q[] = {hub, user};
-        PGresult *r = fn_db_exec(
-            "SELECT id, protocol FROM pubsub.connections WHERE hub = $1 AND user_id = $2", 2, q);
+        PGresult *r = hub_store_conns(HUB_STORE_USER, hub, user);
         int rc = r ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
         PQclear(r);
         free(env);
@@ -237,22 +220,34 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     char uj[HUB_MAX_CHANNEL], us[HUB_MAX_CHANNEL];
     hub_chan_user(hub, user, 1, uj);
     hub_chan_user(hub, user, 0, us);
-    int rc = hub_publish_live(uj, env, len, "application/json");
-    if (hub_publish_live(us, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
-    if (hub_rel_send_hub(hub, user, NULL, 0, env, len) != 0) rc = -1; /* not on user channels */
+    int rc = hub_nchan_publish_live(uj, env, len, "application/json");
+    if (hub_nchan_publish_live(us, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+    if (hub_reliable_send_hub(hub, user, NULL, 0, env, len) != 0)
+        rc = -1; /* not on user channels */
     free(env);
     return rc;
 }
 
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
 {
-    const char *q[] = {conn_id, hub};
-    PGresult *r =
-        fn_db_exec("SELECT id, protocol FROM pubsub.connections WHERE id = $1 AND hub = $2", 2, q);
+    PGresult *r = hub_store_conns(HUB_STORE_CONN, hub, conn_id);
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);
     int rc = env ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
+    free(env);
+    PQclear(r);
+    return rc;
+}
+
+int hub_send_group_server(const char *hub, const char *group, const hub_payload *p,
+                          char *const *excluded, size_t nexcluded)
+{
+    PGresult *r = hub_store_conns(HUB_STORE_GROUP, hub, group);
+    if (!r) return -1;
+    size_t len;
+    char *env = hub_env_server(p, &len);
+    int rc = env ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
     free(env);
     PQclear(r);
     return rc;

@@ -1,12 +1,16 @@
 /* hub_settings.c: per-hub settings from gateway/hubs.json (CHATR_HUB_SETTINGS): event handlers
  * (url template, system events, user event pattern) and allowed browser origins. */
+#include "hub_settings.h"
 #include "hub.h"
+#include "hub_conf.h"
+#include "fn.h"
 #include "moderation.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <json-c/json.h>
 
 struct hub_settings {
     json_object *obj; /* borrowed from the loaded file */
@@ -46,7 +50,7 @@ const hub_settings *hub_settings_get(const char *hub)
     return &cache[1];
 }
 
-const char *hub_metric_hub(const char *hub)
+const char *hub_settings_metric_hub(const char *hub)
 {
     json_object *hubs;
     if (hub && json_object_object_get_ex(load(), "hubs", &hubs)) {
@@ -169,7 +173,7 @@ const char *hub_settings_handler(const hub_settings *s, const char *hub, const c
         substitute(json_object_get_string(v), hub, event, url, sizeof url);
         if (!url[0]) return NULL; /* ${VAR} unset: no handler */
         if (url[0] == '/')
-            snprintf(out, outlen, "%s%s", hub_public_url(), url);
+            snprintf(out, outlen, "%s%s", hub_conf_public_url(), url);
         else
             snprintf(out, outlen, "%s", url);
         return out;

@@ -8,8 +8,8 @@
  * online. So every HUB_SWEEP_EVERY_MS the node's rows are compared with nchan: a row whose
  * socket's own channel has no subscriber is a ghost, and is removed as the `closed` hook would
  * have (DELETE ... RETURNING: `disconnected` fires once, whoever removes it). A reliable
- * connection is not removed but dropped: it waits for recovery, and hub_rel_expire ends it when
- * its retention runs out. The work is split into batches of HUB_SWEEP_BATCH connections, and a
+ * connection is not removed but dropped: it waits for recovery, and hub_reliable_expire ends it
+ * when its retention runs out. The work is split into batches of HUB_SWEEP_BATCH connections, and a
  * lease in PostgreSQL (pubsub.sweeps, schema/009) gives each batch to one process: no process
  * holds state, a process that dies holding the lease delays the next batch by a lease at most.
  *
@@ -18,7 +18,18 @@
  * swept: plain connections are removed (their `disconnected` waits until nginx answers again,
  * the way to the event handler), reliable ones are kept for their retention time from now, so a
  * client that reconnects with its connection id and reconnection token recovers, with replay. */
+#include "hub_sweep.h"
 #include "hub.h"
+#include "hub_chan.h"
+#include "hub_conf.h"
+#include "hub_gone.h"
+#include "hub_nchan.h"
+#include "hub_node.h"
+#include "hub_notify.h"
+#include "hub_outbox.h"
+#include "hub_reliable.h"
+#include "hub_store.h"
+#include "fn.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,34 +47,15 @@ long hub_sweep_every_ms(void)
  * it is not due, -1 on a database error. */
 static int claim(char *cursor, size_t len)
 {
-    char lease[24], holder[24];
-    snprintf(lease, sizeof lease, "%ld", hub_sweep_every_ms() * HUB_SWEEP_LEASES);
-    snprintf(holder, sizeof holder, "%ld", (long)getpid());
-    const char *p[] = {hub_node_id(), lease, holder};
-    PGresult *r =
-        fn_db_exec("INSERT INTO pubsub.sweeps AS s (node, due, holder, claimed_at) "
-                   "  VALUES ($1, now() + $2::bigint * interval '1 ms', $3, now()) "
-                   "ON CONFLICT (node) DO UPDATE SET due = EXCLUDED.due, holder = EXCLUDED.holder, "
-                   "  claimed_at = now() WHERE s.due <= now() "
-                   "RETURNING s.cursor",
-                   3, p);
-    if (!r) return -1;
-    int won = PQntuples(r) == 1;
-    if (won) snprintf(cursor, len, "%s", PQgetvalue(r, 0, 0));
-    PQclear(r);
-    return won;
+    return hub_store_sweep_claim(hub_node_id(), hub_sweep_every_ms() * HUB_SWEEP_LEASES,
+                                 (long)getpid(), cursor, len);
 }
 
 /* Ends the batch: the next one is due now (the pass goes on from cursor) or, when the pass is
  * over (cursor ""), after the interval. */
 static void release(const char *cursor)
 {
-    char every[24];
-    snprintf(every, sizeof every, "%ld", cursor[0] ? 0L : hub_sweep_every_ms());
-    const char *p[] = {hub_node_id(), cursor, every};
-    PQclear(fn_db_exec("UPDATE pubsub.sweeps SET cursor = $2, "
-                       "  due = now() + $3::bigint * interval '1 ms' WHERE node = $1",
-                       3, p));
+    hub_store_sweep_release(hub_node_id(), cursor, cursor[0] ? 0L : hub_sweep_every_ms());
 }
 
 /* A connection whose socket is gone: removed (its `disconnected` queued in gone), or a reliable
@@ -71,10 +63,11 @@ static void release(const char *cursor)
 static void bury(const char *conn_id, const char *socket, int reliable, hub_gone **gone, int *ng)
 {
     if (reliable) {
-        if (hub_rel_drop(conn_id, socket) != 0) return; /* kept for recovery (it logs), or error */
+        if (hub_reliable_drop(conn_id, socket) != 0)
+            return; /* kept for recovery (it logs), or error */
     }
     hub_gone *g;
-    if (hub_conn_remove(conn_id, &g) != 0 || !g) return;
+    if (hub_gone_remove(conn_id, &g) != 0 || !g) return;
     fn_log("sweep: connection %s: its socket is gone (no subscriber); removed", conn_id);
     gone[(*ng)++] = g;
 }
@@ -85,21 +78,8 @@ void hub_sweep_ghosts(void)
     if (epoch <= 0) return; /* nginx is down: nothing to ask (the epoch sweep follows) */
     char cursor[HUB_MAX_CONN_ID + 1];
     if (claim(cursor, sizeof cursor) != 1) return;
-    char ep[32], grace[24], batch[16];
-    snprintf(ep, sizeof ep, "%ld", epoch);
-    snprintf(grace, sizeof grace, "%d", HUB_SWEEP_GRACE_MS);
-    snprintf(batch, sizeof batch, "%d", HUB_SWEEP_BATCH);
-    const char *p[] = {hub_node_id(), ep, cursor, grace, batch};
-    /* Rows younger than the grace may be handshakes whose socket has not subscribed yet; a
-     * reliable connection without a socket is already waiting for recovery (hub_rel_expire). */
     PGresult *r =
-        fn_db_exec("SELECT c.id, coalesce(r.socket, c.id), r.conn_id IS NOT NULL "
-                   "FROM pubsub.connections c LEFT JOIN pubsub.reliable r ON r.conn_id = c.id "
-                   "WHERE c.node = $1 AND c.epoch = $2::bigint AND c.id > $3 "
-                   "  AND c.created_at < now() - $4::bigint * interval '1 ms' "
-                   "  AND (r.conn_id IS NULL OR r.socket IS NOT NULL) "
-                   "ORDER BY c.id LIMIT $5::int",
-                   5, p);
+        hub_store_sweep_batch(hub_node_id(), epoch, cursor, HUB_SWEEP_GRACE_MS, HUB_SWEEP_BATCH);
     if (!r) {
         release(cursor);
         return;
@@ -110,7 +90,7 @@ void hub_sweep_ghosts(void)
         const char *id = PQgetvalue(r, i, 0), *socket = PQgetvalue(r, i, 1);
         char chan[HUB_MAX_CHANNEL];
         hub_chan_conn(socket, chan);
-        int subs = hub_channel_subscribers(chan);
+        int subs = hub_nchan_subscribers(chan);
         if (subs < 0) break; /* nginx cannot be asked: go on from here next time */
         if (subs == 0) bury(id, socket, PQgetvalue(r, i, 2)[0] == 't', gone, &ng);
     }
@@ -129,31 +109,13 @@ void hub_sweep_ghosts(void)
 
 void hub_sweep_epoch(long epoch)
 {
-    char ep[32];
-    snprintf(ep, sizeof ep, "%ld", epoch);
-    const char *p[] = {hub_node_id(), ep, "The connection ended: its gateway node restarted."};
-    /* One statement: the reliable rows of older epochs are kept (retention starts now unless it
-     * already runs), every other row of them is removed and its `disconnected` owed in the
-     * outbox (hub_outbox.c), sent once nginx answers. */
-    PGresult *r = fn_db_exec(
-        "WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
-        "    dropped_at = coalesce(r.dropped_at, now()) "
-        "  FROM pubsub.connections c WHERE r.conn_id = c.id AND c.node = $1 "
-        "    AND c.epoch <> $2::bigint AND c.close_reason IS NULL RETURNING r.conn_id), "
-        "gone AS (DELETE FROM pubsub.connections c WHERE c.node = $1 AND c.epoch <> $2::bigint "
-        "  AND c.id NOT IN (SELECT conn_id FROM kept) "
-        "  RETURNING c.id, c.hub, c.user_id, c.protocol, c.state), "
-        "owed AS (INSERT INTO pubsub.outbox (conn_id, hub, user_id, protocol, state, reason) "
-        "  SELECT id, hub, user_id, protocol, state, $3 FROM gone ON CONFLICT (conn_id) DO "
-        "NOTHING) "
-        "SELECT count(*) FROM gone",
-        3, p);
+    PGresult *r = hub_store_sweep_epoch(hub_node_id(), epoch);
     if (!r) return;
-    int n = atoi(PQgetvalue(r, 0, 0));
+    int n = PQntuples(r);
     PQclear(r);
     if (n == 0) return;
-    fn_log("node %s restarted (epoch %s): cleared %d connections; reliable ones wait %ld ms for "
+    fn_log("node %s restarted (epoch %ld): cleared %d connections; reliable ones wait %ld ms for "
            "recovery",
-           hub_node_id(), ep, n, hub_rel_retention_ms());
-    hub_outbox_owed();
+           hub_node_id(), epoch, n, hub_reliable_retention_ms());
+    hub_outbox_owed(); /* their `disconnected`, sent once nginx answers (hub_outbox.c) */
 }

@@ -3,7 +3,13 @@
  * handler on our own public origin (hubs.json's "/api/eventHandler") is reached through nginx's
  * internal unix-socket server, the only server that routes to it; other handlers over TCP. Why, and
  * what the handler checks besides ce-signature: docs/webhooks.md. */
+#include "hub_webhook.h"
 #include "hub.h"
+#include "hub_conf.h"
+#include "hub_key.h"
+#include "hub_settings.h"
+#include "fn.h"
+#include "fn_curl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +25,7 @@
 #define WEBHOOK_EVENT_LABELS 32 /* distinct user event names counted apart; later ones: other */
 
 /* One webhook call counted: by hub, event and outcome, and its latency (docs/observability.md). */
-static void count_call(const hub_event *ev, const struct timespec *t0, const char *outcome)
+static void count_call(const hub_webhook_event *ev, const struct timespec *t0, const char *outcome)
 {
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
@@ -27,7 +33,7 @@ static void count_call(const hub_event *ev, const struct timespec *t0, const cha
         ev->system ? ev->event : metrics_capped("webhook_event", ev->event, WEBHOOK_EVENT_LABELS);
     char l[METRICS_MAX_LABELS];
     metrics_inc("chatr_hub_webhook_calls_total",
-                metrics_labels(l, sizeof l, "hub", hub_metric_hub(ev->hub), "event", event,
+                metrics_labels(l, sizeof l, "hub", hub_settings_metric_hub(ev->hub), "event", event,
                                "outcome", outcome, NULL));
     metrics_observe("chatr_hub_webhook_duration_seconds",
                     metrics_labels(l, sizeof l, "event", event, NULL), metrics_seconds(t0, &t1));
@@ -100,7 +106,7 @@ static size_t header_cb(char *p, size_t s, size_t n, void *u)
 /* host[:port] of the public URL: our WebHook-Request-Origin. */
 static void origin_host(char *out, size_t outlen)
 {
-    const char *u = hub_public_url();
+    const char *u = hub_conf_public_url();
     const char *p = strstr(u, "://");
     p = p ? p + 3 : u;
     size_t n = strcspn(p, "/");
@@ -121,7 +127,7 @@ static size_t origin_len(const char *u)
  * (TLS ends in front of nginx); the Host header stays the public one. */
 static void target(CURL *c, const char *url)
 {
-    const char *pub = hub_public_url();
+    const char *pub = hub_conf_public_url();
     size_t n = origin_len(pub);
     if (n == 0 || origin_len(url) != n || strncasecmp(url, pub, n) != 0) {
         curl_easy_setopt(c, CURLOPT_URL, url);
@@ -136,14 +142,7 @@ static void target(CURL *c, const char *url)
 
 static CURL *handle(void)
 {
-    if (hook_curl) {
-        curl_easy_reset(hook_curl);
-    } else {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        hook_curl = curl_easy_init();
-    }
-    if (hook_curl) curl_easy_setopt(hook_curl, CURLOPT_NOSIGNAL, 1L);
-    return hook_curl;
+    return fn_curl(&hook_curl);
 }
 
 static int origin_allowed(const char *allowed, const char *host)
@@ -212,7 +211,8 @@ static struct curl_slist *add(struct curl_slist *h, const char *name, const char
     return curl_slist_append(h, line);
 }
 
-int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply *out)
+int hub_webhook(const char *url, const hub_webhook_event *ev, long timeout_ms,
+                hub_webhook_reply *out)
 {
     memset(out, 0, sizeof *out);
     char validate_url[2048];
@@ -221,7 +221,7 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     static unsigned long long seq;
     char host[256], sig[WPS_SIG_LEN + 1], id[64], type[256], ts[32];
     origin_host(host, sizeof host);
-    if (wps_sig_make(hub_access_key(), ev->conn_id, sig) != 0) { /* never a JWT's header.payload */
+    if (wps_sig_make(hub_key_access(), ev->conn_id, sig) != 0) { /* never a JWT's header.payload */
         fn_log("webhook %s: connection id %.80s cannot be signed", ev->event, ev->conn_id);
         return -1;
     }
@@ -300,7 +300,7 @@ int hub_webhook(const char *url, const hub_event *ev, long timeout_ms, hub_reply
     return 0;
 }
 
-void hub_reply_free(hub_reply *r)
+void hub_webhook_reply_free(hub_webhook_reply *r)
 {
     free(r->body);
     free(r->state);

@@ -426,12 +426,26 @@ static const char *reason(int status)
         return "Not Implemented";
     case 503:
         return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
     default:
         return "Status";
     }
 }
 
-static void write_response(FCGX_Request *r, const fn_req *req, fn_res *res)
+void fn_req_start(fn_req *req, FCGX_Request *r)
+{
+    req->fcgx = r;
+    req->envp = r->envp;
+    req->method = fn_param(req, "REQUEST_METHOD");
+    req->path = fn_param(req, "DOCUMENT_URI");
+    req->query = fn_param(req, "QUERY_STRING");
+    if (!req->method) req->method = "GET";
+    if (!req->path) req->path = "/";
+    if (!req->query) req->query = "";
+}
+
+void fn_write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
 {
     /* FCGX_FPrintF knows no %zu: format with snprintf, write with FCGX_PutStr. */
     char head[256];
@@ -446,8 +460,12 @@ static void write_response(FCGX_Request *r, const fn_req *req, fn_res *res)
         FCGX_PutS(res->content_type, r->out);
         FCGX_PutS("\r\n", r->out);
     }
-    n = snprintf(head, sizeof head, "Cache-Control: no-store\r\nContent-Length: %zu\r\n\r\n",
-                 res->body_len);
+    /* no-store unless the handler chose its own caching (the files function, docs/files.md) */
+    int cache_set = 0;
+    for (size_t i = 0; i < res->nheaders; i++)
+        if (strncasecmp(res->headers[i], "Cache-Control:", 14) == 0) cache_set = 1;
+    n = snprintf(head, sizeof head, "%sContent-Length: %zu\r\n\r\n",
+                 cache_set ? "" : "Cache-Control: no-store\r\n", res->body_len);
     FCGX_PutStr(head, n, r->out);
     if (res->body_len && strcmp(req->method, "HEAD") != 0)
         FCGX_PutStr(res->body, (int)res->body_len, r->out);
@@ -513,18 +531,11 @@ int fn_run(const char *name, fn_handler handler)
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
         fn_res res = {0};
-        req.fcgx = &r;
-        req.envp = r.envp;
-        req.method = fn_param(&req, "REQUEST_METHOD");
-        req.path = fn_param(&req, "DOCUMENT_URI");
-        req.query = fn_param(&req, "QUERY_STRING");
-        if (!req.method) req.method = "GET";
-        if (!req.path) req.path = "/";
-        if (!req.query) req.query = "";
+        fn_req_start(&req, &r);
         const char *crid = fn_param(&req, "CHATR_REQUEST_ID");
         fn_request_id_set(crid ? crid : fn_param(&req, "REQUEST_ID"));
         serve(&req, &res, handler);
-        write_response(&r, &req, &res);
+        fn_write_response(&r, &req, &res);
         clock_gettime(CLOCK_MONOTONIC, &t1);
         double ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
         const char *rid = fn_param(&req, "REQUEST_ID");

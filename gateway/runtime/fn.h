@@ -72,6 +72,11 @@ int fn_run(const char *name, fn_handler handler);
  * signal came and no connection is left queued, or accept failed). */
 void fn_signals_init(void);
 int fn_accept(struct FCGX_Request *r, long timeout_ms);
+/* fn_req_start: req (zeroed by the caller) reads the accepted request r: method, path and query,
+ * "GET", "/" and "" when absent. fn_write_response: the status line, headers and body of res
+ * (no body for HEAD). */
+void fn_req_start(fn_req *req, struct FCGX_Request *r);
+void fn_write_response(struct FCGX_Request *r, const fn_req *req, const fn_res *res);
 
 /* Request accessors. Names are HTTP names ("Content-Type", "x-ms-client-principal"). */
 const char *fn_param(const fn_req *req, const char *fcgi_name);
@@ -121,7 +126,7 @@ void fn_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * runs and hands it to the SDK, so REST calls made while serving carry it (X-Request-Id). */
 #define FN_MAX_REQUEST_ID 64 /* accepted: 1..64 of [0-9A-Za-z-] */
 const char *fn_request_id(void);
-/* The program name log lines carry (fn_run sets it; hub_run too). */
+/* The program name log lines carry (fn_run sets it; hub_loop_run too). */
 void fn_log_as(const char *name);
 /* Takes id when it is well-formed, else makes a fresh one (32 hex digits, like nginx's). */
 void fn_request_id_set(const char *id);
@@ -145,6 +150,11 @@ void fn_log_request(const char *first_key, ...) __attribute__((sentinel));
 #define FN_DB_TX_ATTEMPTS 3       /* runs of one transaction whose connection keeps failing */
 PGconn *fn_db(void);
 PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params);
+/* fn_db_exec with binary parameters (formats[i] 1: params[i] is lens[i] raw bytes, e.g. a bytea;
+ * lens/formats NULL: all text) and, when binary_result, every column in binary (a bytea comes as
+ * its raw bytes; PQgetlength gives the length). Same retry rules. */
+PGresult *fn_db_exec_bin(const char *sql, int nparams, const char *const *params, const int *lens,
+                         const int *formats, int binary_result);
 /* Runs body between BEGIN and COMMIT (body returns 0 to commit, anything else to roll back).
  * When the connection is lost inside it, before COMMIT, the transaction was rolled back and runs
  * again whole, up to FN_DB_TX_ATTEMPTS times, so body must be safe to run again from its start.

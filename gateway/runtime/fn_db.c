@@ -175,13 +175,24 @@ static int lost(PGconn *db, const PGresult *r)
     return !st || strncmp(st, "08", 2) == 0 || strncmp(st, "57P0", 4) == 0;
 }
 
-static PGresult *run(PGconn *db, const char *sql, int nparams, const char *const *params)
+/* A statement's parameters: text (lens and formats NULL), or some binary (fn_db_exec_bin). */
+typedef struct stmt {
+    const char *sql;
+    int nparams;
+    const char *const *params;
+    const int *lens, *formats;
+    int binary_result;
+} stmt;
+
+static PGresult *run(PGconn *db, const stmt *q)
 {
-    int slot = prepared_slot(db, sql, nparams);
-    if (slot < 0) return PQexecParams(db, sql, nparams, NULL, params, NULL, NULL, 0);
+    int slot = prepared_slot(db, q->sql, q->nparams);
+    if (slot < 0)
+        return PQexecParams(db, q->sql, q->nparams, NULL, q->params, q->lens, q->formats,
+                            q->binary_result);
     char name[16];
     snprintf(name, sizeof name, "fn%d", slot);
-    return PQexecPrepared(db, name, nparams, params, NULL, NULL, 0);
+    return PQexecPrepared(db, name, q->nparams, q->params, q->lens, q->formats, q->binary_result);
 }
 
 static PGresult *fail(PGconn *db, PGresult *r, int unavailable, const char *state)
@@ -213,7 +224,7 @@ static int sql_kind(const char *sql)
 }
 
 /* A statement of the open transaction, COMMIT or ROLLBACK: one attempt, never retried. */
-static PGresult *exec_in_tx(int kind, const char *sql, int nparams, const char *const *params)
+static PGresult *exec_in_tx(int kind, const stmt *q)
 {
     if (tx == TX_BROKEN) {
         if (kind == SQL_ROLLBACK) { /* the server rolled it back when the connection went */
@@ -224,7 +235,7 @@ static PGresult *exec_in_tx(int kind, const char *sql, int nparams, const char *
         return fail(NULL, NULL, 1, "08006");
     }
     PGconn *db = conn;
-    PGresult *r = db && PQstatus(db) == CONNECTION_OK ? run(db, sql, nparams, params) : NULL;
+    PGresult *r = db && PQstatus(db) == CONNECTION_OK ? run(db, q) : NULL;
     if (kind != SQL_OTHER) tx = TX_NONE;
     if (ok(r)) {
         /* COMMIT of a transaction that failed earlier answers ROLLBACK: that is no commit */
@@ -239,13 +250,13 @@ static PGresult *exec_in_tx(int kind, const char *sql, int nparams, const char *
     return fail(db, r, gone, NULL);
 }
 
-PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params)
+static PGresult *exec_stmt(const stmt *q)
 {
     fn_db_clear_error();
-    int kind = sql_kind(sql);
+    int kind = sql_kind(q->sql);
     if (tx != TX_NONE) {
         if (kind == SQL_BEGIN) return fail(conn, NULL, 0, "25001"); /* active_sql_transaction */
-        return exec_in_tx(kind, sql, nparams, params);
+        return exec_in_tx(kind, q);
     }
     if (kind == SQL_COMMIT || kind == SQL_ROLLBACK) return fail(conn, NULL, 0, "25P01");
     /* A statement on its own (or BEGIN, which opens nothing until it succeeds) may be run again
@@ -253,7 +264,7 @@ PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params)
     for (;;) {
         PGconn *db = db_wait();
         if (!db) return fail(conn, NULL, 1, "08000");
-        PGresult *r = run(db, sql, nparams, params);
+        PGresult *r = run(db, q);
         if (ok(r)) {
             if (kind == SQL_BEGIN) tx = TX_OPEN;
             return r;
@@ -267,6 +278,19 @@ PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params)
             PQreset(db);
         }
     }
+}
+
+PGresult *fn_db_exec(const char *sql, int nparams, const char *const *params)
+{
+    stmt q = {sql, nparams, params, NULL, NULL, 0};
+    return exec_stmt(&q);
+}
+
+PGresult *fn_db_exec_bin(const char *sql, int nparams, const char *const *params, const int *lens,
+                         const int *formats, int binary_result)
+{
+    stmt q = {sql, nparams, params, lens, formats, binary_result};
+    return exec_stmt(&q);
 }
 
 int fn_db_tx(fn_db_tx_body body, void *arg)

@@ -102,6 +102,21 @@ int wps_rest_send_to_group(wps_client *c, const char *group, const wps_body *msg
                           msg_or_empty(msg));
 }
 
+int wps_rest_send_to_group_ex(wps_client *c, const char *group, const wps_body *msg,
+                              const char *const *excluded, size_t nexcluded, unsigned flags)
+{
+    if (nexcluded > WPS_REST_MAX_EXCLUDED) return wps_client_request(c, "POST", NULL, msg);
+    wps_query *q = calloc(nexcluded + 2, sizeof *q);
+    if (!q) return wps_client_request(c, "POST", NULL, msg);
+    for (size_t i = 0; i < nexcluded; i++)
+        q[i] = (wps_query){"excluded", excluded[i]};
+    q[nexcluded] = (wps_query){"persist", flags & WPS_SEND_NO_PERSIST ? "false" : NULL};
+    q[nexcluded + 1] = (wps_query){"from", flags & WPS_SEND_AS_SERVER ? "server" : NULL};
+    char *url = url_of(c, WPS_PATH_SEND_GROUP, group, NULL, q, nexcluded + 2);
+    free(q);
+    return wps_client_request(c, "POST", url, msg_or_empty(msg));
+}
+
 /* ---- existence ---- */
 
 int wps_rest_connection_exists(wps_client *c, const char *connection_id)
@@ -264,6 +279,78 @@ int wps_rest_group_messages(wps_client *c, const char *group, long long before, 
 int wps_rest_group_delete_messages(wps_client *c, const char *group)
 {
     return call(c, "DELETE", WPS_PATH_GROUP_MESSAGES, group, NULL, NULL, 0, NULL);
+}
+
+/* A call on one stored message; on 200 *out (if out) is the envelope. */
+static int message_call(wps_client *c, const char *method, const char *group, long long id,
+                        const wps_body *body, json_object **out)
+{
+    char sid[24];
+    snprintf(sid, sizeof sid, "%lld", id);
+    if (out) *out = NULL;
+    if (id <= 0) return wps_client_request(c, method, NULL, body);
+    int st = call(c, method, WPS_PATH_GROUP_MESSAGE, group, sid, NULL, 0, body);
+    if (st == 200 && out && !(*out = response_json_depth(c, WPS_REST_HISTORY_DEPTH))) return -1;
+    return st;
+}
+
+int wps_rest_group_message(wps_client *c, const char *group, long long id, json_object **out)
+{
+    return message_call(c, "GET", group, id, NULL, out);
+}
+
+int wps_rest_group_message_edit(wps_client *c, const char *group, long long id,
+                                const wps_body *data, json_object **out)
+{
+    return message_call(c, "PUT", group, id, msg_or_empty(data), out);
+}
+
+int wps_rest_group_message_delete(wps_client *c, const char *group, long long id)
+{
+    return message_call(c, "DELETE", group, id, NULL, NULL);
+}
+
+/* POSTs the JSON object body (owned) to path; on 200 *out (if out) is the answer. */
+static int post_json(wps_client *c, const char *path, json_object *body, json_object **out)
+{
+    wps_body b = wps_body_json(body);
+    if (out) *out = NULL;
+    int st = call(c, "POST", path, NULL, NULL, NULL, 0, &b);
+    json_object_put(body);
+    if (st == 200 && out && !(*out = response_json_depth(c, WPS_REST_HISTORY_DEPTH))) return -1;
+    return st;
+}
+
+int wps_rest_search_messages(wps_client *c, const char *q, const char *const *groups,
+                             size_t ngroups, long long before, int limit, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!q || ngroups > WPS_REST_MAX_GROUPS) return wps_client_request(c, "POST", NULL, NULL);
+    json_object *body = json_object_new_object(), *gs = json_object_new_array();
+    json_object_object_add(body, "q", json_object_new_string(q));
+    for (size_t i = 0; i < ngroups; i++)
+        json_object_array_add(gs, json_object_new_string(groups[i]));
+    json_object_object_add(body, "groups", gs);
+    if (before > 0) json_object_object_add(body, "before", json_object_new_int64(before));
+    if (limit > 0) json_object_object_add(body, "limit", json_object_new_int(limit));
+    return post_json(c, WPS_PATH_SEARCH_MESSAGES, body, out);
+}
+
+int wps_rest_count_messages(wps_client *c, json_object *groups, const char *except_user,
+                            json_object *contains, int max, int objects_only, json_object **out)
+{
+    if (out) *out = NULL;
+    if (!json_object_is_type(groups, json_type_object) ||
+        json_object_object_length(groups) > WPS_REST_MAX_GROUPS)
+        return wps_client_request(c, "POST", NULL, NULL);
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "groups", json_object_get(groups));
+    if (except_user)
+        json_object_object_add(body, "exceptUser", json_object_new_string(except_user));
+    if (contains) json_object_object_add(body, "contains", json_object_get(contains));
+    if (max > 0) json_object_object_add(body, "max", json_object_new_int(max));
+    if (objects_only) json_object_object_add(body, "objectsOnly", json_object_new_boolean(1));
+    return post_json(c, WPS_PATH_COUNT_MESSAGES, body, out);
 }
 
 /* Query of :generateToken: userId, role*, minutesToExpire, group*, clientType

@@ -33,6 +33,10 @@
 #define WPS_PATH_GENERATE_TOKEN "api/hubs/{}/:generateToken"
 #define WPS_PATH_GROUP_MESSAGES "api/hubs/{}/groups/{}/messages" /* our history extension */
 #define WPS_REST_HISTORY_DEPTH 64 /* JSON nesting accepted in a history page (envelopes + data) */
+#define WPS_PATH_GROUP_MESSAGE "api/hubs/{}/groups/{}/messages/{}" /* ours: one stored message */
+#define WPS_PATH_SEARCH_MESSAGES "api/hubs/{}/:searchMessages"     /* ours */
+#define WPS_PATH_COUNT_MESSAGES "api/hubs/{}/:countMessages"       /* ours */
+#define WPS_REST_MAX_GROUPS 1000 /* groups one search or count names (the hub's limit too) */
 
 /* A JSON body holding o's compact text; valid while o is alive and unchanged. */
 wps_body wps_body_json(json_object *o);
@@ -48,6 +52,15 @@ int wps_rest_send_to_user(wps_client *c, const char *user_id, const wps_body *ms
 int wps_rest_send_to_connection(wps_client *c, const char *connection_id, const wps_body *msg);
 int wps_rest_send_to_group(wps_client *c, const char *group, const wps_body *msg,
                            const char *const *excluded, size_t nexcluded);
+
+/* A group send with our extensions (docs/protocols.md#history), flags or'ed:
+ * WPS_SEND_NO_PERSIST: ?persist=false, delivered but not stored in history;
+ * WPS_SEND_AS_SERVER: ?from=server, delivered to the group's connections as a server message
+ * ("from":"server", no group), never stored. 202. */
+#define WPS_SEND_NO_PERSIST 1u
+#define WPS_SEND_AS_SERVER 2u
+int wps_rest_send_to_group_ex(wps_client *c, const char *group, const wps_body *msg,
+                              const char *const *excluded, size_t nexcluded, unsigned flags);
 
 /* Existence (HEAD): 200 exists, 404 not. */
 int wps_rest_connection_exists(wps_client *c, const char *connection_id);
@@ -94,6 +107,29 @@ int wps_rest_list_group_connections(wps_client *c, const char *group, int max_pa
 int wps_rest_group_messages(wps_client *c, const char *group, long long before, long long after,
                             int limit, json_object **out);
 int wps_rest_group_delete_messages(wps_client *c, const char *group);
+
+/* One stored message of a group (id > 0), the hub's extension. On 200, *out (if out) is its
+ * envelope (with "editedTime"/"deletedTime" when set; "data" null once deleted).
+ * GET: 200 or 404. PUT (edit; data is the new payload, its dataType from its content type): 200
+ * with the new envelope, 404, 409 when the message is deleted. DELETE: 204 (also when deleted
+ * already) or 404; the data is erased. */
+int wps_rest_group_message(wps_client *c, const char *group, long long id, json_object **out);
+int wps_rest_group_message_edit(wps_client *c, const char *group, long long id,
+                                const wps_body *data, json_object **out);
+int wps_rest_group_message_delete(wps_client *c, const char *group, long long id);
+
+/* :searchMessages (POST, 200): full-text search for q over the ngroups groups (at most
+ * WPS_REST_MAX_GROUPS), ids below before (<= 0: from the newest), limit hits (<= 0: the hub's
+ * default). On 200, *out (if out) is {"value":[{"group","id","time","fromUserId","dataType","data",
+ * "editedTime"?,"highlight"}],"more":bool}, newest first. */
+int wps_rest_search_messages(wps_client *c, const char *q, const char *const *groups,
+                             size_t ngroups, long long before, int limit, json_object **out);
+/* :countMessages (POST, 200): groups is a JSON object of group name to the id after which to
+ * count (borrowed); except_user and contains (a JSON object, borrowed) may be NULL; max <= 0:
+ * the hub's cap; objects_only: count only messages whose data is a JSON object (ours: chat
+ * lines, not plain-string notices). On 200, *out (if out) is {"<group>":{"count","lastId"},...}. */
+int wps_rest_count_messages(wps_client *c, json_object *groups, const char *except_user,
+                            json_object *contains, int max, int objects_only, json_object **out);
 
 /* :generateToken (POST, 200): on 200 *token is the malloc'd JWT from {"token":...}; a 200
  * without one is reported as -1. minutes <= 0 = WPS_TOKEN_DEFAULT_MINUTES. */

@@ -13,19 +13,15 @@ docs/deployment.md explains the layout.
 """
 import json
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
+sys.path.insert(0, os.path.dirname(HERE))
+import nginx_render  # noqa: E402  (infra/nginx_render.py: the same @NAME@ templates)
 
 
 def fill(text, values, where):
-    def repl(m):
-        if m.group(1) not in values:
-            raise SystemExit(f"render.py: {where}: unknown placeholder @{m.group(1)}@")
-        return str(values[m.group(1)])
-    return PLACEHOLDER.sub(repl, text)
+    return nginx_render.substitute(text, values, where, who="render.py")
 
 
 def template(name):

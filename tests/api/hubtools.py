@@ -14,6 +14,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import websocket
 
 PROTO = "json.webpubsub.azure.v1"
+RELIABLE = "json.reliable.webpubsub.azure.v1"
+TEST_HUB = "testhub"  # the hub whose event handler is UPSTREAM (gateway/hubs.json)
+
+
+def short_retention(ms):
+    """Asks the session's emulator, which starts after collection, to keep a dropped reliable
+    connection for ms (CHATR_RELIABLE_RETENTION_MS; one set outside the tests wins), so that
+    expiry is quick to see. Returns the retention in seconds."""
+    os.environ.setdefault("CHATR_RELIABLE_RETENTION_MS", str(ms))
+    return int(os.environ["CHATR_RELIABLE_RETENTION_MS"]) / 1000
 
 
 def b64url(b):

@@ -166,7 +166,7 @@ def waiting_push(chatr, exclude=(), timeout=15):
 
 
 def test_a_transaction_killed_mid_way_runs_again_whole(chatr):
-    """hub_rel_send's transaction (BEGIN, reliable_push under the row lock, publish, COMMIT)
+    """hub_reliable_send's transaction (BEGIN, reliable_push under the row lock, publish, COMMIT)
     loses its backend while it waits for the lock. The statement must not be run again alone
     in autocommit (the row lock that orders sequenceIds would be gone before the publish, and
     the COMMIT would find no transaction): the whole transaction runs again, and the message

@@ -11,21 +11,16 @@ import json
 import os
 import socket
 import struct
+import subprocess
 import threading
 import time
 
 import websocket
 
-from hubtools import PROTO, UPSTREAM, Client, client_token, rest
+from hubtools import PROTO, RELIABLE, TEST_HUB, UPSTREAM, Client, client_token, rest, short_retention
 
-RETENTION_MS = 3000
-# Read by the session's emulator when it starts (after collection): only reliable connections
-# care, and no other test uses them.
-os.environ.setdefault("CHATR_RELIABLE_RETENTION_MS", str(RETENTION_MS))
-RETENTION = int(os.environ["CHATR_RELIABLE_RETENTION_MS"]) / 1000
-
-RELIABLE = "json.reliable.webpubsub.azure.v1"
-HUB = "testhub"
+RETENTION = short_retention(3000)  # only reliable connections care
+HUB = TEST_HUB
 H = f"/api/hubs/{HUB}"
 ROLES = ["webpubsub.joinLeaveGroup", "webpubsub.sendToGroup"]
 
@@ -226,6 +221,48 @@ def test_a4_disconnected_once_after_retention_not_at_the_drop(chatr):
     assert s.recv()["sequenceId"] == 0  # the probe every client drops (the SDK acks it)
     s.send({"type": "sequenceAck", "sequenceId": 0})
     assert close_code(s) == 1008
+
+
+def test_a4_expiry_leaves_a_connection_alone_that_a_recovery_holds(chatr):
+    """A recovery that starts just before the retention runs out holds the connection's
+    pubsub.reliable row lock (the takeover's transaction: the row moved to the new socket, the
+    replay published, then COMMIT). The retention expiry that comes due meanwhile must not end
+    the connection once the takeover commits (it used to wait for the connection row, then delete
+    it anyway, judging by the reliable row as it was: `disconnected` fired for a connection that
+    had just recovered, and its messages went nowhere). The takeover is played by psql with the
+    takeover's own statements, so that it can be held open past the retention; the socket it
+    moves the connection to is a real one."""
+    r = rclient(chatr, "r-expire-race")
+    UPSTREAM.events("connected", r.conn_id)
+    kill(r)
+    wait_away(chatr, r.conn_id)
+    new = Client(chatr, hub=HUB, user="r-expire-race-new")
+    holder = subprocess.Popen(["psql", chatr.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write(
+            "BEGIN;\n"
+            f"SELECT 'locked' FROM pubsub.reliable WHERE conn_id = '{r.conn_id}' FOR NO KEY UPDATE;\n"
+            f"UPDATE pubsub.connections SET node = node WHERE id = '{r.conn_id}';\n"
+            f"UPDATE pubsub.reliable SET socket = '{new.conn_id}', dropped_at = NULL "
+            f"WHERE conn_id = '{r.conn_id}';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "locked"
+        time.sleep(RETENTION + 2)  # the retention ran out meanwhile; expiry passes came and went
+        holder.stdin.write("COMMIT;\nSELECT 'committed';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "committed"
+        assert UPSTREAM.events("disconnected", r.conn_id, timeout=2) == []
+        assert chatr.sql("SELECT socket FROM pubsub.reliable WHERE conn_id = :'p1'",
+                         r.conn_id) == [[new.conn_id]]
+        send_conn(chatr, r.conn_id, "to the new socket")
+        m = data(new)
+        assert m["data"] == "to the new socket" and m["sequenceId"] == 1, m
+    finally:
+        if holder.poll() is None:
+            holder.stdin.close()
+            holder.wait(10)
+        new.close()
 
 
 def test_a4_recovery_refused_with_1008(chatr):

@@ -1,5 +1,5 @@
 """How the hub knows a connection is alive (docs/liveness.md; gateway/hub/hub_sweep.c,
-hub_orphan.c, hub_util.c): ghosts left by dead processes are swept, reliable clients recover
+hub_orphan.c, hub_chan.c): ghosts left by dead processes are swept, reliable clients recover
 after a gateway restart, and channel names cannot be computed from public ids.
 
 Hub `testhub` has the recording event handler hubtools.UPSTREAM; hub `chat` has the app's own
@@ -18,7 +18,7 @@ import requests
 import websocket
 
 from chattools import Person
-from hubtools import PROTO, UPSTREAM, Client, client_token, rest
+from hubtools import PROTO, RELIABLE, TEST_HUB, UPSTREAM, Client, client_token, rest, short_retention
 
 SWEEP_MS = 2000
 os.environ.setdefault("CHATR_HUB_SWEEP_MS", str(SWEEP_MS))
@@ -28,12 +28,8 @@ GRACE = 5  # HUB_SWEEP_GRACE_MS: rows younger than this are not looked at
 # pass of a few rows is one batch. Several intervals of slack for a busy machine.
 GONE_WITHIN = GRACE + 5 * SWEEP + 10
 
-RETENTION_MS = 3000
-os.environ.setdefault("CHATR_RELIABLE_RETENTION_MS", str(RETENTION_MS))
-RETENTION = int(os.environ["CHATR_RELIABLE_RETENTION_MS"]) / 1000
-
-RELIABLE = "json.reliable.webpubsub.azure.v1"
-HUB = "testhub"
+RETENTION = short_retention(3000)
+HUB = TEST_HUB
 H = f"/api/hubs/{HUB}"
 
 
@@ -245,6 +241,61 @@ def test_reliable_client_recovers_after_a_gateway_restart_with_nothing_missing_o
     assert UPSTREAM.events("disconnected", r.conn_id, timeout=RETENTION + 2) == []
     ws.close()
     fresh.close()
+
+
+def waiting_sweep(chatr, timeout=15):
+    """True once a backend runs the epoch sweep and waits for a row lock."""
+    return wait_until(lambda: chatr.sql("SELECT count(*) FROM pg_stat_activity WHERE "
+                                        "wait_event_type = 'Lock' AND query LIKE '%kept AS%'")
+                      != [["0"]], timeout, 0.05)
+
+
+def test_an_epoch_sweep_behind_a_recovery_leaves_the_recovered_connection_alone(chatr):
+    """After a gateway restart, one hub-events process takes a reliable connection over (its
+    transaction holds the connection's pubsub.reliable row lock, records the new epoch and the new
+    socket) while another runs the new epoch's sweep, which saw the old epoch when it started and
+    waits for that lock. Once the takeover commits, the sweep must leave the connection to its
+    new socket. (It used to mark it away: every later message was stored but published to no
+    socket, and the client, connected and recovered, missed them all: the fault drill's nginx
+    scenario lost 26 acknowledged messages at one reliable client this way.) The takeover here is
+    played by psql with the takeover's own writes, so that it can be held open; the new socket is
+    a real one, of a plain client that connected after the restart."""
+    r = Client(chatr, hub=HUB, user="live-race-r", protocol=RELIABLE)
+    kill_nginx(chatr)
+    holder = subprocess.Popen(["psql", chatr.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdin.write("BEGIN;\nSELECT 'locked' FROM pubsub.reliable WHERE conn_id = "
+                           f"'{r.conn_id}' FOR NO KEY UPDATE;\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "locked"
+        start_nginx(chatr)  # a new epoch: hub-events sweeps the old one (and waits for our lock)
+        new = Client(chatr, hub=HUB, user="live-race-new")
+        with open(os.path.join(chatr.state, "run", "nginx.pid")) as f:
+            epoch = int(f.read().strip())
+        holder.stdin.write(f"UPDATE pubsub.connections SET epoch = {epoch} WHERE id = '{r.conn_id}';\n"
+                           f"UPDATE pubsub.reliable SET socket = '{new.conn_id}', dropped_at = NULL "
+                           f"WHERE conn_id = '{r.conn_id}';\nSELECT 'taken';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "taken"
+        assert waiting_sweep(chatr), "no epoch sweep waits for the takeover's lock"
+        holder.stdin.write("COMMIT;\nSELECT 'committed';\n")
+        holder.stdin.flush()
+        assert holder.stdout.readline().strip() == "committed"
+        assert wait_until(lambda: not waiting_sweep(chatr, 0), 15)
+        assert chatr.sql("SELECT socket FROM pubsub.reliable WHERE conn_id = :'p1'",
+                         r.conn_id) == [[new.conn_id]]
+        resp = rest(chatr, "POST", f"{H}/connections/{r.conn_id}/:send", body="to the new socket",
+                    ctype="text/plain")
+        assert resp.status_code == 202, resp.text
+        m = new.recv()
+        assert m.get("sequenceId") and m["data"] == "to the new socket", m
+        assert UPSTREAM.events("disconnected", r.conn_id, timeout=0.5) == []
+        new.close()
+    finally:
+        if holder.poll() is None:
+            holder.stdin.close()
+            holder.wait(10)
 
 
 # ---- channel names are keyed ----------------------------------------------------------------------

@@ -209,7 +209,7 @@ def test_presence_across_nodes(cluster):
 
 def test_a_disconnected_a_dead_sweeper_owed_is_sent_once_by_another_process(cluster):
     """A node or epoch sweep writes each removed connection's `disconnected` into pubsub.outbox in
-    the statement that removes it (schema/016); a sweeper that dies before its webhook leaves the
+    the statement that removes it (schema/017); a sweeper that dies before its webhook leaves the
     row, and a hub-events process of any node sends it once and deletes it. A row still claimed
     (due later) waits for its claim to run out (docs/liveness.md#notifications-a-sweep-owes)."""
     import secrets

@@ -5,7 +5,7 @@
  *   ceiling  the groups fan-out published straight into nchan, as hub-router does it but without
  *            the router: POST /pub on nginx's internal unix socket (--pub-socket) with
  *            X-Hub-Channels = the group members' connection channels (hub_chan_conn) and the
- *            same group envelope the hub would build (gateway/hub/hub_nchan.c, hub_util.c).
+ *            same group envelope the hub would build (gateway/hub/hub_nchan.c, hub_env.c).
  * Sender k is always sent for by the same thread, so its messages stay in order. Each message is
  * stamped with its scheduled time: a thread that falls behind shows as latency, not as a lower
  * rate that looks fine. Counters shared with the main thread are updated atomically. */
@@ -19,8 +19,9 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <stdint.h>
 
-#include "hub.h"
+#include "hub_chan.h"
 #include "wps_rest.h"
 
 #define PUB_TIMEOUT_MS 10000L

@@ -20,10 +20,8 @@ client's sequenceId filter, i.e. what an application would see). Everything that
 (a dropped socket, a failed or missing ack, an HTTP error, a failed connect) is a "bad event"
 with its time; recovery is measured from the fault to the last bad event (or the moment the last
 client is back), once traffic has flowed cleanly for a while after it."""
-import base64
 import collections
-import hashlib
-import hmac
+import importlib.util
 import json
 import os
 import random
@@ -47,15 +45,14 @@ HTTP_TIMEOUT = 5.0
 RECOVERY_GIVE_UP = int(os.environ.get("CHATR_RELIABLE_RETENTION_MS", "30000")) / 1000
 
 
-def b64url(b):
-    return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
-
-
-def jwt(key, claims):
-    header = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}, separators=(",", ":")).encode())
-    payload = b64url(json.dumps(claims, separators=(",", ":")).encode())
-    sig = hmac.new(key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64url(sig)}"
+# Tokens minted like the SDK does: the API suite's helper (tests/api/hubtools.py), loaded by path
+# so that its folder's conftest.py does not shadow ours.
+_spec = importlib.util.spec_from_file_location(
+    "chaos_hubtools", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                   "api", "hubtools.py"))
+_hubtools = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_hubtools)
+jwt = _hubtools.jwt
 
 
 class Recorder:

@@ -197,7 +197,24 @@ describe('Chat history, catch-up and the bot in the browser', { concurrency: fal
   });
 
   step('a client that drops while 50 messages are sent shows exactly those 50 once after reconnecting', ['history'], async () => {
-    // Alice looks at a private chat: what she missed in the group counts as unread there.
+    // Alice has read the group up to its newest message (shown in her focused window: the
+    // server keeps that as her read state, docs/chat-features.md#in-the-web-app) ...
+    await alice.page.bringToFront();
+    await tab(alice, CHAT).locator('a').click();
+    await alice.page.locator('[data-testid=messages]').evaluate((el) => {
+      el.scrollTop = el.scrollHeight;
+      el.dispatchEvent(new Event('scroll'));
+    });
+    const newest = Number(await alice.page.locator('[data-testid=messages] [data-id]').last().getAttribute('data-id'));
+    const readUntil = Date.now() + TIMEOUT_MS;
+    for (;;) {
+      const c = await alice.page.evaluate(async (id) =>
+        (await (await fetch('/api/chats', { cache: 'no-store' })).json()).chats[id], chatId);
+      if (!Number.isSafeInteger(c?.unread) || c.lastReadId >= newest) break; // (a server without read state counts locally)
+      assert.ok(Date.now() < readUntil, `Alice's read state never reached ${newest}`);
+      await alice.page.waitForTimeout(250);
+    }
+    // ... then looks at a private chat: what she missed in the group counts as unread there.
     await bob.page.locator('[data-testid=user-item]').filter({ hasText: 'Alice' }).locator('a').click();
     const privateTab = tab(alice, /Alice & Bob|Bob & Alice/);
     await privateTab.waitFor();

@@ -42,8 +42,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_env();
-    if (sodium_init() < 0) abort();
+    fuzz_init();
     return 0;
 }
 

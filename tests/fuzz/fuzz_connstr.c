@@ -3,7 +3,7 @@
  *
  * Input: the connection string. Properties: a parsed endpoint is http:// or https://, ends with
  * '/', and the access key is non-empty and appears verbatim in the input.
- * Every reader of WEBPUBSUB_CONNECTION_STRING (hub_access_key in gateway/hub/hub_key.c, the
+ * Every reader of WEBPUBSUB_CONNECTION_STRING (hub_key_access in gateway/hub/hub_key.c, the
  * eventHandler's signature check and validate(), the functions' clients) goes through this
  * parser, once per process (fn_wps_connstr, gateway/runtime/fn_wps.c). */
 #include "fuzz_util.h"

@@ -36,8 +36,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_env();
-    if (sodium_init() < 0) abort();
+    fuzz_init();
     key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
     unsigned char pub[65];
     size_t len = 0;

@@ -1,5 +1,5 @@
 /* fuzz_jwt.c: the HS256 token parser and verifier (gateway/sdk/wps_jwt.c) and the hub's
- * audience-by-path rule on top of it (gateway/hub/hub_jwt.c).
+ * audience-by-path rule on top of it (gateway/hub/hub_token.c).
  *
  * Input: one mode byte, then
  *   mode 0: a whole token, verified as it comes (header, dots, signature, length checks);
@@ -9,10 +9,14 @@
  * Properties: a verified token has a string-or-absent sub no longer than WPS_JWT_MAX_NAME, at
  * most WPS_JWT_MAX_LIST roles and groups, and an exp that has not passed (with the skew). */
 #include "fuzz_util.h"
-#include "hub.h"
+#include "hub_token.h"
+#include "wps_jwt.h"
 
 #include <math.h>
 #include <sodium.h>
+#include <stdint.h>
+#include <json-c/json.h>
+#include <string.h>
 
 #define NOW 1700000000
 #define AUD "http://localhost:8080/client/hubs/chat"
@@ -21,8 +25,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_env();
-    if (sodium_init() < 0) abort();
+    fuzz_init();
     return 0;
 }
 

@@ -10,11 +10,14 @@
  * of words, keeps the length, turns bytes into '*' only, and keeps valid UTF-8 valid; `first`
  * is a NUL-terminated string inside its buffer. */
 #include "fuzz_util.h"
-#include "hub.h"
+#include "fn.h"
 #include "moderation.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <stdint.h>
 
 static mod_filter *words; /* the default list, loaded once */
 static int list_fd = -1;  /* memfd holding a fuzzed word list */

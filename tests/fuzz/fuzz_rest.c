@@ -20,8 +20,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_env();
-    if (sodium_init() < 0) abort();
+    fuzz_init();
     return 0;
 }
 
@@ -58,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_param(&r, "CONTENT_TYPE", ff.len[2] ? ff.f[2] : NULL);
     fuzz_param(&r, "HTTP_AUTHORIZATION", ff.len[3] ? ff.f[3] : auth);
     fuzz_body(&r, ff.f[4], ff.len[4]);
-    hub_after after = {0};
+    hub_loop_after after = {0};
     handle(&r.req, &r.res, &after);
     FUZZ_ASSERT(r.res.status >= 200 && r.res.status <= 599);
     if (r.res.status != 204) FUZZ_ASSERT(r.res.body != NULL);

@@ -40,8 +40,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
-    fuzz_env();
-    if (sodium_init() < 0) abort();
+    fuzz_init();
     ctxs[0] = ctx_make("chat", "alice", HUB_PROTO_JSON,
                        "[\"webpubsub.sendToGroup\",\"webpubsub.joinLeaveGroup\"]");
     ctxs[1] = ctx_make("chat", "bob", HUB_PROTO_RELIABLE, "[\"webpubsub.sendToGroup.g1\"]");
@@ -63,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_param(&r, "REQUEST_ID", ff.f[0]);
     fuzz_param(&r, "HUB_CTX", ctx);
     fuzz_body(&r, ff.f[2], ff.len[2]);
-    hub_after after = {0};
+    hub_loop_after after = {0};
     handle(&r.req, &r.res, &after);
     FUZZ_ASSERT(r.res.status == 200 || r.res.status == 204);
     if (r.res.status == 200) {

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "fn.h"
 
@@ -41,6 +42,13 @@ static inline void fuzz_env(void)
     setenv("WEBPUBSUB_HUB", "chat", 1);
     unsetenv("WEBPUBSUB_UNIX_SOCKET");
     unsetenv("CHATR_LOG_FILE");
+}
+
+/* What every target's LLVMFuzzerInitialize does first: fuzz_env, and libsodium ready. */
+static inline void fuzz_init(void)
+{
+    fuzz_env();
+    if (sodium_init() < 0) abort();
 }
 
 /* One input as n fields: the first n-1 end at '\n', the last is the rest (may hold anything).

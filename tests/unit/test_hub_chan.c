@@ -1,9 +1,10 @@
-/* test_hub_chan.c: channel names are keyed (gateway/hub/hub_util.c, docs/liveness.md): not
+/* test_hub_chan.c: channel names are keyed (gateway/hub/hub_chan.c, docs/liveness.md): not
  * predictable from a hub, user or connection id without the key, and stable with it. */
 #include "unit.h"
-#include "hub.h"
+#include "hub_chan.h"
 
 #include <sodium.h>
+#include <string.h>
 
 /* The names as they were before they were keyed (an unkeyed BLAKE2b of the ids, the socket's
  * own id in clear): anyone could compute them. */

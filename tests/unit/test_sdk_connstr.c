@@ -98,7 +98,7 @@ UNIT_TEST(connstr_length_limit)
 }
 
 /* The connection strings Chatr itself writes (infra/emulator, infra/systemd/chatr-setup), which
- * hub_access_key and the eventHandler used to read with their own parsers: the key verbatim
+ * hub_key_access and the eventHandler used to read with their own parsers: the key verbatim
  * (token_urlsafe: letters, digits, '-', '_'), the endpoint's host[:port] kept. */
 UNIT_TEST(connstr_chatr_own_connection_strings)
 {

@@ -258,6 +258,85 @@ UNIT_TEST(wire_history_requests_over_unix_socket)
     rmdir(dir);
 }
 
+/* The history extension's edits, deletions, search and counts, and group sends with
+ * ?persist=false / ?from=server (docs/protocols.md#history). */
+#define ENV1                                                                                       \
+    "{\"type\":\"message\",\"from\":\"group\",\"group\":\"room 1\",\"dataType\":\"json\","         \
+    "\"data\":null,\"id\":42,\"time\":\"t\",\"deletedTime\":\"t\"}"
+#define R409 "HTTP/1.1 409 Conflict\r\nContent-Length: 0\r\n\r\n"
+
+UNIT_TEST(wire_history_edits_over_unix_socket)
+{
+    fake_server s = {.replies = {R202, R200M("117", ENV1), R409, R204,
+                                 R200M("25", "{\"value\":[],\"more\":false}"),
+                                 R200M("28", "{\"g\":{\"count\":1,\"lastId\":7}}")},
+                     .nreplies = 6};
+    char dir[] = "/tmp/chatr-sdk-XXXXXX";
+    struct sockaddr_un addr;
+    const char *path = addr.sun_path;
+    pthread_t th;
+    CHECK(strlen(ENV1) == 117);
+    if (fake_listen(&s, dir, &addr) != 0 || pthread_create(&th, NULL, serve, &s) != 0) {
+        CHECK(!"fake server");
+        return;
+    }
+    setenv(WPS_UNIX_SOCKET_ENV, path, 1);
+    wps_client *c = wps_client_new(CONNSTR, "chat", NULL, 0);
+    unsetenv(WPS_UNIX_SOCKET_ENV);
+    json_object *msg = json_tokener_parse("{\"chatEvent\":\"x\"}"), *out = NULL, *v;
+    wps_body b = wps_body_json(msg), t = wps_body_text("new text");
+    const char *groups[] = {"a", "b c"};
+    json_object *counts = json_tokener_parse("{\"g\":3}");
+    json_object *contains = json_tokener_parse("{\"mentions\":[\"u1\"]}");
+
+    CHECK(wps_rest_send_to_group_ex(c, "g", &b, NULL, 0,
+                                    WPS_SEND_NO_PERSIST | WPS_SEND_AS_SERVER) == 202);
+    CHECK(wps_rest_group_message(c, "room 1", 42, &out) == 200);
+    CHECK(out && json_object_object_get_ex(out, "id", &v) && json_object_get_int64(v) == 42);
+    json_object_put(out);
+    CHECK(wps_rest_group_message_edit(c, "g", 42, &t, &out) == 409);
+    CHECK(out == NULL);
+    CHECK(wps_rest_group_message_delete(c, "g", 42) == 204);
+    CHECK(wps_rest_search_messages(c, "zebra \"x\"", groups, 2, 10, 5, &out) == 200);
+    CHECK(out && json_object_object_get_ex(out, "more", &v) && !json_object_get_boolean(v));
+    json_object_put(out);
+    CHECK(wps_rest_count_messages(c, counts, "u1", contains, 100, 1, &out) == 200);
+    CHECK(out && json_object_object_get_ex(out, "g", &v) &&
+          json_object_get_int(json_object_object_get(v, "count")) == 1);
+    json_object_put(out);
+    /* refused before anything is sent: no id, too many groups, groups not an object */
+    CHECK(wps_rest_group_message(c, "g", 0, &out) == -1 && out == NULL);
+    CHECK(wps_rest_search_messages(c, "x", groups, WPS_REST_MAX_GROUPS + 1, 0, 0, &out) == -1);
+    CHECK(wps_rest_count_messages(c, contains ? json_object_object_get(contains, "mentions") : NULL,
+                                  NULL, NULL, 0, 0, &out) == -1);
+    wps_client_free(c);
+    pthread_join(th, NULL);
+
+    CHECK(s.got == 6 && s.accepts == 1);
+    CHECK(!strncmp(s.reqs[0],
+                   "POST /api/hubs/chat/groups/g/:send?api-version=2024-12-01&persist=false"
+                   "&from=server HTTP/1.1\r\n",
+                   94));
+    CHECK(bearer_for(s.reqs[0], "http://localhost:8080/api/hubs/chat/groups/g/:send"
+                                "?api-version=2024-12-01&persist=false&from=server"));
+    CHECK(!strncmp(s.reqs[1], "GET /api/hubs/chat/groups/room%201/messages/42?api-version=", 59));
+    CHECK(!strncmp(s.reqs[2], "PUT /api/hubs/chat/groups/g/messages/42?api-version=", 52));
+    CHECK(strstr(s.reqs[2], "\r\nContent-Type: text/plain\r\n") != NULL);
+    CHECK_STR(body_of(s.reqs[2]), "new text");
+    CHECK(!strncmp(s.reqs[3], "DELETE /api/hubs/chat/groups/g/messages/42?api-version=", 55));
+    CHECK(!strncmp(s.reqs[4], "POST /api/hubs/chat/:searchMessages?api-version=2024-12-01 ", 59));
+    CHECK_STR(body_of(s.reqs[4]),
+              "{\"q\":\"zebra \\\"x\\\"\",\"groups\":[\"a\",\"b c\"],\"before\":10,\"limit\":5}");
+    CHECK(!strncmp(s.reqs[5], "POST /api/hubs/chat/:countMessages?api-version=2024-12-01 ", 58));
+    CHECK_STR(body_of(s.reqs[5]), "{\"groups\":{\"g\":3},\"exceptUser\":\"u1\",\"contains\":"
+                                  "{\"mentions\":[\"u1\"]},\"max\":100,\"objectsOnly\":true}");
+    json_object_put(msg);
+    json_object_put(counts);
+    json_object_put(contains);
+    unlink(path);
+    rmdir(dir);
+}
+
 /* An https Endpoint reached through the unix socket (nginx's internal server, docs/tls.md):
  * plain http on the socket, while the token's aud stays the https URL the hub checks. */
 UNIT_TEST(wire_https_endpoint_is_plain_http_on_the_unix_socket)

@@ -1,13 +1,16 @@
 /* test_settings.c: settings are read from the environment once (gateway/runtime/fn_settings.c,
  * gateway/hub/hub_conf.c): a change to the environment after the first read reaches no request.
- * Before, hub_public_url and fn_wps_hub read the environment on every call. */
+ * Before, hub_conf_public_url and fn_wps_hub read the environment on every call. */
 #include "unit.h"
 #include "fn.h"
 #include "fn_wps.h"
-#include "hub.h"
+#include "hub_conf.h"
+#include "hub_node.h"
+#include "hub_sweep.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Sets name to value for the test, keeping the old value in old (NULL: it was unset). */
 static char *swap_env(const char *name, const char *value)
@@ -31,7 +34,7 @@ UNIT_TEST(settings_are_read_once)
 {
     const fn_settings *s = fn_settings_get();
     char pub[512], hub[128], node[128];
-    snprintf(pub, sizeof pub, "%s", hub_public_url());
+    snprintf(pub, sizeof pub, "%s", hub_conf_public_url());
     snprintf(hub, sizeof hub, "%s", fn_wps_hub());
     snprintf(node, sizeof node, "%s", hub_node_id());
     long hold = s->db_hold_ms, sweep = hub_sweep_every_ms();
@@ -41,7 +44,7 @@ UNIT_TEST(settings_are_read_once)
     char *o4 = swap_env("CHATR_DB_HOLD_MS", "1234");
     char *o5 = swap_env("CHATR_HUB_SWEEP_MS", "4321");
     CHECK(fn_settings_get() == s);
-    CHECK_STR(hub_public_url(), pub);
+    CHECK_STR(hub_conf_public_url(), pub);
     CHECK_STR(fn_wps_hub(), hub);
     CHECK_STR(hub_node_id(), node);
     CHECK(fn_settings_get()->db_hold_ms == hold);

@@ -1,16 +1,18 @@
-// app-root.js: the page layout: top bar, connection banner, sidebar (chats, users) and the
-// open chats; toasts float above everything.
+// app-root.js: the page layout: top bar, connection banner, sidebar (chats, private chats,
+// users) and the open chats; toasts and the image viewer float above everything.
 import { state } from '../store.js';
 import NavBar from './nav-bar.js';
 import ConnBanner from './conn-banner.js';
 import ChatList from './chat-list.js';
+import PrivateList from './private-list.js';
 import UserList from './user-list.js';
 import ChatTabs from './chat-tabs.js';
 import ChatView from './chat-view.js';
 import ToastStack from './toast-stack.js';
+import ImageViewer from './image-viewer.js';
 
 export default {
-  components: { NavBar, ConnBanner, ChatList, UserList, ChatTabs, ChatView, ToastStack },
+  components: { NavBar, ConnBanner, ChatList, PrivateList, UserList, ChatTabs, ChatView, ToastStack, ImageViewer },
   setup() {
     return { state };
   },
@@ -20,6 +22,7 @@ export default {
     <div class="chatr-body">
       <aside class="chatr-sidebar" :class="{ 'is-open': state.sidebarOpen }">
         <chat-list></chat-list>
+        <private-list></private-list>
         <user-list></user-list>
       </aside>
       <main class="chatr-main">
@@ -34,6 +37,7 @@ export default {
         </div>
       </main>
     </div>
+    <image-viewer v-if="state.viewer"></image-viewer>
     <toast-stack></toast-stack>
   `,
 };

@@ -1,7 +1,7 @@
 // chat-list.js: the group chats: create one by name, join one, and (its owner) delete one
-// after confirming.
+// after confirming; each with its unread and mention counts (docs/chat-features.md).
 import { ref, computed } from 'vue';
-import { state, findTab } from '../store.js';
+import { state, findTab, unreadOf, mentionsOfChat } from '../store.js';
 import { createChat, joinChat, deleteChat, CHAT_NAME_MAX } from '../actions.js';
 import ConfirmModal from './confirm-modal.js';
 
@@ -29,7 +29,7 @@ export default {
     }
     const isOwner = (chat) => chat.owner === state.me.userId;
     const isOpen = (chat) => !!findTab(chat.id);
-    return { state, chats, newName, toDelete, create, join, confirmDelete, isOwner, isOpen, CHAT_NAME_MAX };
+    return { state, chats, newName, toDelete, create, join, confirmDelete, isOwner, isOpen, unreadOf, mentionsOfChat, CHAT_NAME_MAX };
   },
   template: `
     <section class="chatr-panel" aria-labelledby="chats-heading">
@@ -53,7 +53,11 @@ export default {
             :class="{ 'is-open': isOpen(chat) }">
           <a class="chatr-list-name" href="#" @click.prevent="join(chat)" :title="'Join ' + chat.name">
             <span class="icon is-small"><i class="fa-regular fa-comment"></i></span>
-            <span>{{ chat.name }}</span>
+            <span class="chatr-chat-name">{{ chat.name }}</span>
+            <span v-if="mentionsOfChat(chat.id)" class="tag is-link is-rounded is-small" data-testid="list-mention-badge"
+                  :title="mentionsOfChat(chat.id) + ' mentions of you'">@{{ mentionsOfChat(chat.id) }}</span>
+            <span v-if="unreadOf(chat.id)" class="tag is-danger is-light is-rounded is-small" data-testid="list-unread"
+                  :title="unreadOf(chat.id) + ' unread'">{{ unreadOf(chat.id) }}</span>
           </a>
           <button v-if="isOwner(chat)" class="button is-small is-white has-text-danger"
                   :aria-label="'delete chat ' + chat.name" title="Delete chat" data-testid="delete-chat"

@@ -1,9 +1,11 @@
-// nav-bar.js: the top bar: who is signed in and how, notification permission, sign out, and
+// nav-bar.js: the top bar: message search, who is signed in and how, notification permission,
+// sign out, and
 // (on a phone) the button that shows the chat and user lists.
 import { ref } from 'vue';
 import { state } from '../store.js';
 import { LOGOUT_URL } from '../api.js';
 import { askNotificationPermission, notificationsSupported, toast } from '../notify.js';
+import SearchBox from './search-box.js';
 
 const PROVIDER_ICONS = {
   github: 'fa-brands fa-github',
@@ -15,6 +17,7 @@ const PROVIDER_ICONS = {
 };
 
 export default {
+  components: { SearchBox },
   setup() {
     const permission = ref(notificationsSupported() ? Notification.permission : 'unsupported');
     const providerIcon = () => PROVIDER_ICONS[state.me.userProvider] || 'fa-solid fa-user';
@@ -35,6 +38,7 @@ export default {
           <span class="icon"><i class="fa-solid fa-comments"></i></span><strong>Chatr</strong>
         </span>
       </div>
+      <search-box></search-box>
       <div class="chatr-navbar-end">
         <span class="navbar-item chatr-me" data-testid="me" :title="'Signed in with ' + state.me.userProvider">
           <span class="icon"><i :class="providerIcon()"></i></span>

@@ -341,30 +341,37 @@ static void gate_socket_frame_done(gate_socket_t *s)
     if (s->held_eof && s->queued == 0) gate_socket_let_close(s);
 }
 
+/* A socket's timer ran out with frames unanswered: one warning per GATE_LOG_EVERY_MS at most
+ * (logged: when this kind of timer last warned), "a <state> socket's <n> frames <how> <ms> ms:
+ * <then>". */
+static void gate_timer_warn(ngx_msec_t *logged, const gate_socket_t *s, const char *state,
+                            const char *how, int ms, const char *then)
+{
+    if (gate_log_due(logged))
+        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
+                      "frame gate: a %s socket's %ui frames %s %d ms: %s", state, s->queued, how,
+                      ms, then);
+}
+
+/* A paused socket made no progress for GATE_STALL_MS: it is read again. */
 static void gate_stall_handler(ngx_event_t *ev)
 {
     static ngx_msec_t logged;
     gate_socket_t *s = ev->data;
     gate_stats.stalls++;
-    if (gate_log_due(&logged))
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "frame gate: a paused socket's %ui frames made no progress in %d ms: "
-                      "reading it again",
-                      s->queued, GATE_STALL_MS);
+    gate_timer_warn(&logged, s, "paused", "made no progress in", GATE_STALL_MS, "reading it again");
     s->queued = 0;
     gate_socket_resume(s);
 }
 
+/* A closed socket's frames were not answered within GATE_HOLD_MS: it closes, nchan drops them. */
 static void gate_hold_handler(ngx_event_t *ev)
 {
     static ngx_msec_t logged;
     gate_socket_t *s = ev->data;
     gate_stats.expired++;
-    if (gate_log_due(&logged))
-        ngx_log_error(NGX_LOG_WARN, ngx_cycle->log, 0,
-                      "frame gate: a closed socket's %ui frames were not answered within %d ms: "
-                      "nchan drops them",
-                      s->queued, GATE_HOLD_MS);
+    gate_timer_warn(&logged, s, "closed", "were not answered within", GATE_HOLD_MS,
+                    "nchan drops them");
     gate_socket_let_close(s);
 }
 

@@ -1,15 +1,18 @@
-/* hub_jwt.c: the hub's token checks on top of the SDK (gateway/sdk/wps_jwt): client access
+/* hub_token.c: the hub's token checks on top of the SDK (gateway/sdk/wps_jwt): client access
  * tokens (docs/protocols.md#client-access-tokens) and REST bearer tokens (#rest-authentication),
  * both signed with the access key. The only hub-specific part is the lenient audience rule: the hub
  * knows its request path but not the public URL a client or server SDK was given, so aud is
  * compared by path only. Within the path, "/<x>/hubs/<hub>" ignores case (hub names do); what
  * follows (group names, user and connection ids) is compared exactly: a token for groups/Foo is no
  * token for groups/foo. */
-#include "hub.h"
+#include "hub_token.h"
+#include "hub_key.h"
+#include "wps_jwt.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <json-c/json.h>
 
 /* Path of a URL without query and trailing slashes: "http://h:1/a/b/?x" -> "/a/b". */
 static size_t url_path(const char *u, const char **path)
@@ -62,7 +65,7 @@ int hub_token_verify(const char *token, const char *path, wps_jwt_claims *out, c
                      size_t errlen)
 {
     wps_jwt_expect ex = {0}; /* aud checked below, by path */
-    if (wps_jwt_verify(hub_access_key(), token, &ex, out, err, errlen) != 0) return -1;
+    if (wps_jwt_verify(hub_key_access(), token, &ex, out, err, errlen) != 0) return -1;
     if (!aud_path_ok(out->claims, path)) {
         if (err && errlen) snprintf(err, errlen, "token: aud is not %s", path);
         wps_jwt_claims_free(out);
@@ -73,5 +76,5 @@ int hub_token_verify(const char *token, const char *path, wps_jwt_claims *out, c
 
 char *hub_token_sign(json_object *claims)
 {
-    return wps_jwt_sign(hub_access_key(), claims);
+    return wps_jwt_sign(hub_key_access(), claims);
 }

@@ -1,4 +1,4 @@
--- 016: `disconnected` notifications the node and epoch sweeps owe (gateway/hub/hub_outbox.c,
+-- 017: `disconnected` notifications the node and epoch sweeps owe (gateway/hub/hub_outbox.c,
 -- docs/liveness.md#notifications-a-sweep-owes). A sweep inserts a row here in the same statement
 -- that deletes the connection, so a process that dies between its commit and its webhook leaves
 -- the row behind, and another hub-events process sends it. A sender claims a row by moving
