@@ -396,9 +396,10 @@ def test_add_and_remove_a_node_with_clients_connected(cluster):
     cluster.emulator("start-node", "3")  # leave the instance whole
 
 
-def redis_cluster(tmp):
-    """Three Redis Cluster masters on run-time ports, joined with redis-cli --cluster create."""
-    ports, procs = [], []
+def redis_cluster(tmp, procs):
+    """Three Redis Cluster masters on run-time ports, joined with redis-cli --cluster create.
+    Every server started goes into procs at once, so the caller stops them even when this fails."""
+    ports = []
     for _ in range(3):
         for _attempt in range(5):  # a run-time port someone else took meanwhile: another one
             p = free_port()
@@ -408,13 +409,13 @@ def redis_cluster(tmp):
                 ["redis-server", "--bind", "127.0.0.1", "--port", str(p), "--dir", d,
                  "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--save", "",
                  "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            procs.append(proc)
             for _ in range(200):
                 if proc.poll() is not None:
                     break
                 if subprocess.run(["redis-cli", "-p", str(p), "ping"], capture_output=True,
                                   text=True).stdout.strip() == "PONG":
                     ports.append(p)
-                    procs.append(proc)
                     break
                 time.sleep(0.05)
             else:
@@ -431,15 +432,16 @@ def redis_cluster(tmp):
         if "cluster_state:ok" in info:
             break
         time.sleep(0.1)
-    return ports, procs
+    return ports
 
 
 def test_two_nodes_deliver_across_a_redis_cluster():
     tmp = tempfile.mkdtemp(prefix="chatr-rcluster-")
-    ports, procs = redis_cluster(tmp)
+    procs = []
     c = Chatr()
-    c.env["CHATR_REDIS_URL"] = ",".join(f"redis://127.0.0.1:{p}" for p in ports)
     try:
+        ports = redis_cluster(tmp, procs)
+        c.env["CHATR_REDIS_URL"] = ",".join(f"redis://127.0.0.1:{p}" for p in ports)
         c.emulator("start", "--nodes", "2")
         status = c.emulator("status", check=False).stdout
         assert "redis: external" in status
@@ -464,7 +466,8 @@ def test_two_nodes_deliver_across_a_redis_cluster():
         c.emulator("stop", check=False)
         shutil.rmtree(c.state, ignore_errors=True)
         for p in procs:
-            p.terminate()
+            if p.poll() is None:
+                p.terminate()
         for p in procs:
             p.wait(10)
         shutil.rmtree(tmp, ignore_errors=True)
