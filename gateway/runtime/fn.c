@@ -62,24 +62,32 @@ void fn_signals_init(void)
 /* Waits up to timeout_ms (-1: no limit) until the listening socket (fd 0, shared by the pool)
  * has a connection or a stop signal arrives, with the stop signals let in only for the wait.
  * EPOLLEXCLUSIVE wakes one process of the pool per connection, not all of them. */
+static int listen_ep = -1;
+
+/* Once: the listening socket non-blocking (a process that loses the race for a connection gets
+ * EAGAIN instead of sleeping in accept() with the stop signals blocked), and listen_ep, an epoll
+ * set holding it with EPOLLEXCLUSIVE (-1 when epoll is unavailable). */
+static void listen_setup(void)
+{
+    static int ready;
+    if (ready) return;
+    ready = 1;
+    int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
+    if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev) != 0) {
+        close(ep);
+        ep = -1;
+    }
+    if (ep < 0) fn_log("epoll unavailable: %s", strerror(errno));
+    listen_ep = ep;
+}
+
 static int wait_readable(long timeout_ms)
 {
-    static int ep = -1;
-    static int ready;
-    if (!ready) {
-        ready = 1;
-        /* Non-blocking: a process that loses the race for a connection gets EAGAIN instead of
-         * sleeping in accept() with the stop signals blocked. */
-        int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
-        if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
-        ep = epoll_create1(EPOLL_CLOEXEC);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
-        if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev) != 0) {
-            close(ep);
-            ep = -1;
-        }
-        if (ep < 0) fn_log("epoll unavailable: %s", strerror(errno));
-    }
+    listen_setup();
+    int ep = listen_ep;
     int timeout = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
     if (ep >= 0) {
         struct epoll_event got;
@@ -104,6 +112,74 @@ int fn_accept(struct FCGX_Request *r, long timeout_ms)
         fn_log("accept failed: %s", strerror(-rc));
         return -1;
     }
+}
+
+/* Closes a kept connection nginx is not using (an eviction): without libfcgi's graceful
+ * shutdown, which waits up to 2 s for nginx to close first. A request nginx wrote meanwhile is
+ * refused with a reset and nginx retries it on a new connection (a cached upstream connection's
+ * error does not count against its tries). */
+static void drop_kept(FCGX_Request *r)
+{
+    FCGX_Free(r, 0);
+    close(r->ipcFd);
+    r->ipcFd = -1;
+}
+
+int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
+{
+    static int next; /* round robin over the kept connections */
+    struct pollfd p[FN_ACCEPT_MAX + 1];
+    int slot[FN_ACCEPT_MAX + 1], np = 0, free_slot = -1, lru = -1;
+    if (n > FN_ACCEPT_MAX) n = FN_ACCEPT_MAX;
+    listen_setup();
+    int ep = listen_ep; /* polled as one fd: ready when the listening socket woke this process */
+    for (int k = 0; k < n; k++) {
+        int i = (next + k) % n;
+        if (rs[i].ipcFd >= 0) {
+            p[np] = (struct pollfd){.fd = rs[i].ipcFd, .events = POLLIN};
+            slot[np++] = i;
+            if (lru < 0 || used[i] < used[lru]) lru = i;
+        } else if (free_slot < 0) {
+            free_slot = i;
+        }
+    }
+    p[np] = (struct pollfd){.fd = ep >= 0 ? ep : FCGI_LISTENSOCK_FILENO, .events = POLLIN};
+    slot[np++] = -1;
+    int timeout = stopping ? 0 : timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+    int got = ppoll(p, (nfds_t)np, timeout < 0 ? NULL : &ts, &wait_mask);
+    if (got < 0 && errno != EINTR) {
+        fn_log("poll failed: %s", strerror(errno));
+        return -1;
+    }
+    for (int k = 0; got > 0 && k < np; k++) {
+        if (!p[k].revents) continue;
+        int i = slot[k];
+        if (i < 0) { /* a new connection: into a free slot, else the idlest kept one's */
+            if (free_slot < 0) {
+                drop_kept(&rs[lru]);
+                free_slot = lru;
+            }
+            i = free_slot;
+        }
+        next = (i + 1) % n;
+        for (;;) {
+            /* a kept connection: its next request (libfcgi closes it at EOF and then tries
+             * the non-blocking listening socket); a free slot: accept */
+            int rc = FCGX_Accept_r(&rs[i]);
+            if (rc == 0) {
+                used[i] = fn_mono_ms();
+                return i;
+            }
+            if (rc == -EINTR) continue;
+            if (rc == -EAGAIN || rc == -EWOULDBLOCK) break;
+            fn_log("accept failed: %s", strerror(-rc));
+            return -1;
+        }
+    }
+    if (!stopping) return FN_ACCEPT_NONE;
+    /* Stopping: what is queued or kept and readable was served above; nothing is left. */
+    return got > 0 ? FN_ACCEPT_NONE : -1;
 }
 
 void fn_log(const char *fmt, ...)
