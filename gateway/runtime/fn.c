@@ -136,7 +136,7 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
     for (int k = 0; k < n; k++) {
         int i = (next + k) % n;
         if (rs[i].ipcFd >= 0) {
-            p[np] = (struct pollfd){.fd = rs[i].ipcFd, .events = POLLIN};
+            p[np] = (struct pollfd){.fd = rs[i].ipcFd, .events = POLLIN | POLLRDHUP};
             slot[np++] = i;
             if (lru < 0 || used[i] < used[lru]) lru = i;
         } else if (free_slot < 0) {
@@ -145,7 +145,10 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
     }
     p[np] = (struct pollfd){.fd = ep >= 0 ? ep : FCGI_LISTENSOCK_FILENO, .events = POLLIN};
     slot[np++] = -1;
-    int timeout = stopping ? 0 : timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    int timeout = stopping               ? 0
+                  : timeout_ms < 0       ? -1
+                  : timeout_ms > INT_MAX ? INT_MAX
+                                         : (int)timeout_ms;
     struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
     int got = ppoll(p, (nfds_t)np, timeout < 0 ? NULL : &ts, &wait_mask);
     if (got < 0 && errno != EINTR) {
@@ -154,8 +157,13 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
     }
     for (int k = 0; got > 0 && k < np; k++) {
         if (!p[k].revents) continue;
-        int i = slot[k];
-        if (i < 0) { /* a new connection: into a free slot, else the idlest kept one's */
+        int i = slot[k], fresh = i < 0;
+        if (!fresh && (p[k].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            drop_kept(&rs[i]); /* nginx closed it (it never half-closes one with a request) */
+            if (free_slot < 0) free_slot = i;
+            continue;
+        }
+        if (fresh) { /* a new connection: into a free slot, else the idlest kept one's */
             if (free_slot < 0) {
                 drop_kept(&rs[lru]);
                 free_slot = lru;
@@ -169,6 +177,11 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
             int rc = FCGX_Accept_r(&rs[i]);
             if (rc == 0) {
                 used[i] = fn_mono_ms();
+                if (fresh) {
+                    char l[METRICS_MAX_LABELS];
+                    metrics_inc("chatr_fastcgi_connections_total",
+                                metrics_labels(l, sizeof l, "program", fn_name, NULL));
+                }
                 return i;
             }
             if (rc == -EINTR) continue;
