@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,10 @@ static sigset_t wait_mask; /* the signal mask while waiting for a connection: TE
 static const char *fn_name = "fn";
 static FILE *log_out; /* CHATR_LOG_FILE, or stderr */
 
-/* SIGTERM/SIGINT are blocked except while a process waits for its next connection (fn_accept),
- * so a stop never cuts a request in half: the request in hand finishes, then the process drains
- * the connections already queued on the listening socket and exits (docs/operations.md). */
+/* SIGTERM/SIGINT/SIGQUIT are blocked except while a process waits for its next connection
+ * (fn_accept), so a stop never cuts a request in half: the request in hand finishes, then the
+ * process drains the connections already queued on the listening socket and exits
+ * (docs/operations.md). */
 static void on_term(int sig)
 {
     (void)sig;
@@ -49,14 +51,19 @@ void fn_signals_init(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL); /* before FCGX_Init, which keeps a handler it finds */
     sigaction(SIGINT, &sa, NULL);
+    /* Debian's multiwatch 1.0.0 stops its workers with SIGQUIT whatever its -s says (measured:
+     * `multiwatch -s TERM` sends QUIT), which killed them at once instead of draining. */
+    sigaction(SIGQUIT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGQUIT);
     sigprocmask(SIG_BLOCK, &block, &wait_mask);
     sigdelset(&wait_mask, SIGTERM);
     sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGQUIT);
 }
 
 /* Waits up to timeout_ms (-1: no limit) until the listening socket (fd 0, shared by the pool)
@@ -129,7 +136,7 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
 {
     static int next; /* round robin over the kept connections */
     struct pollfd p[FN_ACCEPT_MAX + 1];
-    int slot[FN_ACCEPT_MAX + 1], np = 0, free_slot = -1, lru = -1;
+    int slot[FN_ACCEPT_MAX + 1], np = 0, free_slot = -1, lru = -1, kept = 0;
     if (n > FN_ACCEPT_MAX) n = FN_ACCEPT_MAX;
     listen_setup();
     int ep = listen_ep; /* polled as one fd: ready when the listening socket woke this process */
@@ -138,6 +145,7 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
         if (rs[i].ipcFd >= 0) {
             p[np] = (struct pollfd){.fd = rs[i].ipcFd, .events = POLLIN | POLLRDHUP};
             slot[np++] = i;
+            kept++;
             if (lru < 0 || used[i] < used[lru]) lru = i;
         } else if (free_slot < 0) {
             free_slot = i;
@@ -145,10 +153,11 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
     }
     p[np] = (struct pollfd){.fd = ep >= 0 ? ep : FCGI_LISTENSOCK_FILENO, .events = POLLIN};
     slot[np++] = -1;
-    int timeout = stopping               ? 0
-                  : timeout_ms < 0       ? -1
-                  : timeout_ms > INT_MAX ? INT_MAX
-                                         : (int)timeout_ms;
+    /* Stopping: kept connections are served until nginx closes them (each answer says
+     * Connection: close, fn_write_response; an idle one is closed by the upstream's
+     * keepalive_timeout). Closing one ourselves could cut a request nginx is writing. */
+    long wait = stopping ? (kept ? FN_DRAIN_POLL_MS : 0) : timeout_ms;
+    int timeout = wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait;
     struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
     int got = ppoll(p, (nfds_t)np, timeout < 0 ? NULL : &ts, &wait_mask);
     if (got < 0 && errno != EINTR) {
@@ -191,8 +200,8 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
         }
     }
     if (!stopping) return FN_ACCEPT_NONE;
-    /* Stopping: what is queued or kept and readable was served above; nothing is left. */
-    return got > 0 ? FN_ACCEPT_NONE : -1;
+    /* Stopping: done when nothing was readable and nginx holds no connection of ours. */
+    return got > 0 || kept ? FN_ACCEPT_NONE : -1;
 }
 
 void fn_log(const char *fmt, ...)
@@ -212,7 +221,9 @@ void fn_log(const char *fmt, ...)
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     FILE *out = log_out ? log_out : stderr;
-    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
+    static pid_t pid; /* once: getpid is a system call on every log line, and nothing forks */
+    if (!pid) pid = getpid();
+    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)pid, line);
     fflush(out);
 }
 
@@ -235,8 +246,15 @@ void fn_request_id_set(const char *id)
     if (n > 0 && n <= FN_MAX_REQUEST_ID && id[n] == '\0') {
         memcpy(request_id, id, n + 1);
     } else {
-        unsigned char raw[16];
-        randombytes_buf(raw, sizeof raw);
+        /* A fresh id per request (the hooks have none of their own) without a getrandom call
+         * each: a ChaCha20 stream under a per-process random key, the request's number as
+         * nonce (docs/performance.md#database-round-trips-and-the-rest). */
+        static unsigned char key[crypto_stream_chacha20_ietf_KEYBYTES];
+        static uint64_t counter;
+        if (counter++ == 0) randombytes_buf(key, sizeof key);
+        unsigned char raw[16], nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+        memcpy(nonce, &counter, sizeof counter);
+        crypto_stream_chacha20_ietf(raw, sizeof raw, nonce, key);
         sodium_bin2hex(request_id, sizeof request_id, raw, sizeof raw);
     }
     wps_request_id_set(request_id);
@@ -543,6 +561,12 @@ void fn_write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
     for (size_t i = 0; i < res->nheaders; i++) {
         FCGX_PutS(res->headers[i], r->out);
         FCGX_PutS("\r\n", r->out);
+    }
+    if (stopping && r->keepConnection) {
+        /* A process that stops hands its kept connection back: nginx does not cache an upstream
+         * connection whose answer says close, and libfcgi closes it after this answer. */
+        FCGX_PutS("Connection: close\r\n", r->out);
+        r->keepConnection = 0;
     }
     if (res->content_type) {
         FCGX_PutS("Content-Type: ", r->out);
