@@ -81,7 +81,6 @@ int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(vo
     /* One slot per nginx connection this process holds: nginx keeps hub-router's connections
      * open (http.d/hub_router.conf.in), and every slot may hold one. */
     static FCGX_Request slots[HUB_LOOP_CONNS];
-    static long long used[HUB_LOOP_CONNS];
     for (int i = 0; i < HUB_LOOP_CONNS; i++)
         FCGX_InitRequest(&slots[i], FCGI_LISTENSOCK_FILENO, 0);
     fn_log("started");
@@ -89,7 +88,7 @@ int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(vo
         /* fn_accept_any waits with one poll on the kept connections and on the listening socket
          * (epoll, EPOLLEXCLUSIVE, non-blocking): whoever loses the race for a connection is
          * back here instead of blocking in accept() past its orphan checks. */
-        int got = fn_accept_any(slots, used, HUB_LOOP_CONNS, next_due_ms());
+        int got = fn_accept_any(slots, HUB_LOOP_CONNS, next_due_ms());
         if (got == -1) break;
         if (got == FN_ACCEPT_NONE) {
             hub_orphan_tick();

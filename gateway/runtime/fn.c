@@ -121,10 +121,7 @@ int fn_accept(struct FCGX_Request *r, long timeout_ms)
     }
 }
 
-/* Closes a kept connection nginx is not using (an eviction): without libfcgi's graceful
- * shutdown, which waits up to 2 s for nginx to close first. A request nginx wrote meanwhile is
- * refused with a reset and nginx retries it on a new connection (a cached upstream connection's
- * error does not count against its tries). */
+/* Closes a kept connection that nginx closed (libfcgi's graceful close would wait for it). */
 static void drop_kept(FCGX_Request *r)
 {
     FCGX_Free(r, 0);
@@ -132,11 +129,11 @@ static void drop_kept(FCGX_Request *r)
     r->ipcFd = -1;
 }
 
-int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
+int fn_accept_any(FCGX_Request *rs, int n, long timeout_ms)
 {
     static int next; /* round robin over the kept connections */
     struct pollfd p[FN_ACCEPT_MAX + 1];
-    int slot[FN_ACCEPT_MAX + 1], np = 0, free_slot = -1, lru = -1, kept = 0;
+    int slot[FN_ACCEPT_MAX + 1], np = 0, free_slot = -1, kept = 0;
     if (n > FN_ACCEPT_MAX) n = FN_ACCEPT_MAX;
     listen_setup();
     int ep = listen_ep; /* polled as one fd: ready when the listening socket woke this process */
@@ -146,13 +143,19 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
             p[np] = (struct pollfd){.fd = rs[i].ipcFd, .events = POLLIN | POLLRDHUP};
             slot[np++] = i;
             kept++;
-            if (lru < 0 || used[i] < used[lru]) lru = i;
         } else if (free_slot < 0) {
             free_slot = i;
         }
     }
-    p[np] = (struct pollfd){.fd = ep >= 0 ? ep : FCGI_LISTENSOCK_FILENO, .events = POLLIN};
-    slot[np++] = -1;
+    /* New connections only into a free slot. Closing an idle kept connection to make room
+     * would race with nginx writing a frame into it (measured: frames lost). Without a free
+     * slot the connection waits for another process, or for nginx to close one of ours: it
+     * keeps at most `keepalive` idle per worker, fewer than the pool's slots
+     * (http.d/hub_router.conf.in), and closes the rest after their answer. */
+    if (free_slot >= 0) {
+        p[np] = (struct pollfd){.fd = ep >= 0 ? ep : FCGI_LISTENSOCK_FILENO, .events = POLLIN};
+        slot[np++] = -1;
+    }
     /* Stopping: kept connections are served until nginx closes them (each answer says
      * Connection: close, fn_write_response; an idle one is closed by the upstream's
      * keepalive_timeout). Closing one ourselves could cut a request nginx is writing. */
@@ -172,20 +175,13 @@ int fn_accept_any(FCGX_Request *rs, long long *used, int n, long timeout_ms)
             if (free_slot < 0) free_slot = i;
             continue;
         }
-        if (fresh) { /* a new connection: into a free slot, else the idlest kept one's */
-            if (free_slot < 0) {
-                drop_kept(&rs[lru]);
-                free_slot = lru;
-            }
-            i = free_slot;
-        }
+        if (fresh) i = free_slot; /* a new connection */
         next = (i + 1) % n;
         for (;;) {
             /* a kept connection: its next request (libfcgi closes it at EOF and then tries
              * the non-blocking listening socket); a free slot: accept */
             int rc = FCGX_Accept_r(&rs[i]);
             if (rc == 0) {
-                used[i] = fn_mono_ms();
                 if (fresh) {
                     char l[METRICS_MAX_LABELS];
                     metrics_inc("chatr_fastcgi_connections_total",

@@ -75,15 +75,14 @@ int fn_accept(struct FCGX_Request *r, long timeout_ms);
 /* fn_accept_any: the same over n (<= FN_ACCEPT_MAX) request slots, each of which may hold a
  * connection nginx keeps open between requests (fastcgi_keep_conn, an upstream with keepalive):
  * one process serves many kept connections, a request at a time (docs/performance.md). Waits
- * on the kept connections and the listening socket together; a new connection goes to a free
- * slot, or, when none is free, to the least recently used one's (used[]: fn_mono_ms of each
- * slot's last request), whose idle connection is closed. Returns the slot holding the next
- * request, FN_ACCEPT_NONE (nothing yet) or -1 (stop: nothing left readable and no connection
- * kept: a stopping process answers with Connection: close until nginx has closed them all). */
+ * on the kept connections and, while a slot is free, the listening socket, together. Returns
+ * the slot holding the next request, FN_ACCEPT_NONE (nothing yet) or -1 (stop: nothing left
+ * readable and no connection kept: a stopping process answers with Connection: close until
+ * nginx has closed them all). */
 #define FN_ACCEPT_MAX 64
 #define FN_ACCEPT_NONE (-2)
 #define FN_DRAIN_POLL_MS 100 /* a stopping process's wait while nginx still holds a connection */
-int fn_accept_any(struct FCGX_Request *rs, long long *used, int n, long timeout_ms);
+int fn_accept_any(struct FCGX_Request *rs, int n, long timeout_ms);
 /* fn_req_start: req (zeroed by the caller) reads the accepted request r: method, path and query,
  * "GET", "/" and "" when absent. fn_write_response: the status line, headers and body of res
  * (no body for HEAD). */
