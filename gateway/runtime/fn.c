@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
@@ -170,8 +171,10 @@ int fn_accept_any(FCGX_Request *rs, int n, long timeout_ms)
     for (int k = 0; got > 0 && k < np; k++) {
         if (!p[k].revents) continue;
         int i = slot[k], fresh = i < 0;
-        if (!fresh && (p[k].revents & (POLLRDHUP | POLLHUP | POLLERR))) {
-            drop_kept(&rs[i]); /* nginx closed it (it never half-closes one with a request) */
+        int pending = 0;
+        if (!fresh && (p[k].revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
+            !(ioctl(rs[i].ipcFd, FIONREAD, &pending) == 0 && pending > 0)) {
+            drop_kept(&rs[i]); /* nginx closed it, with no request left in it */
             if (free_slot < 0) free_slot = i;
             continue;
         }
