@@ -12,7 +12,7 @@ from hubtools import PROTO, UPSTREAM, Client, client_token
 
 HUB = "testhub"
 # A socket closed while one of its hooks is in flight loses nchan's `closed` hook; the hub notices
-# within 1-15 s instead (gateway/hub/hub_orphan.c): waits for `disconnected` allow for that.
+# within 3-20 s instead (gateway/hub/hub_orphan.c): waits for `disconnected` allow for that.
 LATE = 40
 
 
