@@ -226,8 +226,10 @@ static void send_to_group(fn_res *res, const frame_ctx *f, json_object *msg)
 }
 
 /* The upstream reply to a user event (docs/protocols.md#user-events): sent to this connection
- * before the ack. */
-static int send_event_reply(const frame_ctx *f, const hub_webhook_reply *rep)
+ * before the ack. When the frame has no ack to follow and the connection is a plain JSON one,
+ * res is given and the reply becomes this frame's 200 body, which nchan publishes to the
+ * socket's own channel (docs/performance.md#the-event-reply-in-the-answer): one publish less. */
+static int send_event_reply(const frame_ctx *f, const hub_webhook_reply *rep, fn_res *res)
 {
     if (rep->len == 0) return 0;
     enum hub_payload_dt dt;
@@ -243,12 +245,17 @@ static int send_event_reply(const frame_ctx *f, const hub_webhook_reply *rep)
     if (hub_ctx_json(&f->c)) {
         size_t len;
         char *env = hub_env_server(&p, &len);
-        if (!env)
+        if (!env) {
             rc = -1;
-        else if (hub_reliable_protocol(f->c.protocol))
-            rc = hub_reliable_send(&f->conn_id, 1, env, len);
-        else
+        } else if (hub_reliable_protocol(f->c.protocol)) {
+            rc = hub_reliable_send(&f->conn_id, 1, env, len); /* sequenced and kept for replay */
+        } else if (res) {
+            reply(res, env, len); /* the frame's answer (owns env now) */
+            env = NULL;
+            rc = 0;
+        } else {
             rc = hub_nchan_publish1(own, env, len, "application/json");
+        }
         free(env);
     } else {
         rc = hub_nchan_publish1(own, p.raw, p.raw_len, hub_payload_ctype(&p));
@@ -257,9 +264,10 @@ static int send_event_reply(const frame_ctx *f, const hub_webhook_reply *rep)
     return rc;
 }
 
-/* Calls the event handler; returns 0 when it succeeded (reply sent). */
+/* Calls the event handler; returns 0 when it succeeded (reply sent, or, with res, put in res
+ * as the frame's answer: see send_event_reply). */
 static int call_event(const frame_ctx *f, const char *event, const hub_payload *p, char *err,
-                      size_t errlen)
+                      size_t errlen, fn_res *res)
 {
     const hub_settings *hs = hub_settings_get(f->c.hub);
     char url[2048];
@@ -286,7 +294,7 @@ static int call_event(const frame_ctx *f, const char *event, const hub_payload *
     if (rep.status < 200 || rep.status >= 300) {
         snprintf(err, errlen, "event handler answered %ld", rep.status);
         rc = -1;
-    } else if (send_event_reply(f, &rep) != 0) {
+    } else if (send_event_reply(f, &rep, res) != 0) {
         snprintf(err, errlen, "event handler reply has an unsupported content type");
         rc = -1;
     } else if (rep.has_state && rep.state && strlen(rep.state) <= HUB_MAX_STATE) {
@@ -306,10 +314,11 @@ static void user_event(fn_res *res, const frame_ctx *f, json_object *msg)
     hub_payload p;
     if (frame_payload(res, f, msg, &p) != 0) return;
     char err[256];
-    int rc = call_event(f, event, &p, err, sizeof err);
+    /* without an ackId nothing follows the reply: it may be this frame's answer */
+    int rc = call_event(f, event, &p, err, sizeof err, f->has_ack ? NULL : res);
     hub_payload_free(&p);
     if (rc == 0) {
-        ack(res, f, NULL, NULL);
+        if (res->status == 0) ack(res, f, NULL, NULL); /* else the reply is the answer */
     } else if (f->has_ack) {
         fn_log("event %s of %s failed: %s", event, f->conn_id, err);
         ack(res, f, "InternalServerError", "%s", err);
@@ -347,7 +356,7 @@ static void simple_frame(fn_res *res, const frame_ctx *f, const fn_req *req)
     p.raw = req->body;
     p.raw_len = req->body_len;
     char err[256];
-    if (call_event(f, "message", &p, err, sizeof err) != 0) {
+    if (call_event(f, "message", &p, err, sizeof err, NULL) != 0) {
         fn_log("message of simple client %s failed: %s", f->conn_id, err);
         hub_close_connection(f->conn_id, "", err);
     }

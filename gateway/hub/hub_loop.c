@@ -24,6 +24,10 @@
 #include <fcgiapp.h>
 #include <sodium.h>
 
+/* Connections one process serves at once (docs/performance.md#kept-fastcgi-connections): more
+ * than nginx keeps per worker (http.d/hub_router.conf.in), so a worker never waits for a slot. */
+#define HUB_LOOP_CONNS FN_ACCEPT_MAX
+
 /* hub_loop_idle: one callback a program runs every every_ms, between requests. */
 static void (*idle_fn)(void);
 static long idle_every_ms;
@@ -74,26 +78,30 @@ int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(vo
     }
     if (on_start) on_start();
     metrics_process_started(name);
-    FCGX_Request r;
-    FCGX_InitRequest(&r, FCGI_LISTENSOCK_FILENO, 0);
+    /* One slot per nginx connection this process holds: nginx keeps hub-router's connections
+     * open (http.d/hub_router.conf.in), and every slot may hold one. */
+    static FCGX_Request slots[HUB_LOOP_CONNS];
+    for (int i = 0; i < HUB_LOOP_CONNS; i++)
+        FCGX_InitRequest(&slots[i], FCGI_LISTENSOCK_FILENO, 0);
     fn_log("started");
     for (;;) {
-        /* fn_accept waits with epoll (EPOLLEXCLUSIVE) on the non-blocking listening socket:
-         * whoever loses the race for a connection is back here instead of blocking in accept()
-         * past its orphan checks. */
-        int got = fn_accept(&r, next_due_ms());
-        if (got < 0) break;
-        if (got == 0) {
+        /* fn_accept_any waits with one poll on the kept connections and on the listening socket
+         * (epoll, EPOLLEXCLUSIVE, non-blocking): whoever loses the race for a connection is
+         * back here instead of blocking in accept() past its orphan checks. */
+        int got = fn_accept_any(slots, HUB_LOOP_CONNS, next_due_ms());
+        if (got == -1) break;
+        if (got == FN_ACCEPT_NONE) {
             hub_orphan_tick();
             idle_run();
             continue;
         }
+        FCGX_Request *r = &slots[got];
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         fn_req req = {0};
         fn_res res = {0};
         hub_loop_after after = {0};
-        fn_req_start(&req, &r);
+        fn_req_start(&req, r);
         /* CHATR_REQUEST_ID on real requests (hub_params.conf); a hook has none (its $request_id
          * is its socket's, the same for every frame), so it gets a fresh one. */
         fn_request_id_set(fn_param(&req, "CHATR_REQUEST_ID"));
@@ -105,7 +113,7 @@ int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(vo
         else if (handler(&req, &res, &after) != 0 || res.status == 0) {
             if (res.status < 500) fn_error(&res, 500, "internal error");
         }
-        fn_write_response(&r, &req, &res);
+        fn_write_response(r, &req, &res);
         char rid[HUB_MAX_CONN_ID + 1];
         snprintf(rid, sizeof rid, "%s",
                  fn_param(&req, "REQUEST_ID") ? fn_param(&req, "REQUEST_ID") : "-");
@@ -122,7 +130,7 @@ int hub_loop_run(const char *name, hub_loop_handler handler, void (*on_start)(vo
                        dur, "req", fn_request_id(), "conn",
                        hook || fn_param(&req, "HUB_NAME") ? rid : NULL, "note",
                        res.log_note[0] ? res.log_note : NULL, NULL);
-        FCGX_Finish_r(&r); /* the parameters are gone after this */
+        FCGX_Finish_r(r); /* the parameters are gone after this (a kept connection stays) */
         if (after.fn) after.fn(after.arg);
         free(req.body);
         free(res.body);

@@ -6,10 +6,10 @@
  * socket's teardown (nchan_subscriber_subrequest_cleanup -> nchan_requestmachine_abort) drops
  * every queued request: no `closed` hook, the row stays, `disconnected` never fires.
  *
- * So every hook puts its connection on this process's watch list; a second after the connection's
+ * So every hook puts its connection on this process's watch list; 3 s after the connection's
  * last hook the process asks nchan whether the connection's own channel still has a subscriber,
- * and again at the times in check_at (when the socket lived in another nginx worker than the
- * channel's owner, nchan releases its subscription there seconds late).
+ * and once more at 20 s (when the socket lived in another nginx worker than the channel's owner,
+ * nchan releases its subscription there seconds late): check_at.
  * Once it has none, the connection is removed as the `closed` hook would (hub_gone.c; the
  * DELETE ... RETURNING keeps `disconnected` exactly once if the hook runs after all); a reliable
  * connection is kept for recovery instead, and looked for on the socket that holds it now
@@ -21,7 +21,7 @@
  * (hookmap below): a process whose watch is due skips the check when a later hook ran anywhere,
  * because the process that ran it watches the connection now. Only the last one checks.
  *
- * The watch list dies with its process, and stops looking 30 s after the last hook: it is the
+ * The watch list dies with its process, and stops looking 20 s after the last hook: it is the
  * fast path. The node sweep (hub_sweep.c) is the guarantee, whatever process dies; see
  * docs/liveness.md. */
 #include "hub_orphan.h"
@@ -48,9 +48,13 @@ typedef struct watch {
     int tries;                    /* checks done since the last hook */
 } watch;
 
-/* Seconds after the last hook at which the socket is looked for (nchan has released another
- * worker's subscription 7-15 s after the socket closed in our measurements). */
-static const int64_t check_at[HUB_ORPHAN_CHECKS] = {1, 3, 6, 10, 15, 22, 30};
+/* Seconds after the last hook at which the socket is looked for. The first look waits 3 s, so a
+ * socket that sends more often than that is never looked for (a later hook supersedes the
+ * watch: before, a look at 1 s cost one channel request for about half the frames of a client
+ * sending once a second). The second and last look comes after nchan has released another
+ * worker's subscription (7-15 s after the socket closed in our measurements); whatever it
+ * still misses is the node sweep's (docs/liveness.md, docs/performance.md#the-orphan-watch). */
+static const int64_t check_at[HUB_ORPHAN_CHECKS] = {3, 20};
 
 static watch table[HUB_ORPHAN_WATCH_MAX]; /* open addressing, linear probing */
 static size_t used;

@@ -70,6 +70,10 @@ static const struct family {
      1},
     {"chatr_function_duration_seconds", "histogram",
      "Time the function runtime took to answer a request, by function.", 1},
+    {"chatr_fastcgi_connections_total", "counter",
+     "FastCGI connections the hub programs accepted from nginx, by program: nginx keeps "
+     "hub-router's open between frames, so these stay few (docs/performance.md).",
+     1},
     {"chatr_process_starts_total", "counter",
      "Processes of each program that started (every worker of every pool counts once).", 1},
     {"chatr_process_restarts_total", "counter",

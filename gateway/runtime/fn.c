@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
 #include <sodium.h>
@@ -33,9 +35,10 @@ static sigset_t wait_mask; /* the signal mask while waiting for a connection: TE
 static const char *fn_name = "fn";
 static FILE *log_out; /* CHATR_LOG_FILE, or stderr */
 
-/* SIGTERM/SIGINT are blocked except while a process waits for its next connection (fn_accept),
- * so a stop never cuts a request in half: the request in hand finishes, then the process drains
- * the connections already queued on the listening socket and exits (docs/operations.md). */
+/* SIGTERM/SIGINT/SIGQUIT are blocked except while a process waits for its next connection
+ * (fn_accept), so a stop never cuts a request in half: the request in hand finishes, then the
+ * process drains the connections already queued on the listening socket and exits
+ * (docs/operations.md). */
 static void on_term(int sig)
 {
     (void)sig;
@@ -49,37 +52,50 @@ void fn_signals_init(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL); /* before FCGX_Init, which keeps a handler it finds */
     sigaction(SIGINT, &sa, NULL);
+    /* Debian's multiwatch 1.0.0 stops its workers with SIGQUIT whatever its -s says (measured:
+     * `multiwatch -s TERM` sends QUIT), which killed them at once instead of draining. */
+    sigaction(SIGQUIT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigset_t block;
     sigemptyset(&block);
     sigaddset(&block, SIGTERM);
     sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGQUIT);
     sigprocmask(SIG_BLOCK, &block, &wait_mask);
     sigdelset(&wait_mask, SIGTERM);
     sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGQUIT);
 }
 
 /* Waits up to timeout_ms (-1: no limit) until the listening socket (fd 0, shared by the pool)
  * has a connection or a stop signal arrives, with the stop signals let in only for the wait.
  * EPOLLEXCLUSIVE wakes one process of the pool per connection, not all of them. */
+static int listen_ep = -1;
+
+/* Once: the listening socket non-blocking (a process that loses the race for a connection gets
+ * EAGAIN instead of sleeping in accept() with the stop signals blocked), and listen_ep, an epoll
+ * set holding it with EPOLLEXCLUSIVE (-1 when epoll is unavailable). */
+static void listen_setup(void)
+{
+    static int ready;
+    if (ready) return;
+    ready = 1;
+    int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
+    if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
+    if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev) != 0) {
+        close(ep);
+        ep = -1;
+    }
+    if (ep < 0) fn_log("epoll unavailable: %s", strerror(errno));
+    listen_ep = ep;
+}
+
 static int wait_readable(long timeout_ms)
 {
-    static int ep = -1;
-    static int ready;
-    if (!ready) {
-        ready = 1;
-        /* Non-blocking: a process that loses the race for a connection gets EAGAIN instead of
-         * sleeping in accept() with the stop signals blocked. */
-        int fl = fcntl(FCGI_LISTENSOCK_FILENO, F_GETFL);
-        if (fl >= 0) fcntl(FCGI_LISTENSOCK_FILENO, F_SETFL, fl | O_NONBLOCK);
-        ep = epoll_create1(EPOLL_CLOEXEC);
-        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE};
-        if (ep >= 0 && epoll_ctl(ep, EPOLL_CTL_ADD, FCGI_LISTENSOCK_FILENO, &ev) != 0) {
-            close(ep);
-            ep = -1;
-        }
-        if (ep < 0) fn_log("epoll unavailable: %s", strerror(errno));
-    }
+    listen_setup();
+    int ep = listen_ep;
     int timeout = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
     if (ep >= 0) {
         struct epoll_event got;
@@ -106,6 +122,87 @@ int fn_accept(struct FCGX_Request *r, long timeout_ms)
     }
 }
 
+/* Closes a kept connection that nginx closed (libfcgi's graceful close would wait for it). */
+static void drop_kept(FCGX_Request *r)
+{
+    FCGX_Free(r, 0);
+    close(r->ipcFd);
+    r->ipcFd = -1;
+}
+
+int fn_accept_any(FCGX_Request *rs, int n, long timeout_ms)
+{
+    static int next; /* round robin over the kept connections */
+    struct pollfd p[FN_ACCEPT_MAX + 1];
+    int slot[FN_ACCEPT_MAX + 1], np = 0, free_slot = -1, kept = 0;
+    if (n > FN_ACCEPT_MAX) n = FN_ACCEPT_MAX;
+    listen_setup();
+    int ep = listen_ep; /* polled as one fd: ready when the listening socket woke this process */
+    for (int k = 0; k < n; k++) {
+        int i = (next + k) % n;
+        if (rs[i].ipcFd >= 0) {
+            p[np] = (struct pollfd){.fd = rs[i].ipcFd, .events = POLLIN | POLLRDHUP};
+            slot[np++] = i;
+            kept++;
+        } else if (free_slot < 0) {
+            free_slot = i;
+        }
+    }
+    /* New connections only into a free slot. Closing an idle kept connection to make room
+     * would race with nginx writing a frame into it (measured: frames lost). Without a free
+     * slot the connection waits for another process, or for nginx to close one of ours: it
+     * keeps at most `keepalive` idle per worker, fewer than the pool's slots
+     * (http.d/hub_router.conf.in), and closes the rest after their answer. */
+    if (free_slot >= 0) {
+        p[np] = (struct pollfd){.fd = ep >= 0 ? ep : FCGI_LISTENSOCK_FILENO, .events = POLLIN};
+        slot[np++] = -1;
+    }
+    /* Stopping: kept connections are served until nginx closes them (each answer says
+     * Connection: close, fn_write_response; an idle one is closed by the upstream's
+     * keepalive_timeout). Closing one ourselves could cut a request nginx is writing. */
+    long wait = stopping ? (kept ? FN_DRAIN_POLL_MS : 0) : timeout_ms;
+    int timeout = wait < 0 ? -1 : wait > INT_MAX ? INT_MAX : (int)wait;
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+    int got = ppoll(p, (nfds_t)np, timeout < 0 ? NULL : &ts, &wait_mask);
+    if (got < 0 && errno != EINTR) {
+        fn_log("poll failed: %s", strerror(errno));
+        return -1;
+    }
+    for (int k = 0; got > 0 && k < np; k++) {
+        if (!p[k].revents) continue;
+        int i = slot[k], fresh = i < 0;
+        int pending = 0;
+        if (!fresh && (p[k].revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
+            !(ioctl(rs[i].ipcFd, FIONREAD, &pending) == 0 && pending > 0)) {
+            drop_kept(&rs[i]); /* nginx closed it, with no request left in it */
+            if (free_slot < 0) free_slot = i;
+            continue;
+        }
+        if (fresh) i = free_slot; /* a new connection */
+        next = (i + 1) % n;
+        for (;;) {
+            /* a kept connection: its next request (libfcgi closes it at EOF and then tries
+             * the non-blocking listening socket); a free slot: accept */
+            int rc = FCGX_Accept_r(&rs[i]);
+            if (rc == 0) {
+                if (fresh) {
+                    char l[METRICS_MAX_LABELS];
+                    metrics_inc("chatr_fastcgi_connections_total",
+                                metrics_labels(l, sizeof l, "program", fn_name, NULL));
+                }
+                return i;
+            }
+            if (rc == -EINTR) continue;
+            if (rc == -EAGAIN || rc == -EWOULDBLOCK) break;
+            fn_log("accept failed: %s", strerror(-rc));
+            return -1;
+        }
+    }
+    if (!stopping) return FN_ACCEPT_NONE;
+    /* Stopping: done when nothing was readable and nginx holds no connection of ours. */
+    return got > 0 || kept ? FN_ACCEPT_NONE : -1;
+}
+
 void fn_log(const char *fmt, ...)
 {
     char ts[32];
@@ -123,7 +220,9 @@ void fn_log(const char *fmt, ...)
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     FILE *out = log_out ? log_out : stderr;
-    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
+    static pid_t pid; /* once: getpid is a system call on every log line, and nothing forks */
+    if (!pid) pid = getpid();
+    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)pid, line);
     fflush(out);
 }
 
@@ -146,8 +245,15 @@ void fn_request_id_set(const char *id)
     if (n > 0 && n <= FN_MAX_REQUEST_ID && id[n] == '\0') {
         memcpy(request_id, id, n + 1);
     } else {
-        unsigned char raw[16];
-        randombytes_buf(raw, sizeof raw);
+        /* A fresh id per request (the hooks have none of their own) without a getrandom call
+         * each: a ChaCha20 stream under a per-process random key, the request's number as
+         * nonce (docs/performance.md#database-round-trips-and-the-rest). */
+        static unsigned char key[crypto_stream_chacha20_ietf_KEYBYTES];
+        static uint64_t counter;
+        if (counter++ == 0) randombytes_buf(key, sizeof key);
+        unsigned char raw[16], nonce[crypto_stream_chacha20_ietf_NONCEBYTES] = {0};
+        memcpy(nonce, &counter, sizeof counter);
+        crypto_stream_chacha20_ietf(raw, sizeof raw, nonce, key);
         sodium_bin2hex(request_id, sizeof request_id, raw, sizeof raw);
     }
     wps_request_id_set(request_id);
@@ -454,6 +560,12 @@ void fn_write_response(FCGX_Request *r, const fn_req *req, const fn_res *res)
     for (size_t i = 0; i < res->nheaders; i++) {
         FCGX_PutS(res->headers[i], r->out);
         FCGX_PutS("\r\n", r->out);
+    }
+    if (stopping && r->keepConnection) {
+        /* A process that stops hands its kept connection back: nginx does not cache an upstream
+         * connection whose answer says close, and libfcgi closes it after this answer. */
+        FCGX_PutS("Connection: close\r\n", r->out);
+        r->keepConnection = 0;
     }
     if (res->content_type) {
         FCGX_PutS("Content-Type: ", r->out);

@@ -66,12 +66,23 @@ typedef int (*fn_handler)(fn_req *req, fn_res *res);
 int fn_run(const char *name, fn_handler handler);
 
 /* The accept loop's parts, shared with the hub programs' loop (docs/operations.md, "Restarts
- * and drain"). fn_signals_init: SIGTERM/SIGINT are blocked except while waiting for a connection.
- * fn_accept: waits up to timeout_ms (-1: no limit) for the next request on the listening socket;
- * 1: a request is in r; 0: nothing yet (timeout, or another process took it); -1: stop (a stop
- * signal came and no connection is left queued, or accept failed). */
+ * and drain"). fn_signals_init: SIGTERM/SIGINT/SIGQUIT are blocked except while waiting for a
+ * connection. fn_accept: waits up to timeout_ms (-1: no limit) for the next request on the
+ * listening socket; 1: a request is in r; 0: nothing yet (timeout, or another process took it); -1:
+ * stop (a stop signal came and no connection is left queued, or accept failed). */
 void fn_signals_init(void);
 int fn_accept(struct FCGX_Request *r, long timeout_ms);
+/* fn_accept_any: the same over n (<= FN_ACCEPT_MAX) request slots, each of which may hold a
+ * connection nginx keeps open between requests (fastcgi_keep_conn, an upstream with keepalive):
+ * one process serves many kept connections, a request at a time (docs/performance.md). Waits
+ * on the kept connections and, while a slot is free, the listening socket, together. Returns
+ * the slot holding the next request, FN_ACCEPT_NONE (nothing yet) or -1 (stop: nothing left
+ * readable and no connection kept: a stopping process answers with Connection: close until
+ * nginx has closed them all). */
+#define FN_ACCEPT_MAX 64
+#define FN_ACCEPT_NONE (-2)
+#define FN_DRAIN_POLL_MS 100 /* a stopping process's wait while nginx still holds a connection */
+int fn_accept_any(struct FCGX_Request *rs, int n, long timeout_ms);
 /* fn_req_start: req (zeroed by the caller) reads the accepted request r: method, path and query,
  * "GET", "/" and "" when absent. fn_write_response: the status line, headers and body of res
  * (no body for HEAD). */

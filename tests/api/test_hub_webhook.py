@@ -12,7 +12,7 @@ from hubtools import PROTO, UPSTREAM, Client, client_token
 
 HUB = "testhub"
 # A socket closed while one of its hooks is in flight loses nchan's `closed` hook; the hub notices
-# within 1-15 s instead (gateway/hub/hub_orphan.c): waits for `disconnected` allow for that.
+# within 3-20 s instead (gateway/hub/hub_orphan.c): waits for `disconnected` allow for that.
 LATE = 40
 
 
@@ -55,6 +55,31 @@ def test_a7_user_event_reply_before_ack(chatr):
     assert h["ce-type"] == "azure.webpubsub.user.echo" and h["content-type"].startswith("text/plain")
     assert body == b"hey"
     c.close()
+
+
+def test_user_event_reply_without_ack_is_the_frames_answer(chatr):
+    """Without an ackId the reply is hub-router's answer to the frame, which nchan publishes to
+    the socket (docs/performance.md#the-event-reply-in-the-answer): exactly once, in order with
+    the frames around it, in each data type."""
+    UPSTREAM.rules["echo-j"] = (200, {"Content-Type": "application/json"}, b'{"re":2}')
+    UPSTREAM.rules["echo-t"] = (200, {"Content-Type": "text/plain"}, b"plain")
+    UPSTREAM.rules["echo-b"] = (200, {"Content-Type": "application/octet-stream"}, b"\x00\x01")
+    try:
+        c = Client(chatr, hub=HUB, user="w-event-noack")
+        for ev in ("echo-j", "echo-t", "echo-b"):
+            c.send({"type": "event", "event": ev, "dataType": "text", "data": "hey"})
+        c.send({"type": "ping"})
+        got = [c.recv() for _ in range(4)]
+        assert got == [{"type": "message", "from": "server", "dataType": "json", "data": {"re": 2}},
+                       {"type": "message", "from": "server", "dataType": "text", "data": "plain"},
+                       {"type": "message", "from": "server", "dataType": "binary", "data": "AAE="},
+                       {"type": "pong"}]
+        c.send({"type": "ping"})
+        assert c.recv() == {"type": "pong"}  # nothing else came (no second copy)
+        c.close()
+    finally:
+        for ev in ("echo-j", "echo-t", "echo-b"):
+            del UPSTREAM.rules[ev]
 
 
 def test_a7_empty_reply_sends_nothing_and_json_body_forwarded(chatr):
