@@ -71,8 +71,8 @@ static struct {
     ino_t ino;
     off_t size;
     struct timespec mtime, ctime;
-    long pid;           /* > 0: a running nginx was read */
-    long long read_at;  /* monotonic ms */
+    long pid;          /* > 0: a running nginx was read */
+    long long read_at; /* monotonic ms */
 } cached;
 
 static int same_file(const struct stat *st)

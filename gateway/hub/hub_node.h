@@ -11,7 +11,7 @@
 #define HUB_NODE_RENEW_MS 2000  /* each hub-events process renews (and looks at the others) ... */
 
 const char *hub_node_id(void); /* CHATR_NODE_ID, "node" when unset */
-long hub_node_epoch(void); /* pid of this node's nginx master, 0 if not running (cached) */
+long hub_node_epoch(void);     /* pid of this node's nginx master, 0 if not running (cached) */
 
 /* Runs from hub-events' idle loop, at most every HUB_NODE_RENEW_MS: renews this node's lease
  * while its nginx runs, then sweeps the nodes whose lease ran out (their plain connections
