@@ -13,6 +13,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <fastcgi.h>
 #include <fcgiapp.h>
@@ -121,6 +123,25 @@ int fn_accept(struct FCGX_Request *r, long timeout_ms)
     }
 }
 
+/* The process id for log lines, asked once (a system call per line was a tenth of a hook's);
+ * a forked child asks again. */
+static pid_t logged_pid;
+
+static void log_pid_forget(void)
+{
+    logged_pid = 0;
+}
+
+static pid_t log_pid(void)
+{
+    if (!logged_pid) {
+        static int hooked;
+        if (!hooked && pthread_atfork(NULL, NULL, log_pid_forget) == 0) hooked = 1;
+        logged_pid = getpid();
+    }
+    return logged_pid;
+}
+
 void fn_log(const char *fmt, ...)
 {
     char ts[32];
@@ -138,7 +159,7 @@ void fn_log(const char *fmt, ...)
     for (char *p = line; *p; p++)
         if (*p == '\n' || *p == '\r') *p = ' ';
     FILE *out = log_out ? log_out : stderr;
-    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)getpid(), line);
+    fprintf(out, "%s.%03ldZ %s[%d] %s\n", ts, now.tv_nsec / 1000000, fn_name, (int)log_pid(), line);
     fflush(out);
 }
 
@@ -161,8 +182,15 @@ void fn_request_id_set(const char *id)
     if (n > 0 && n <= FN_MAX_REQUEST_ID && id[n] == '\0') {
         memcpy(request_id, id, n + 1);
     } else {
-        unsigned char raw[16];
-        randombytes_buf(raw, sizeof raw);
+        /* A fresh id for a request that brings none (a hook): a random prefix drawn once per
+         * process and a counter, unique without a getrandom() per request. Ids only correlate
+         * log lines and webhook calls; nothing trusts them. */
+        static unsigned char raw[16];
+        static uint64_t seq;
+        if (seq == 0) randombytes_buf(raw, 8);
+        seq++;
+        for (int i = 0; i < 8; i++)
+            raw[8 + i] = (unsigned char)(seq >> (56 - 8 * i));
         sodium_bin2hex(request_id, sizeof request_id, raw, sizeof raw);
     }
     wps_request_id_set(request_id);

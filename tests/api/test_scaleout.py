@@ -376,7 +376,11 @@ def test_add_and_remove_a_node_with_clients_connected(cluster):
 
 def redis_cluster(tmp):
     """Three Redis Cluster masters on run-time ports, joined with redis-cli --cluster create."""
-    ports, procs = [free_port() for _ in range(3)], []
+    ports, procs = [], []
+    while len(ports) < 3:  # a cluster node also listens on port + 10000: keep that a port
+        p = free_port()
+        if p + 10000 <= 65535 and p not in ports:
+            ports.append(p)
     for p in ports:
         d = os.path.join(tmp, str(p))
         os.makedirs(d)
