@@ -139,6 +139,22 @@ def substitute(text, values, where, who="emulator"):
     return PLACEHOLDER.sub(repl, text)
 
 
+def fcgi_keepalive(root, program):
+    """`keepalive N;` for the upstream of a FastCGI pool (http.d/hub_upstreams.conf.in): the idle
+    connections each nginx worker keeps open to it. A libfcgi process serves one connection at a
+    time and stays with one nginx keeps, so all workers' idle connections together stay below
+    the pool's size (CHATR_POOL, else its program.json, as infra/deploy reads it) and one process
+    at least takes new connections; nothing (no keepalive) when the pool is too small for that
+    (docs/performance.md#keeping-fastcgi-connections-open)."""
+    pool = os.environ.get("CHATR_POOL")
+    if not pool:
+        with open(os.path.join(root, "gateway", program, "program.json")) as f:
+            pool = json.load(f).get("pool", 2)
+    workers = int(os.environ.get("CHATR_NGINX_WORKERS", "1") or 1)
+    n = (int(pool) - 1) // max(workers, 1)
+    return f"keepalive {n};" if n >= 1 else "# no keepalive: the pool is too small for the workers"
+
+
 def route_regex(route):
     """Azure Functions route template ('chats/{id}/messages') -> nginx location regex."""
     out, pos = "", 0
@@ -228,6 +244,7 @@ def render(root, env, is_root):
         "REDIS_UPSTREAM": redis(env)[0],
         "REDIS_PASS": redis(env)[1],
         "TLS": tls(env),
+        "HUB_REST_KEEPALIVE": fcgi_keepalive(root, "hub-rest"),
     }
     for d in ("http.d", "server.d", "internal.d", "tmp"):
         os.makedirs(os.path.join(env.nginx, d), exist_ok=True)

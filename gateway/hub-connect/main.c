@@ -279,17 +279,19 @@ static int register_conn(const hub_ctx *ctx, const char *conn_id, const char *ow
         reg g = {.ctx = ctx, .conn_id = conn_id, .own = own, .status = -1};
         return fn_db_tx(register_reliable, &g) == 0 ? 0 : g.status == 1 ? 1 : -1;
     }
-    /* The frame goes in before the row exists: a send can reach the channel only through the
-     * row, so nothing lands ahead of `connected` (a refused registration leaves a frame nobody
-     * subscribes to; it expires with the channel's messages). */
-    if (hub_ctx_json(ctx)) {
-        size_t len;
-        char *frame = hub_env_connected(ctx->user, conn_id, &len);
-        int pub = frame ? hub_nchan_publish1(own, frame, len, "application/json") : -1;
-        free(frame);
-        if (pub != 0) return -1;
-    }
-    return register_row(ctx, conn_id);
+    if (!hub_ctx_json(ctx)) return register_row(ctx, conn_id);
+    /* The frame goes in before the row: a send that finds the row (by connection, group, or in
+     * Redis mode by user or hub, all through this channel) is published after it. The socket
+     * cannot subscribe before this handshake answers, so nothing reads the channel early; a
+     * refused registration deletes it again. */
+    size_t len;
+    char *frame = hub_env_connected(ctx->user, conn_id, &len);
+    int rc = frame && hub_nchan_publish1(own, frame, len, "application/json") == 0 ? 0 : -1;
+    free(frame);
+    if (rc != 0) return -1;
+    rc = register_row(ctx, conn_id);
+    if (rc != 0) hub_nchan_delete(own);
+    return rc;
 }
 
 /* Tells nginx what the socket subscribes to and which connection its hooks act as. */

@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *hub_node_id(void)
@@ -36,18 +37,15 @@ const char *hub_node_id(void)
     return n && *n ? n : "node";
 }
 
-/* The node's epoch: the pid of its nginx master (run/nginx.pid), 0 when none runs. Every row
- * carries the epoch of the nginx that holds its socket, and a new epoch sweeps the old ones
+/* Reads the node's epoch from the pid file: the pid of its nginx master, 0 when none runs. Every
+ * row carries the epoch of the nginx that holds its socket, and a new epoch sweeps the old ones
  * (hub_sweep.c), so a wrong answer would end live connections: the pid must name a running
  * process called nginx, not a zombie (a stale or half-written pid file names nothing, or something
  * else). /proc is read rather than kill(pid, 0), which fails with EPERM when nginx runs as another
  * user. */
-long hub_node_epoch(void)
+static long epoch_read(const char *pidfile)
 {
-    const char *sd = fn_settings_get()->state_dir;
-    char path[1024];
-    snprintf(path, sizeof path, "%s/run/nginx.pid", sd && *sd ? sd : ".");
-    FILE *f = fopen(path, "r");
+    FILE *f = fopen(pidfile, "r");
     long pid = 0;
     if (f) {
         if (fscanf(f, "%ld", &pid) != 1) pid = 0;
@@ -55,7 +53,7 @@ long hub_node_epoch(void)
     }
     if (pid <= 0) return 0;
     /* /proc/<pid>/stat: "pid (comm) state ..."; a zombie (Z) or dead (X) master is no nginx */
-    char stat[256] = "";
+    char path[64], stat[256] = "";
     snprintf(path, sizeof path, "/proc/%ld/stat", pid);
     f = fopen(path, "r");
     if (!f && access("/proc/self/stat", R_OK) != 0) /* no /proc here: ask the kernel instead */
@@ -67,6 +65,57 @@ long hub_node_epoch(void)
     const char *lp = strchr(stat, '('), *rp = strrchr(stat, ')');
     if (!lp || !rp || rp - lp != 6 || strncmp(lp + 1, "nginx", 5) != 0) return 0;
     return rp[1] == ' ' && rp[2] && !strchr("ZX", rp[2]) ? pid : 0;
+}
+
+/* The last epoch read, and the pid file it came from (docs/performance.md#the-node-epoch-cache). */
+static struct {
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+    long pid;          /* > 0: a running nginx was read */
+    long long read_at; /* monotonic ms */
+} cached;
+
+static int same_file(const struct stat *st)
+{
+    return st->st_dev == cached.dev && st->st_ino == cached.ino && st->st_size == cached.size &&
+           st->st_mtim.tv_sec == cached.mtime.tv_sec &&
+           st->st_mtim.tv_nsec == cached.mtime.tv_nsec &&
+           st->st_ctim.tv_sec == cached.ctime.tv_sec && st->st_ctim.tv_nsec == cached.ctime.tv_nsec;
+}
+
+/* Every handshake and hook asked for the epoch, which cost two files read (about ten system
+ * calls). An nginx that starts writes its pid file anew (nginx truncates and rewrites it, a new
+ * binary renames the old one away): one stat() of the file notices that, so a running nginx read
+ * before is answered from memory while the file is unchanged. An nginx that died without a
+ * successor leaves its file as it was: the read is repeated after HUB_NODE_EPOCH_RECHECK_MS, so
+ * the idle work (leases, sweeps) sees it gone that much later at most. A request itself comes
+ * from the running nginx. Nothing but a running nginx is cached. */
+long hub_node_epoch(void)
+{
+    static char pidfile[1024];
+    if (!pidfile[0]) {
+        const char *sd = fn_settings_get()->state_dir;
+        snprintf(pidfile, sizeof pidfile, "%s/run/nginx.pid", sd && *sd ? sd : ".");
+    }
+    struct stat st;
+    if (stat(pidfile, &st) != 0) {
+        cached.pid = 0;
+        return 0;
+    }
+    long long now = fn_mono_ms();
+    if (cached.pid > 0 && same_file(&st) && now - cached.read_at < HUB_NODE_EPOCH_RECHECK_MS)
+        return cached.pid;
+    long pid = epoch_read(pidfile);
+    cached.dev = st.st_dev;
+    cached.ino = st.st_ino;
+    cached.size = st.st_size;
+    cached.mtime = st.st_mtim;
+    cached.ctime = st.st_ctim;
+    cached.pid = pid;
+    cached.read_at = now;
+    return pid;
 }
 
 static long long next_tick;  /* monotonic ms */

@@ -217,13 +217,35 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
         free(env);
         return rc;
     }
-    char uj[HUB_MAX_CHANNEL], us[HUB_MAX_CHANNEL];
-    hub_chan_user(hub, user, 1, uj);
-    hub_chan_user(hub, user, 0, us);
-    int rc = hub_nchan_publish_live(uj, env, len, "application/json");
-    if (hub_nchan_publish_live(us, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
-    if (hub_reliable_send_hub(hub, user, NULL, 0, env, len) != 0)
-        rc = -1; /* not on user channels */
+    /* The user's connections, read once: its json and simple channels are published to only
+     * when a connection of that kind exists (a socket subscribes after its row is written, so
+     * none is missed), and reliable ones get theirs sequenced (they are not on user channels).
+     * docs/performance.md#rest-send-to-user */
+    PGresult *r = hub_store_conns(HUB_STORE_USER, hub, user);
+    size_t n = r ? (size_t)PQntuples(r) : 0, nr = 0;
+    const char **rs = r ? malloc((n ? n : 1) * sizeof *rs) : NULL;
+    int json = 0, simple = 0, rc = rs ? 0 : -1;
+    for (size_t i = 0; rs && i < n; i++) {
+        const char *proto = PQgetvalue(r, (int)i, 1);
+        if (hub_reliable_protocol(proto))
+            rs[nr++] = PQgetvalue(r, (int)i, 0);
+        else if (proto[0])
+            json = 1;
+        else
+            simple = 1;
+    }
+    char chan[HUB_MAX_CHANNEL];
+    if (json) {
+        hub_chan_user(hub, user, 1, chan);
+        if (hub_nchan_publish_live(chan, env, len, "application/json") != 0) rc = -1;
+    }
+    if (simple) {
+        hub_chan_user(hub, user, 0, chan);
+        if (hub_nchan_publish_live(chan, p->raw, p->raw_len, hub_payload_ctype(p)) != 0) rc = -1;
+    }
+    if (nr && hub_reliable_send(rs, nr, env, len) != 0) rc = -1;
+    free(rs);
+    PQclear(r);
     free(env);
     return rc;
 }

@@ -28,6 +28,11 @@ static void copy_value(PGresult *r, int row, int col, char *buf, size_t len)
 
 /* ---- connections ------------------------------------------------------------------------ */
 
+/* Makes the statement's transaction commit without waiting for the WAL flush: for session rows
+ * (a connection's registration and removal), which the node's sweeps put right after a crash
+ * (docs/storage.md#session-rows-and-the-wal). Local to the transaction. */
+#define HUB_STORE_NO_FLUSH "set_config('synchronous_commit', 'off', true)"
+
 enum hub_store_reg hub_store_register(const hub_ctx *ctx, const char *conn_id, const char *node,
                                       long epoch, int max)
 {
@@ -38,9 +43,10 @@ enum hub_store_reg hub_store_register(const hub_ctx *ctx, const char *conn_id, c
     const char *groups = json_object_to_json_string_ext(ctx->groups, JSON_C_TO_STRING_PLAIN);
     const char *p[] = {conn_id,    ctx->hub, ctx->user, ctx->protocol, roles,
                        ctx->state, node,     ep,        groups,        mx};
-    /* The limit is counted under a per-user lock where the row is inserted (schema/008). */
+    /* The limit is counted under a per-user lock where the row is inserted (schema/008). A
+     * session row does not wait for the WAL flush (docs/storage.md#session-rows-and-the-wal). */
     PGresult *r = fn_db_exec("SELECT pubsub.register($1, $2, $3, $4, $5::json, $6, $7, "
-                             "$8::bigint, $9::json, $10::int)",
+                             "$8::bigint, $9::json, $10::int), " HUB_STORE_NO_FLUSH,
                              10, p);
     if (!r) return HUB_STORE_REG_FAILED;
     int status = PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
@@ -123,7 +129,9 @@ int hub_store_close(const char *conn_id, const char *reason, char *protocol, siz
 PGresult *hub_store_remove(const char *conn_id)
 {
     const char *p[] = {conn_id};
-    return fn_db_exec("DELETE FROM pubsub.connections WHERE id = $1 "
+    /* docs/storage.md#session-rows-and-the-wal */
+    return fn_db_exec("WITH f AS (SELECT " HUB_STORE_NO_FLUSH ") "
+                      "DELETE FROM pubsub.connections WHERE id = $1 AND EXISTS (SELECT 1 FROM f) "
                       "RETURNING hub, user_id, protocol, state, close_reason",
                       1, p);
 }

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <fastcgi.h>
@@ -106,13 +107,28 @@ static int wait_readable(long timeout_ms)
     return ppoll(&p, 1, timeout < 0 ? NULL : &ts, &wait_mask) != 0;
 }
 
+/* Waits up to timeout_ms (-1: no limit) until fd is readable: 1, or 0 (timeout, a signal). */
+static int wait_fd(int fd, long timeout_ms)
+{
+    int timeout = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+    return ppoll(&p, 1, timeout < 0 ? NULL : &ts, &wait_mask) > 0;
+}
+
 int fn_accept(struct FCGX_Request *r, long timeout_ms)
 {
-    /* A connection nginx kept open (fastcgi_keep_conn) is read first; libfcgi closes it at EOF
-     * and goes on to accept(). */
+    /* A connection nginx keeps open (an upstream with keepalive and fastcgi_keep_conn,
+     * docs/performance.md#keeping-fastcgi-connections-open) is read first; libfcgi closes it at
+     * EOF and goes on to accept(). It is waited for here rather than in libfcgi's blocking read,
+     * so the caller's due work still runs and a stop still gets in. A stop closes it (nginx
+     * drops a closed connection from its cache), after the request already on it if any. */
+    if (r->ipcFd >= 0 && !stopping && !wait_fd(r->ipcFd, timeout_ms)) return 0;
+    if (r->ipcFd >= 0 && stopping && !wait_fd(r->ipcFd, 0)) FCGX_Free(r, 1);
     if (r->ipcFd < 0 && !stopping && !wait_readable(timeout_ms)) return 0;
     for (;;) {
         int rc = FCGX_Accept_r(r);
+        if (rc == 0 && stopping) r->keepConnection = 0; /* closed after this response */
         if (rc == 0) return 1;
         /* Nothing queued: another process took it, or, once stopping, the queue is drained. */
         if (rc == -EAGAIN || rc == -EWOULDBLOCK) return stopping ? -1 : 0;

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from hubtools import Client, rest
+from hubtools import RELIABLE, Client, rest
 
 H = "/api/hubs/chat"
 V = {"api-version": "2024-12-01"}
@@ -53,6 +53,30 @@ def test_user_send_reaches_all_connections_of_the_user(chatr):
     assert rest(chatr, "POST", f"{H}/users/nobody/:send", body="{}", ctype="application/json").status_code == 202
     for c in cs + [other]:
         c.close()
+
+
+def test_user_send_reaches_each_kind_of_connection_once(chatr):
+    """hub_send_user publishes only to the user channels that have connections of their kind
+    (docs/performance.md#rest-send-to-user): each kind alone, then all three together."""
+    def check(kinds, text):
+        user = f"r-kind-{'-'.join(kinds)}"
+        cs = {k: Client(chatr, user=user, protocol={"json": "json.webpubsub.azure.v1",
+                                                     "simple": None, "reliable": RELIABLE}[k])
+              for k in kinds}
+        r = rest(chatr, "POST", f"{H}/users/{user}/:send", body=text, ctype="text/plain")
+        assert r.status_code == 202
+        for k, c in cs.items():
+            if k == "simple":
+                assert c.recv_raw() == (1, text.encode())
+            else:
+                m = c.recv()
+                assert (m["type"], m["from"], m["data"]) == ("message", "server", text), (k, m)
+                assert ("sequenceId" in m) == (k == "reliable"), (k, m)
+            c.nothing()
+        for c in cs.values():
+            c.close()
+    for kinds in (["json"], ["simple"], ["reliable"], ["json", "simple", "reliable"]):
+        check(kinds, "to " + "+".join(kinds))
 
 
 def test_send_to_connection_and_binary(chatr):

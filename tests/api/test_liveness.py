@@ -347,3 +347,25 @@ def test_publishing_to_the_old_unkeyed_channel_names_reaches_nobody(chatr):
     assert r.status_code == 202, r.text
     assert c.recv()["data"] == "real"
     c.close()
+
+
+def test_connections_opened_after_a_gateway_restart_carry_the_new_epoch(chatr):
+    """hub_node_epoch answers from memory while nginx's pid file is unchanged
+    (docs/performance.md#the-node-epoch-cache). A restarted nginx rewrites that file: the
+    handshakes after it register with the new nginx's epoch, so the epoch sweep that ends the old
+    nginx's connections leaves them alone."""
+    old = [Client(chatr, hub=HUB, user=f"live-epoch-old-{i}") for i in range(8)]  # every process
+    kill_nginx(chatr)
+    start_nginx(chatr)
+    with open(os.path.join(chatr.state, "run", "nginx.pid")) as f:
+        epoch = f.read().strip()
+    new = [Client(chatr, hub=HUB, user=f"live-epoch-new-{i}") for i in range(8)]
+    for c in old:  # the sweep ran
+        assert len(UPSTREAM.events("disconnected", c.conn_id, timeout=15)) == 1
+    for c in new:
+        assert chatr.sql("SELECT epoch FROM pubsub.connections WHERE id = :'p1'", c.conn_id) == [[epoch]]
+        resp = rest(chatr, "POST", f"{H}/connections/{c.conn_id}/:send", body="still here",
+                    ctype="text/plain")
+        assert resp.status_code == 202
+        assert c.recv()["data"] == "still here"
+        c.close()

@@ -403,6 +403,8 @@ def redis_cluster(tmp, procs):
     for _ in range(3):
         for _attempt in range(5):  # a run-time port someone else took meanwhile: another one
             p = free_port()
+            while p + 10000 > 65535:  # a cluster node also listens on port + 10000
+                p = free_port()
             d = os.path.join(tmp, str(p))
             os.makedirs(d)
             proc = subprocess.Popen(
@@ -456,10 +458,11 @@ def test_two_nodes_deliver_across_a_redis_cluster():
         assert [data(b)["data"] for _ in groups] == groups
         assert rest(c, "POST", f"{H}/users/rc-a/:send", body="hi-a", ctype="text/plain").status_code == 202
         assert data(a)["data"] == "hi-a"
-        # nchan's keys are spread over the three masters
+        # nchan keeps its channels in the cluster (on which masters depends on the channel names'
+        # hash slots: with one channel per socket all of them may land on one master)
         keys = [int(subprocess.run(["redis-cli", "-p", str(p), "dbsize"], capture_output=True,
                                    text=True).stdout.strip() or 0) for p in ports]
-        assert sum(1 for k in keys if k > 0) >= 2, keys
+        assert sum(keys) > 0, keys
         a.close()
         b.close()
     finally:

@@ -190,3 +190,25 @@ def test_a_killed_supervisor_is_reported_and_repaired(chatr):
     assert not left
     assert chatr.emulator("status").returncode == 0
     assert chatr.get_signed_in("/api/users").status_code == 200
+
+
+def test_a_restart_ends_workers_that_nginx_keeps_a_connection_to(chatr):
+    """nginx keeps FastCGI connections to hub-rest open (docs/performance.md#keeping-fastcgi-
+    connections-open), and a libfcgi worker waits on a kept connection instead of the listening
+    socket: a restart must still end the old workers at once, not after CHATR_STOP_WAIT when it
+    kills them, and the next calls must reach the new pool (nginx drops the closed connections
+    from its cache). Guards the keepalive set-up; the old pool also ended in time before
+    fn_accept waited on kept connections itself."""
+    for _ in range(5):  # connections nginx keeps, each holding an old worker
+        assert rest(chatr, "GET", "/api/hubs/chat/users/nobody-here").status_code == 404
+    old = workers(chatr, "hub-rest")
+    started = time.monotonic()
+    r = chatr.deploy("hub-rest", "restart")
+    assert r.returncode == 0, r.stderr
+    deadline = started + 5  # CHATR_STOP_WAIT is 10 s
+    while time.monotonic() < deadline and any(alive(p) for p in old):
+        time.sleep(0.05)
+    assert not any(alive(p) for p in old), [p for p in old if alive(p)]
+    for _ in range(5):
+        assert rest(chatr, "GET", "/api/hubs/chat/users/nobody-here").status_code == 404
+    assert not set(workers(chatr, "hub-rest")) & set(old)
