@@ -152,7 +152,11 @@ def fcgi_keepalive(root, program):
             pool = json.load(f).get("pool", 2)
     workers = int(os.environ.get("CHATR_NGINX_WORKERS", "1") or 1)
     n = (int(pool) - 1) // max(workers, 1)
-    return f"keepalive {n};" if n >= 1 else "# no keepalive: the pool is too small for the workers"
+    # keepalive_timeout: a stopping process serves its kept connections until nginx closes them
+    # (gateway/runtime/fn.c, fn_accept_any), so an idle one closed after 3 s bounds a restart's
+    # drain, as for hub-router (http.d/hub_router.conf.in)
+    return (f"keepalive {n}; keepalive_timeout 3s;" if n >= 1
+            else "# no keepalive: the pool is too small for the workers")
 
 
 def route_regex(route):
