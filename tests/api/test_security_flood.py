@@ -260,7 +260,11 @@ def test_one_connection_flood_does_not_starve_others_or_leak(own):
 def test_flooder_that_closes_mid_flood_leaks_nothing(own, how):
     """A socket that floods and then vanishes (TCP reset, or a close frame behind its flood)
     while frames are queued: nchan never runs nor frees the queued frames of a closed socket, so
-    the gate holds the close until they are answered. Every connection slot comes back."""
+    the gate holds the close until they are answered. Every connection slot comes back.
+    The close frame case keeps the TCP connection open until then: nchan aborts the queue when
+    it reads a close frame, whether or not the client's FIN follows (this used to leak the
+    GATE_QUEUE_RESUME frames queued when nchan reached the close frame, whenever hub-router
+    answered fast enough for nchan to get there before the FIN)."""
     log_from = len(own.log("nginx-error.log"))
     before = gate(own)
     baseline = before["fake"]
@@ -292,14 +296,12 @@ def test_flooder_that_closes_mid_flood_leaks_nothing(own, how):
         stop.set()
         raw.close()  # RST: the flood still in flight is discarded
     flood_t.join(60)
-    if how == "close":
-        time.sleep(0.5)
-        raw.close()
     assert back_to(own, baseline) == baseline
+    if how == "close":
+        raw.close()
     after = gate(own)
     assert after["expired"] == before["expired"], after
-    if how == "reset":
-        assert after["held"] > before["held"], after
+    assert after["held"] > before["held"], after
     assert quiet_log(own, log_from) == []
 
 

@@ -117,7 +117,10 @@ typedef struct gate_socket_s {
     unsigned paused : 1;
     unsigned throttled : 1; /* GATE_FRAMES_PER_SEC read this second: not read until the next */
     unsigned held_eof : 1;
-    unsigned let_close : 1; /* the close was let through: never hold it again */
+    unsigned held_close : 1; /* a close frame waits in peek for the queued frames */
+    unsigned peeked : 1;     /* peek holds the first byte of the next frame, not read by nchan */
+    unsigned let_close : 1;  /* the close was let through: never hold it again */
+    u_char peek;
 } gate_socket_t;
 
 /* This worker's view, for GET /.chatr/gate and the tests. */
@@ -331,11 +334,13 @@ static void gate_socket_resume(gate_socket_t *s)
 /* The client's close reaches nchan now (its queue is empty, or GATE_HOLD_MS passed). */
 static void gate_socket_let_close(gate_socket_t *s)
 {
+    unsigned eof = s->held_eof;
     s->held_eof = 0;
+    s->held_close = 0;
     s->let_close = 1;
     if (s->hold.timer_set) ngx_del_timer(&s->hold);
     if (s->c == NULL) return;
-    s->c->read->pending_eof = 1;
+    if (eof) s->c->read->pending_eof = 1;
     gate_socket_wake(s);
 }
 
@@ -350,7 +355,7 @@ static void gate_socket_frame_done(gate_socket_t *s)
         else
             ngx_add_timer(&s->stall, GATE_STALL_MS); /* progress: the stall clock starts over */
     }
-    if (s->held_eof && s->queued == 0) gate_socket_let_close(s);
+    if ((s->held_eof || s->held_close) && s->queued == 0) gate_socket_let_close(s);
 }
 
 /* A socket's timer ran out with frames unanswered: one warning per GATE_LOG_EVERY_MS at most
@@ -419,7 +424,37 @@ static ssize_t gate_recv(ngx_connection_t *c, u_char *buf, size_t size)
         c->read->ready = 0;
         return NGX_AGAIN;
     }
-    ssize_t n = s->recv(c, buf, size);
+    if (size == 0) return s->recv(c, buf, size);
+    /* A close frame waits for the socket's queued frames too: nchan aborts the queue when it
+     * reads one (the frames' fake connections leak). At a frame boundary with frames queued, the
+     * gate reads the next frame's first byte itself (nchan reads each frame part exactly, so no
+     * byte of that frame is nchan's yet) and keeps it while it is a close frame's. */
+    if (!s->peeked && s->queued > 0 && !s->let_close && s->scan.have == 0 && !s->scan.in_payload) {
+        ssize_t k = s->recv(c, &s->peek, 1);
+        if (k <= 0) return k; /* nothing yet, the end, an error: as nchan would have seen it */
+        s->peeked = 1;
+    }
+    if (s->peeked && (s->peek & 0x0f) == 0x8 && s->queued > 0 && !s->let_close) {
+        if (!s->held_close) {
+            s->held_close = 1;
+            gate_stats.held++;
+            ngx_add_timer(&s->hold, GATE_HOLD_MS);
+        }
+        c->read->ready = 0;
+        return NGX_AGAIN;
+    }
+    size_t off = 0;
+    if (s->peeked) { /* the kept byte first, then what the socket has */
+        buf[0] = s->peek;
+        s->peeked = 0;
+        off = 1;
+        if (s->held_close) {
+            s->held_close = 0;
+            if (s->hold.timer_set) ngx_del_timer(&s->hold);
+        }
+    }
+    ssize_t n = off < size ? s->recv(c, buf + off, size - off) : 0;
+    if (off > 0) n = n > 0 ? n + (ssize_t)off : (ssize_t)off;
     if (n > 0) {
         size_t frames = gate_wsscan_feed(&s->scan, buf, (size_t)n);
         s->queued += frames;
