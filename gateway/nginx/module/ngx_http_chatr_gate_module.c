@@ -25,7 +25,9 @@
  * And, where chatr_gate_socket is on (the client socket locations), back-pressure: the gate
  * reads the client connection through its own recv, counts the frames nchan has read and not
  * yet answered, stops reading at GATE_QUEUE_MAX (TCP then slows the client down) and reads on
- * at GATE_QUEUE_RESUME; a client's close waits until the socket's queued frames are answered,
+ * at GATE_QUEUE_RESUME; reads at most GATE_FRAMES_PER_SEC frames of a socket per second (nchan's
+ * message ids wrap, and the worker aborts, past 32,767 messages to a channel in one second); a
+ * client's close (FIN, reset or close frame) waits until the socket's queued frames are answered,
  * since nchan leaks the queued frames of a closing socket.
  *
  * Configuration (location): chatr_frame_gate <connection> <subprotocol>;
