@@ -126,3 +126,24 @@ UNIT_TEST(gate_wsscan_counts_data_frames_at_their_last_byte)
     CHECK(gate_wsscan_feed(&u, raw, 3) == 0);
     CHECK(gate_wsscan_feed(&u, raw + 3, 3) == 2);
 }
+
+/* nchan's message ids number a channel's messages of one second in 16 bits: the gate reads at
+ * most GATE_FRAMES_PER_SEC frames of a socket per second, and the cap must leave a wide margin. */
+UNIT_TEST(gate_persec_caps_a_socket_per_second)
+{
+    CHECK((GATE_FRAMES_PER_SEC + 32) * 4 <= GATE_NCHAN_TAG_MAX);
+    gate_persec p = {0};
+    CHECK(!gate_persec_full(&p, 100, GATE_FRAMES_PER_SEC));
+    for (int i = 0; i < GATE_FRAMES_PER_SEC - 1; i++)
+        gate_persec_add(&p, 100, 1);
+    CHECK(!gate_persec_full(&p, 100, GATE_FRAMES_PER_SEC));
+    CHECK(gate_persec_add(&p, 100, 1) == GATE_FRAMES_PER_SEC);
+    CHECK(gate_persec_full(&p, 100, GATE_FRAMES_PER_SEC)); /* the rest of second 100: no reads */
+    CHECK(gate_persec_add(&p, 100, 0) == GATE_FRAMES_PER_SEC);
+    CHECK(!gate_persec_full(&p, 101, GATE_FRAMES_PER_SEC)); /* a new second starts from zero */
+    CHECK(p.frames == 0);
+    CHECK(gate_persec_add(&p, 101, 3) == 3);
+    CHECK(gate_persec_add(&p, 105, 2) == 2); /* seconds without reads are skipped */
+    gate_persec big = {.sec = 7, .frames = UINT32_MAX - 1};
+    CHECK(gate_persec_add(&big, 7, 5) == UINT32_MAX); /* saturates */
+}

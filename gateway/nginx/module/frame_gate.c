@@ -133,3 +133,24 @@ size_t gate_wsscan_feed(gate_wsscan *s, const uint8_t *p, size_t n)
     }
     return frames;
 }
+
+static void gate_persec_roll(gate_persec *p, int64_t now_sec)
+{
+    if (p->sec != now_sec) {
+        p->sec = now_sec;
+        p->frames = 0;
+    }
+}
+
+int gate_persec_full(gate_persec *p, int64_t now_sec, uint32_t max)
+{
+    gate_persec_roll(p, now_sec);
+    return p->frames >= max;
+}
+
+uint32_t gate_persec_add(gate_persec *p, int64_t now_sec, size_t n)
+{
+    gate_persec_roll(p, now_sec);
+    p->frames = n > UINT32_MAX - p->frames ? UINT32_MAX : p->frames + (uint32_t)n;
+    return p->frames;
+}

@@ -15,6 +15,16 @@
 #define GATE_JSON_DEPTH 64           /* as the router parses frames (HUB_JSON_DEPTH) */
 #define GATE_MAX_ACK 512             /* an error ack the gate writes */
 #define GATE_WS_MAX_HEAD 14          /* a WebSocket frame header: 2 + 8 (length) + 4 (mask) */
+/* nchan 1.3.6 numbers the messages of a channel within one second with a 16-bit counter (the
+ * message id's tag): the 32,768th message of one second wraps it, and the next message to a
+ * multi-channel subscriber (every client socket) aborts the worker (nchan_msg.c:675,
+ * assert(nonnegs == 1)). Every frame's answer is a message in its socket's own channel. */
+#define GATE_NCHAN_TAG_MAX 32767
+/* So the gate reads at most this many frames of one socket per second (docs/frame-gate.md,
+ * "A socket's frames per second"): twice what hub-router would ever take in one second (a full
+ * burst plus a second of rate), and a fraction of GATE_NCHAN_TAG_MAX, which leaves the rest for
+ * the messages other connections send to the socket and for workers whose clocks differ. */
+#define GATE_FRAMES_PER_SEC 4096
 
 typedef struct gate_bucket {
     char key[GATE_MAX_KEY + 1];
@@ -62,5 +72,19 @@ typedef struct gate_wsscan {
 /* Feeds n bytes of the stream; returns how many data frames (text or binary: the ones nchan
  * hands to /_hub/frame) ended within them. Control frames (ping, pong, close) are not counted. */
 size_t gate_wsscan_feed(gate_wsscan *s, const uint8_t *p, size_t n);
+
+/* A socket's frames read in the current second (of nginx's cached clock, as nchan's message
+ * ids use it). */
+typedef struct gate_persec {
+    int64_t sec;     /* the second counted */
+    uint32_t frames; /* data frames read in it */
+} gate_persec;
+
+/* 1 when the socket has read max frames in now_sec already (the gate reads no more until the
+ * next second); a new second starts from zero. */
+int gate_persec_full(gate_persec *p, int64_t now_sec, uint32_t max);
+
+/* Counts n data frames read at now_sec; returns the second's count. */
+uint32_t gate_persec_add(gate_persec *p, int64_t now_sec, size_t n);
 
 #endif

@@ -25,7 +25,9 @@
  * And, where chatr_gate_socket is on (the client socket locations), back-pressure: the gate
  * reads the client connection through its own recv, counts the frames nchan has read and not
  * yet answered, stops reading at GATE_QUEUE_MAX (TCP then slows the client down) and reads on
- * at GATE_QUEUE_RESUME; a client's close waits until the socket's queued frames are answered,
+ * at GATE_QUEUE_RESUME; reads at most GATE_FRAMES_PER_SEC frames of a socket per second (nchan's
+ * message ids wrap, and the worker aborts, past 32,767 messages to a channel in one second); a
+ * client's close (FIN, reset or close frame) waits until the socket's queued frames are answered,
  * since nchan leaks the queued frames of a closing socket.
  *
  * Configuration (location): chatr_frame_gate <connection> <subprotocol>;
@@ -62,6 +64,12 @@
           * ngx_get_connection failed, would otherwise pause the socket for good) */
 #define GATE_HOLD_MS                                                                               \
     3000 /* how long a client's close waits for its queued frames before nchan sees it */
+/* nchan's message ids: a socket's answers in one second must stay well below GATE_NCHAN_TAG_MAX
+ * (frame_gate.h), and the cap must never stop a client within its rate. */
+_Static_assert(GATE_FRAMES_PER_SEC >= CHATR_RATE_PER_SEC + CHATR_RATE_BURST,
+               "the per-second cap is above what the rate allows");
+_Static_assert((GATE_FRAMES_PER_SEC + GATE_QUEUE_MAX) * 4 <= GATE_NCHAN_TAG_MAX,
+               "a socket's answers per second stay far below nchan's message id counter");
 #define GATE_SOCKET_MAGIC 0x63686174u /* "chat": the ctx slot of a client socket's request */
 
 /* How deep we are in gate_post_subrequest (a frame completing). nchan starts a socket's next
@@ -103,12 +111,18 @@ typedef struct gate_socket_s {
     ngx_recv_pt recv;                  /* its own recv (ngx_unix_recv, or ngx_ssl_recv) */
     ngx_event_handler_pt read_handler; /* its read handler (ngx_http_request_handler) */
     gate_wsscan scan;
-    ngx_uint_t queued; /* data frames read and not yet answered */
-    ngx_event_t stall; /* while paused: GATE_STALL_MS without progress */
-    ngx_event_t hold;  /* while a close is held: GATE_HOLD_MS at most */
+    ngx_uint_t queued;  /* data frames read and not yet answered */
+    ngx_event_t stall;  /* while paused: GATE_STALL_MS without progress */
+    ngx_event_t hold;   /* while a close is held: GATE_HOLD_MS at most */
+    ngx_event_t tick;   /* while throttled: the next second */
+    gate_persec persec; /* data frames read in the current second */
     unsigned paused : 1;
+    unsigned throttled : 1; /* GATE_FRAMES_PER_SEC read this second: not read until the next */
     unsigned held_eof : 1;
-    unsigned let_close : 1; /* the close was let through: never hold it again */
+    unsigned held_close : 1; /* a close frame waits in peek for the queued frames */
+    unsigned peeked : 1;     /* peek holds the first byte of the next frame, not read by nchan */
+    unsigned let_close : 1;  /* the close was let through: never hold it again */
+    u_char peek;
 } gate_socket_t;
 
 /* This worker's view, for GET /.chatr/gate and the tests. */
@@ -118,6 +132,8 @@ static struct {
     ngx_uint_t held;      /* closes held until the socket's frames were answered */
     ngx_uint_t expired;   /* closes let through with frames still queued (nchan leaks those) */
     ngx_uint_t stalls;    /* paused sockets recounted after GATE_STALL_MS */
+    ngx_uint_t throttles; /* times a socket read GATE_FRAMES_PER_SEC frames in one second */
+    ngx_uint_t sec_max;   /* the most frames one socket had read in one second */
 } gate_stats;
 
 static gate_socket_t **gate_sockets; /* by connection index: the socket a recv belongs to */
@@ -297,6 +313,7 @@ static void gate_socket_release(gate_socket_t *s)
     if (--s->refs > 0) return;
     if (s->stall.timer_set) ngx_del_timer(&s->stall);
     if (s->hold.timer_set) ngx_del_timer(&s->hold);
+    if (s->tick.timer_set) ngx_del_timer(&s->tick);
     ngx_free(s);
 }
 
@@ -319,11 +336,13 @@ static void gate_socket_resume(gate_socket_t *s)
 /* The client's close reaches nchan now (its queue is empty, or GATE_HOLD_MS passed). */
 static void gate_socket_let_close(gate_socket_t *s)
 {
+    unsigned eof = s->held_eof;
     s->held_eof = 0;
+    s->held_close = 0;
     s->let_close = 1;
     if (s->hold.timer_set) ngx_del_timer(&s->hold);
     if (s->c == NULL) return;
-    s->c->read->pending_eof = 1;
+    if (eof) s->c->read->pending_eof = 1;
     gate_socket_wake(s);
 }
 
@@ -338,7 +357,7 @@ static void gate_socket_frame_done(gate_socket_t *s)
         else
             ngx_add_timer(&s->stall, GATE_STALL_MS); /* progress: the stall clock starts over */
     }
-    if (s->held_eof && s->queued == 0) gate_socket_let_close(s);
+    if ((s->held_eof || s->held_close) && s->queued == 0) gate_socket_let_close(s);
 }
 
 /* A socket's timer ran out with frames unanswered: one warning per GATE_LOG_EVERY_MS at most
@@ -375,6 +394,14 @@ static void gate_hold_handler(ngx_event_t *ev)
     gate_socket_let_close(s);
 }
 
+/* A throttled socket's second is over: it is read again (unless paused for another reason). */
+static void gate_tick_handler(ngx_event_t *ev)
+{
+    gate_socket_t *s = ev->data;
+    s->throttled = 0;
+    if (!s->paused && !s->held_eof) gate_socket_wake(s);
+}
+
 /* The client connection's recv while the gate watches it: counts the data frames nchan reads
  * (nchan reads a frame's header, then exactly its payload, then queues it), and says NGX_AGAIN
  * while the socket is paused, so nchan keeps its place and waits for a read event. */
@@ -388,14 +415,54 @@ static ssize_t gate_recv(ngx_connection_t *c, u_char *buf, size_t size)
         gate_stats.pauses++;
         ngx_add_timer(&s->stall, GATE_STALL_MS);
     }
-    if (s->paused || s->held_eof) {
+    /* nchan's message ids (frame_gate.h): at most GATE_FRAMES_PER_SEC frames a second */
+    if (!s->throttled && gate_persec_full(&s->persec, ngx_time(), GATE_FRAMES_PER_SEC)) {
+        s->throttled = 1;
+        gate_stats.throttles++;
+        ngx_time_t *now = ngx_timeofday();
+        ngx_add_timer(&s->tick, 1001 - now->msec); /* just past the next second */
+    }
+    if (s->paused || s->held_eof || s->throttled) {
         c->read->ready = 0;
         return NGX_AGAIN;
     }
-    ssize_t n = s->recv(c, buf, size);
+    if (size == 0) return s->recv(c, buf, size);
+    /* A close frame waits for the socket's queued frames too: nchan aborts the queue when it
+     * reads one (the frames' fake connections leak). At a frame boundary with frames queued, the
+     * gate reads the next frame's first byte itself (nchan reads each frame part exactly, so no
+     * byte of that frame is nchan's yet) and keeps it while it is a close frame's. */
+    if (!s->peeked && s->queued > 0 && !s->let_close && s->scan.have == 0 && !s->scan.in_payload) {
+        ssize_t k = s->recv(c, &s->peek, 1);
+        if (k <= 0) return k; /* nothing yet, the end, an error: as nchan would have seen it */
+        s->peeked = 1;
+    }
+    if (s->peeked && (s->peek & 0x0f) == 0x8 && s->queued > 0 && !s->let_close) {
+        if (!s->held_close) {
+            s->held_close = 1;
+            gate_stats.held++;
+            ngx_add_timer(&s->hold, GATE_HOLD_MS);
+        }
+        c->read->ready = 0;
+        return NGX_AGAIN;
+    }
+    size_t off = 0;
+    if (s->peeked) { /* the kept byte first, then what the socket has */
+        buf[0] = s->peek;
+        s->peeked = 0;
+        off = 1;
+        if (s->held_close) {
+            s->held_close = 0;
+            if (s->hold.timer_set) ngx_del_timer(&s->hold);
+        }
+    }
+    ssize_t n = off < size ? s->recv(c, buf + off, size - off) : 0;
+    if (off > 0) n = n > 0 ? n + (ssize_t)off : (ssize_t)off;
     if (n > 0) {
-        s->queued += gate_wsscan_feed(&s->scan, buf, (size_t)n);
+        size_t frames = gate_wsscan_feed(&s->scan, buf, (size_t)n);
+        s->queued += frames;
         if (s->queued > gate_stats.queue_max) gate_stats.queue_max = s->queued;
+        uint32_t sec = gate_persec_add(&s->persec, ngx_time(), frames);
+        if (sec > gate_stats.sec_max) gate_stats.sec_max = sec;
     }
     return n;
 }
@@ -434,6 +501,7 @@ static void gate_socket_cleanup(void *data)
     }
     if (s->stall.timer_set) ngx_del_timer(&s->stall);
     if (s->hold.timer_set) ngx_del_timer(&s->hold);
+    if (s->tick.timer_set) ngx_del_timer(&s->tick);
     gate_socket_release(s);
 }
 
@@ -460,9 +528,9 @@ static ngx_int_t gate_socket_attach(ngx_http_request_t *r)
     s->c = c;
     s->recv = c->recv;
     s->read_handler = c->read->handler;
-    ngx_event_t *timers[2] = {&s->stall, &s->hold};
-    ngx_event_handler_pt handlers[2] = {gate_stall_handler, gate_hold_handler};
-    for (int i = 0; i < 2; i++) {
+    ngx_event_t *timers[3] = {&s->stall, &s->hold, &s->tick};
+    ngx_event_handler_pt handlers[3] = {gate_stall_handler, gate_hold_handler, gate_tick_handler};
+    for (int i = 0; i < 3; i++) {
         timers[i]->handler = handlers[i];
         timers[i]->data = s;
         timers[i]->log = ngx_cycle->log;
@@ -650,14 +718,17 @@ static ngx_int_t gate_stats_variable(ngx_http_request_t *r, ngx_http_variable_va
     for (ngx_uint_t i = 0; i < ngx_cycle->connection_n; i++)
         if (ngx_cycle->connections[i].fd != (ngx_socket_t)-1) sockets++;
     ngx_uint_t fake = ngx_cycle->connection_n - ngx_cycle->free_connection_n - sockets;
-    size_t len = sizeof("fake= queue_max= pauses= held= expired= stalls=") + 6 * NGX_ATOMIC_T_LEN;
+    size_t len = sizeof("fake= queue_max= pauses= held= expired= stalls= throttles= sec_max=") +
+                 8 * NGX_ATOMIC_T_LEN;
     u_char *p = ngx_pnalloc(r->pool, len);
     if (p == NULL) return NGX_ERROR;
-    v->len =
-        ngx_snprintf(p, len, "fake=%ui queue_max=%ui pauses=%ui held=%ui expired=%ui stalls=%ui",
-                     fake, gate_stats.queue_max, gate_stats.pauses, gate_stats.held,
-                     gate_stats.expired, gate_stats.stalls) -
-        p;
+    v->len = ngx_snprintf(p, len,
+                          "fake=%ui queue_max=%ui pauses=%ui held=%ui expired=%ui stalls=%ui "
+                          "throttles=%ui sec_max=%ui",
+                          fake, gate_stats.queue_max, gate_stats.pauses, gate_stats.held,
+                          gate_stats.expired, gate_stats.stalls, gate_stats.throttles,
+                          gate_stats.sec_max) -
+             p;
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
