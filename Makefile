@@ -286,6 +286,8 @@ install: $(PROGS) $(GATE_SO)
 	install -m 0644 gateway/hubs.json $(DESTDIR)$(SHAREDIR)/gateway/
 	install -m 0644 gateway/moderation/words.txt $(DESTDIR)$(SHAREDIR)/gateway/moderation/
 	for f in functions/*/function.json; do install -D -m 0644 $$f $(DESTDIR)$(SHAREDIR)/$$f; done
+	@# the hub programs' pool sizes: the nginx configuration sizes their kept connections from them
+	for f in gateway/*/program.json; do install -D -m 0644 $$f $(DESTDIR)$(SHAREDIR)/$$f; done
 	cd frontend && find . -path ./node_modules -prune -o -name 'package*.json' -o -type f -print \
 	    | while read -r f; do install -D -m 0644 "$$f" "$(DESTDIR)$(SHAREDIR)/frontend/$$f"; done
 	cd frontend/node_modules && cp -r --parents $(FRONTEND_VENDOR) $(DESTDIR)$(SHAREDIR)/frontend/node_modules/

@@ -302,7 +302,10 @@ def test_production_nginx_configuration(installed, tmp_path):
     assert f"error_log syslog:server=unix:{run}/nginx-log.sock" in text
     assert f"root {installed.path(installed.share)}/frontend;" in text
     assert f"pid {run}/nginx.pid;" in text
+    # a pool reached directly (fastcgi_pass unix:...) or through an upstream block whose
+    # connections nginx keeps (server unix:...; http.d/hub_router.conf.in, hub_upstreams.conf.in)
     passes = set(re.findall(r"fastcgi_pass unix:([^;]+);", text))
+    passes |= set(re.findall(r"^\s*server unix:([^;\s]+)", text, re.M))
     sockets = {f"{run}/{b}.sock" for b in programs().values()}
     assert passes and passes <= sockets, passes - sockets
     assert {f"{run}/{b}.sock" for b in ("auth", "hub-connect", "hub-router", "fn-users")} <= passes
