@@ -283,7 +283,10 @@ install: $(PROGS) $(GATE_SO)
 	install -m 0755 infra/emulator $(DESTDIR)$(SHAREDIR)/infra/
 	rm -rf $(DESTDIR)$(SHAREDIR)/gateway/nginx && cp -r gateway/nginx $(DESTDIR)$(SHAREDIR)/gateway/nginx
 	find $(DESTDIR)$(SHAREDIR)/gateway/nginx -type f ! -name '*.in' -delete
-	install -m 0644 gateway/hubs.json $(DESTDIR)$(SHAREDIR)/gateway/
+	@# production hub settings: the app's `chat` hub only; the emulator's bench and test hubs
+	@# (bench, testhub, ...) stay in the checkout (docs/deployment.md)
+	/usr/bin/python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["hubs"] = {"chat": d["hubs"]["chat"]}; json.dump(d, sys.stdout, indent=2)' gateway/hubs.json > $(OUT)/hubs.json
+	install -m 0644 $(OUT)/hubs.json $(DESTDIR)$(SHAREDIR)/gateway/hubs.json
 	install -m 0644 gateway/moderation/words.txt $(DESTDIR)$(SHAREDIR)/gateway/moderation/
 	for f in functions/*/function.json; do install -D -m 0644 $$f $(DESTDIR)$(SHAREDIR)/$$f; done
 	@# the hub programs' pool sizes: the nginx configuration sizes their kept connections from them

@@ -260,6 +260,16 @@ def test_settings_file_is_never_overwritten(tmp_path):
         assert f.read().endswith("CHATR_PORT=9999\n")
 
 
+def test_production_hub_settings_hold_the_app_hub_only(installed):
+    """The installed hubs.json has the app's `chat` hub only: the emulator's bench and test hubs
+    (and their event handlers) are no part of a production node."""
+    with open(installed.path(installed.share) + "/gateway/hubs.json") as f:
+        hubs = json.load(f)["hubs"]
+    assert list(hubs) == ["chat"]
+    with open(os.path.join(ROOT, "gateway", "hubs.json")) as f:
+        assert hubs["chat"] == json.load(f)["hubs"]["chat"]
+
+
 def test_front_end_with_its_vendored_files(installed):
     www = installed.path(f"{installed.share}/frontend")
     with open(os.path.join(www, "index.html")) as f:
