@@ -4,7 +4,7 @@
 CC      ?= cc
 CSTD    := -std=c11 -D_GNU_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-INCS    = $(addprefix -I,$(LIB_DIRS)) -I/usr/include/postgresql -I/usr/include/json-c
+INCS    = $(addprefix -I,$(LIB_DIRS)) -Ifunctions/common -I/usr/include/postgresql -I/usr/include/json-c
 LDLIBS  := -lfcgi -ljson-c -lsodium -lpq -lcurl -lcrypto -lm
 
 MODE    ?= release
@@ -27,6 +27,8 @@ LIB_OBJS  := $(patsubst %.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 LIBCHATR  := $(OUT)/lib/libchatr.a
 
 # Programs: one per functions/<name>/ and per gateway/<prog>/ (other than the libraries).
+# What every function shares of the application (not of the platform): functions/common.
+APP_COMMON := $(wildcard functions/common/*.c)
 FUNCS     := $(notdir $(patsubst %/,%,$(dir $(wildcard functions/*/function.json))))
 GW_PROGS  := $(filter-out runtime sdk nginx,$(notdir $(patsubst %/,%,$(dir $(wildcard gateway/*/main.c)))))
 PROGS     := $(addprefix $(OUT)/bin/fn-,$(FUNCS)) $(addprefix $(OUT)/bin/,$(GW_PROGS))
@@ -76,7 +78,7 @@ LDLIBS_eventHandler      := -licuuc
 fuzz_ldlibs_cloudevents  := $(LDLIBS_eventHandler)
 
 define FUNC_template
-$(OUT)/bin/fn-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard functions/$(1)/*.c)) $(LIBCHATR)
+$(OUT)/bin/fn-$(1): $(patsubst %.c,$(OUT)/obj/%.o,$(wildcard functions/$(1)/*.c) $(APP_COMMON)) $(LIBCHATR)
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS) $$(LDLIBS_$(1))
 endef

@@ -6,6 +6,7 @@
  * {"value":[<envelope>, ...],"more":bool}, newest first. With ?around=<id> (a search hit): the page
  * centred on that id, {"value":[...],"more":bool (older ones exist),"newer":bool (newer ones
  * exist)} (docs/chat-features.md#search). */
+#include "app_chat.h"
 #include "fn.h"
 
 #include <stdlib.h>
@@ -13,7 +14,6 @@
 #include "fn_wps.h"
 #include "wps_rest.h"
 
-#define CHAT_ID_STORED_MAX 300   /* chatr.chats.id */
 #define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
 #define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
 #define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
@@ -54,31 +54,6 @@ static int query_number(fn_req *req, fn_res *res, const char *name, long long *o
     }
     *out = strtoll(buf, NULL, 10);
     return 0;
-}
-
-/* 0 when the caller is a member of chat; -1 with 404 (no such chat), 403 or 500 answered. */
-static int check_member(fn_res *res, const char *chat, const char *me)
-{
-    if (strlen(chat) > CHAT_ID_STORED_MAX) {
-        fn_error(res, 404, "no such chat");
-        return -1;
-    }
-    const char *params[2] = {chat, me};
-    PGresult *r = fn_db_exec("SELECT EXISTS (SELECT 1 FROM chatr.members m "
-                             "  WHERE m.chat_id = c.id AND m.user_id = $2) "
-                             "FROM chatr.chats c WHERE c.id = $1",
-                             2, params);
-    int rc = -1;
-    if (!r)
-        fn_error(res, 500, "database unavailable");
-    else if (PQntuples(r) == 0)
-        fn_error(res, 404, "no such chat");
-    else if (PQgetvalue(r, 0, 0)[0] != 't')
-        fn_error(res, 403, "only the chat's members can read its messages");
-    else
-        rc = 0;
-    PQclear(r);
-    return rc;
 }
 
 /* Gives every entry of a history page its "reactions" (docs/chat-features.md#reactions):
@@ -212,7 +187,10 @@ static int messages(fn_req *req, fn_res *res, const char *chat)
     }
     if (limit < 0) limit = HISTORY_LIMIT_DEFAULT;
     if (limit > HISTORY_LIMIT_MAX) limit = HISTORY_LIMIT_MAX;
-    if (check_member(res, chat, req->principal->user_id) || hub_init(res)) return 0;
+    if (app_chat_member(res, chat, req->principal->user_id,
+                        "only the chat's members can read its messages") ||
+        hub_init(res))
+        return 0;
     if (around > 0) return messages_around(res, chat, req->principal->user_id, around, limit);
     /* A page larger than the SDK keeps (WPS_CLIENT_MAX_RESPONSE; messages may be up to 1 MiB
      * each) is asked again with half the limit: fewer messages, and "more" says so. */

@@ -5,6 +5,7 @@
  * chat or a non-member gets a 4xx (an error ack); bad arguments and unknown commands get a bot
  * line saying what is wrong. */
 #include "events.h"
+#include "app_chat.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,7 +17,6 @@
 #define BOT_USER_ID "chatr-bot"
 #define BOT_USER_NAME "Chatr Bot"
 #define COMMAND_MAX 2000       /* bytes of a command line */
-#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id, private chat ids included */
 #define TOPIC_MAX 200          /* characters, as chatr.chats.topic */
 #define WHO_MAX 50             /* members named by /who */
 #define REPLY_MAX 4096         /* bytes of one bot line */

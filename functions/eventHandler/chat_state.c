@@ -4,12 +4,12 @@
  * devices). Both are for members only, name a message the hub keeps in that chat's history, and
  * change chatr.reactions / chatr.read_state (schema/013_chat_state.sql). */
 #include "events.h"
+#include "app_chat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id */
 #define MESSAGE_ID_DIGITS 18   /* a bigint id, below 10^18 */
 #define SQLSTATE_KINDS "CR001" /* chatr.reactions_bound_kinds: too many kinds on the message */
 #define SQLSTATE_FK "23503"    /* foreign key: the member left meanwhile */
@@ -261,16 +261,4 @@ void ev_state_joined(const char *chat, const char *user)
     long long newest = ev_hub_newest_id(chat);
     if (newest < 0 || store_read(chat, user, newest) < 0)
         fn_log("read state of %.128s in %.80s not set at join", user, chat);
-}
-
-int ev_state_message_deleted(const char *chat, long long id)
-{
-    char idbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%lld", id);
-    const char *p[2] = {chat, idbuf};
-    PGresult *r = fn_db_exec(
-        "DELETE FROM chatr.reactions WHERE chat_id = $1 AND message_id = $2::bigint", 2, p);
-    int rc = r ? 0 : -1;
-    PQclear(r);
-    return rc;
 }

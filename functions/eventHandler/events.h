@@ -57,8 +57,6 @@ void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars)
 int ev_emoji_canonical(const char *in, char *out, size_t outlen);
 /* A member who just joined chat has read everything so far (called by joinChat). */
 void ev_state_joined(const char *chat, const char *user);
-/* A deleted message's reactions go with it (called by deleteMessage); 0, or -1 (logged). */
-int ev_state_message_deleted(const char *chat, long long id);
 /* The id of the group's newest stored message, 0 when it has none, -1 on failure. */
 long long ev_hub_newest_id(const char *group);
 
@@ -67,8 +65,6 @@ long long ev_hub_newest_id(const char *group);
  * each at most once per message: the number told, -1 on a database failure, -2 when a send to
  * a user failed (that user may be told by a later call). */
 int ev_mentions_notify(const char *chat, long long id, const char *author, json_object *data);
-/* A deleted message's notice records go with it (called by deleteMessage); 0, or -1. */
-int ev_mentions_message_deleted(const char *chat, long long id);
 
 /* A server message in the original app's shape: {"chatEvent": type, "data": data}. */
 json_object *chat_event(const char *type, json_object *data);

@@ -8,15 +8,15 @@
  * (chatr.mention_notices, schema/016_mention_notices.sql). An edit that adds a mention tells
  * the newly named members the same way (message_events.c). */
 #include "events.h"
+#include "app_chat.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id, private chat ids included */
-#define MESSAGE_ID_DIGITS 18   /* a history id: a bigint below 10^18 */
-#define MENTION_IDS_MAX 20     /* entries of a line's "mentions" looked at (the composer's limit) */
-#define MENTION_TEXT_MAX 200   /* characters of the line carried by `mentioned` */
+#define MESSAGE_ID_DIGITS 18 /* a history id: a bigint below 10^18 */
+#define MENTION_IDS_MAX 20   /* entries of a line's "mentions" looked at (the composer's limit) */
+#define MENTION_TEXT_MAX 200 /* characters of the line carried by `mentioned` */
 
 /* A message id: a JSON integer above 0, or a string of its digits; -1 otherwise. */
 static long long message_id(json_object *body)
@@ -190,16 +190,4 @@ done:
     json_object_put(env);
     json_object_put(body);
     return 0;
-}
-
-int ev_mentions_message_deleted(const char *chat, long long id)
-{
-    char idbuf[24];
-    snprintf(idbuf, sizeof idbuf, "%lld", id);
-    const char *p[2] = {chat, idbuf};
-    PGresult *r = fn_db_exec(
-        "DELETE FROM chatr.mention_notices WHERE chat_id = $1 AND message_id = $2::bigint", 2, p);
-    int rc = r ? 0 : -1;
-    PQclear(r);
-    return rc;
 }

@@ -7,15 +7,15 @@
  * Bad input answers 400, not a member or not allowed 403, unknown 404, a deleted line 409: the hub
  * makes an error ack. */
 #include "events.h"
+#include "app_chat.h"
 #include "files.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id, private chat ids included */
-#define MESSAGE_TEXT_MAX 4000  /* characters of a chat line (the web app's MESSAGE_MAX) */
-#define MESSAGE_ID_DIGITS 18   /* a history id: a bigint below 10^18 */
-#define MENTIONS_MAX 20        /* user ids in one line's "mentions" */
+#define MESSAGE_TEXT_MAX 4000 /* characters of a chat line (the web app's MESSAGE_MAX) */
+#define MESSAGE_ID_DIGITS 18  /* a history id: a bigint below 10^18 */
+#define MENTIONS_MAX 20       /* user ids in one line's "mentions" */
 
 typedef struct msg_ev {
     ev_ctx *ev;
@@ -224,6 +224,21 @@ done:
     return 0;
 }
 
+/* A deleted message's rows in the app's tables: its reactions (chat_state.c) and the mention
+ * notices sent for it (mentions.c). Logged on failure; the message stays deleted. */
+static void forget_message(const char *chat, long long id)
+{
+    char idbuf[24];
+    snprintf(idbuf, sizeof idbuf, "%lld", id);
+    const char *p[2] = {chat, idbuf};
+    PGresult *r = fn_db_exec(
+        "WITH gone AS (DELETE FROM chatr.reactions WHERE chat_id = $1 AND message_id = $2::bigint) "
+        "DELETE FROM chatr.mention_notices WHERE chat_id = $1 AND message_id = $2::bigint",
+        2, p);
+    if (!r) fn_log("reactions and mention records of message %lld in %.80s not deleted", id, chat);
+    PQclear(r);
+}
+
 int ev_delete_message(ev_ctx *ev)
 {
     msg_ev m;
@@ -249,8 +264,7 @@ int ev_delete_message(ev_ctx *ev)
             fn_error(ev->res, 502, "deleteMessage: the chat's history is unavailable");
         goto done;
     }
-    ev_state_message_deleted(m.chat, m.id);    /* its reactions go with it (chat_state.c) */
-    ev_mentions_message_deleted(m.chat, m.id); /* and its mention records (mentions.c) */
+    forget_message(m.chat, m.id); /* its reactions and mention records go with it */
     /* the file the line shared goes with it: only a file of this chat that the line's author
      * uploaded (docs/files.md#deletion); a failure is logged, the line stays deleted */
     ev_files_release(m.chat, env_string(env, "fromUserId"), json_object_object_get(env, "data"));

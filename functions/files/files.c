@@ -6,39 +6,13 @@
  * sandboxing Content-Security-Policy, attachment for everything but images).
  * The bytes live in PostgreSQL (chatr.files, schema/014_files.sql); the type is decided on the
  * content (libmagic), the thumbnail made at upload (libvips). */
+#include "app_chat.h"
 #include "fn.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
 #include "files.h"
-
-#define CHAT_ID_STORED_MAX 300 /* chatr.chats.id */
-
-/* 0 when the caller is a member of chat; -1 with 404 (no such chat), 403 or 500 answered. */
-static int check_member(fn_res *res, const char *chat, const char *me)
-{
-    if (strlen(chat) > CHAT_ID_STORED_MAX) {
-        fn_error(res, 404, "no such chat");
-        return -1;
-    }
-    const char *params[2] = {chat, me};
-    PGresult *r = fn_db_exec("SELECT EXISTS (SELECT 1 FROM chatr.members m "
-                             "  WHERE m.chat_id = c.id AND m.user_id = $2) "
-                             "FROM chatr.chats c WHERE c.id = $1",
-                             2, params);
-    int rc = -1;
-    if (!r)
-        fn_error(res, 500, "database unavailable");
-    else if (PQntuples(r) == 0)
-        fn_error(res, 404, "no such chat");
-    else if (PQgetvalue(r, 0, 0)[0] != 't')
-        fn_error(res, 403, "only the chat's members can share files in it");
-    else
-        rc = 0;
-    PQclear(r);
-    return rc;
-}
 
 /* ---- upload ------------------------------------------------------------------------------- */
 
@@ -136,7 +110,7 @@ static int upload(fn_req *req, fn_res *res, const char *chat)
         return 0;
     }
     const char *me = req->principal->user_id;
-    if (check_member(res, chat, me)) return 0;
+    if (app_chat_member(res, chat, me, "only the chat's members can share files in it")) return 0;
     files_upload up;
     char err[200];
     int st = files_multipart_read(fn_header(req, "Content-Type"), req->body, req->body_len, &up,

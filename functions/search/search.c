@@ -6,6 +6,7 @@
  * {"value":[{"chatId","id","time","fromUserId","fromUserName","text","highlight","editedTime"?}],
  *  "more":bool}, newest first. highlight is text with the hits between the control characters
  * \u0002 and \u0003 (never HTML). */
+#include "app_chat.h"
 #include "fn.h"
 
 #include <stdlib.h>
@@ -15,7 +16,6 @@
 
 #define QUERY_CHARS_MAX 200                     /* characters of q */
 #define QUERY_BUF (QUERY_CHARS_MAX * 4 * 3 + 1) /* room for q percent-encoded (fn_query) */
-#define CHAT_ID_STORED_MAX 300                  /* chatr.chats.id */
 #define MESSAGE_ID_DIGITS 18                    /* a history id: a bigint below 10^18 */
 #define SEARCH_LIMIT 20                         /* hits per page by default ... */
 #define SEARCH_LIMIT_MAX 50                     /* ... and at most (the hub's limit) */
