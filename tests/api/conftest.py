@@ -131,3 +131,26 @@ def signed_in(chatr):
     """signed_in(name) -> a requests.Session signed in as a new guest called name (through
     POST /.auth/login/guest, like a browser); its .user_id is the guest's id."""
     return lambda name="Guest": sign_in_guest(chatr, name)
+
+
+@pytest.fixture()
+def people(chatr):
+    """people("Ann"): a signed-in chat user with an open socket (chattools.Person); every one a
+    test made is closed at its end."""
+    from chattools import Person, close_all  # chattools imports this module
+    made = []
+
+    def make(name):
+        p = Person(chatr, name)
+        made.append(p)
+        return p
+    yield make
+    close_all(chatr, made)
+
+
+@pytest.fixture()
+def needs_history(chatr):
+    """Skips a test when the hub keeps no history (message ids come from it)."""
+    from chattools import history_available
+    if not history_available(chatr):
+        pytest.skip("the hub's history extension is needed for message ids")

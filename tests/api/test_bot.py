@@ -6,22 +6,10 @@ import re
 
 import pytest
 
-from chattools import (Person, bot_line, close_all, decode, history_available, is_bot_line, is_server_event, server_event,
+from chattools import (bot_line, decode, history_available, is_bot_line, is_server_event, server_event, 
                        topic_of, wait_for)
 
 BOT = {"fromUserId": "chatr-bot", "fromUserName": "Chatr Bot", "bot": True}
-
-
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
 
 
 def bot_says(person, cid, text):

@@ -8,27 +8,9 @@ import uuid
 
 import pytest
 
-from chattools import Person, close_all, history_available, server_event
+from chattools import server_event
 from conftest import ROOT
 from hubtools import Client
-
-
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
-
-
-@pytest.fixture()
-def needs_history(chatr):
-    if not history_available(chatr):
-        pytest.skip("the hub's history extension has not landed yet")
 
 
 def page(person, cid, **params):

@@ -7,26 +7,11 @@ import uuid
 
 import pytest
 
-from chattools import Person, close_all, history_available, is_server_event, server_event
+from chattools import server_event
 from hubtools import Client, rest
 
 
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
-
-
-@pytest.fixture(autouse=True)
-def needs_history(chatr):
-    if not history_available(chatr):
-        pytest.skip("the hub's history extension is needed for message ids")
+pytestmark = pytest.mark.usefixtures("needs_history")  # conftest.py
 
 
 def counts_available(chatr):

@@ -13,7 +13,7 @@ import zlib
 import pytest
 import requests
 
-from chattools import Person, close_all, wait_for
+from chattools import wait_for
 from conftest import ROOT
 
 
@@ -58,18 +58,6 @@ def webp_size(data):
         return (b & 0x3FFF) + 1, ((b >> 14) & 0x3FFF) + 1
     assert kind == b"VP8X", kind
     return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
-
-
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
 
 
 def upload(person, cid, name, data, ctype="application/octet-stream"):

@@ -11,28 +11,13 @@ import uuid
 
 import pytest
 
-from chattools import Person, close_all, history_available, server_event, wait_for
+from chattools import server_event, wait_for
 from hubtools import Client, rest
 
 API = {"api-version": "2024-12-01"}
 
 
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
-
-
-@pytest.fixture(autouse=True)
-def needs_history(chatr):
-    if not history_available(chatr):
-        pytest.skip("the hub's history extension is needed for message ids")
+pytestmark = pytest.mark.usefixtures("needs_history")  # conftest.py
 
 
 @pytest.fixture()

@@ -5,21 +5,8 @@ it live as server chatEvents (messageEdited, messageDeleted) that are never stor
 erases the text from pubsub.messages."""
 import json
 
-import pytest
 
-from chattools import Person, close_all, decode, is_server_event, wait_for
-
-
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
+from chattools import decode, is_server_event, wait_for
 
 
 def said(person, cid, text, **extra):

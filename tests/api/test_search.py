@@ -4,21 +4,8 @@ author's name and a highlight; and GET /api/chats/{id}/messages?around=<id>, the
 opens."""
 import uuid
 
-import pytest
 
-from chattools import Person, close_all, wait_for
-
-
-@pytest.fixture()
-def people(chatr):
-    made = []
-
-    def make(name):
-        p = Person(chatr, name)
-        made.append(p)
-        return p
-    yield make
-    close_all(chatr, made)
+from chattools import wait_for
 
 
 def said(person, cid, text):
