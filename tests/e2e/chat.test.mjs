@@ -6,7 +6,6 @@
 // Run: node --test tests/e2e/   (CHATR_BIN_DIR picks the build; default build/asan/bin)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import * as h from './harness.mjs';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -51,19 +50,10 @@ async function seeMessage(u, text) {
 
 describe('Chatr in the browser', { concurrency: false }, () => {
   before(async () => {
-    const pw = h.loadPlaywright();
-    if (!pw) return void (skipReason = 'playwright-core is not installed (run make deps)');
-    if (!fs.existsSync(process.env.CHATR_CHROMIUM || '/usr/bin/chromium'))
-      return void (skipReason = 'chromium is not installed (run make deps)');
-    emu = new h.Emulator(await h.freePort());
-    const err = emu.start();
-    if (err) throw new Error(err);
-    skipReason = await h.backendMissing(emu.url);
+    let users;
+    ({ skip: skipReason, emu, browser, users } = await h.startUsers(['Alice', 'Bob'], TIMEOUT_MS));
     if (skipReason) return;
-    browser = await h.launchBrowser(pw);
-    alice = await h.newUser(browser, emu.url, 'Alice');
-    bob = await h.newUser(browser, emu.url, 'Bob');
-    for (const u of [alice, bob]) u.context.setDefaultTimeout(TIMEOUT_MS);
+    [alice, bob] = users;
   });
 
   after(async () => {

@@ -172,3 +172,27 @@ export async function saveArtifacts(label, users) {
     fs.writeFileSync(`${base}.console.log`, u.log.join('\n') + '\n');
   }
 }
+
+/* The start every two-user suite shares: playwright-core and Chromium present, an emulator on a
+ * free port with its backend, one browser and one page per name (not signed in yet), each with
+ * timeoutMs as its default timeout. {skip} says why the suite cannot run (emu set once it
+ * started, so the suite's after() stops it). */
+export async function startUsers(names, timeoutMs) {
+  const pw = loadPlaywright();
+  if (!pw) return { skip: 'playwright-core is not installed (run make deps)' };
+  if (!fs.existsSync(process.env.CHATR_CHROMIUM || '/usr/bin/chromium'))
+    return { skip: 'chromium is not installed (run make deps)' };
+  const emu = new Emulator(await freePort());
+  const err = emu.start();
+  if (err) throw new Error(err);
+  const skip = await backendMissing(emu.url);
+  if (skip) return { skip, emu };
+  const browser = await launchBrowser(pw);
+  const users = [];
+  for (const name of names) {
+    const u = await newUser(browser, emu.url, name);
+    u.context.setDefaultTimeout(timeoutMs);
+    users.push(u);
+  }
+  return { emu, browser, users };
+}

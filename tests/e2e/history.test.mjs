@@ -7,7 +7,6 @@
 // Run: node --test tests/e2e/history.test.mjs   (CHATR_BIN_DIR picks the build)
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import * as h from './harness.mjs';
 
 const TIMEOUT_MS = 20000;     // one UI condition on a loaded 2-core box
@@ -107,19 +106,10 @@ const commandAck = (u, text) => u.page.evaluate(async ({ chat, text }) => {
 
 describe('Chat history, catch-up and the bot in the browser', { concurrency: false }, () => {
   before(async () => {
-    const pw = h.loadPlaywright();
-    if (!pw) return void (skipReason = 'playwright-core is not installed (run make deps)');
-    if (!fs.existsSync(process.env.CHATR_CHROMIUM || '/usr/bin/chromium'))
-      return void (skipReason = 'chromium is not installed (run make deps)');
-    emu = new h.Emulator(await h.freePort());
-    const err = emu.start();
-    if (err) throw new Error(err);
-    skipReason = await h.backendMissing(emu.url);
+    let users;
+    ({ skip: skipReason, emu, browser, users } = await h.startUsers(['Alice', 'Bob'], TIMEOUT_MS));
     if (skipReason) return;
-    browser = await h.launchBrowser(pw);
-    alice = await h.newUser(browser, emu.url, 'Alice');
-    bob = await h.newUser(browser, emu.url, 'Bob');
-    for (const u of [alice, bob]) u.context.setDefaultTimeout(TIMEOUT_MS);
+    [alice, bob] = users;
     try {
       await h.signInAsGuest(alice, emu.url);
       await h.signInAsGuest(bob, emu.url);
