@@ -158,7 +158,7 @@ fuzz_extra_router      := $(filter-out %/main.c,$(wildcard gateway/hub-router/*.
 fuzz_extra_rest        := $(filter-out %/main.c,$(wildcard gateway/hub-rest/*.c))
 fuzz_extra_cookie      := $(filter-out %/main.c,$(wildcard gateway/auth/*.c))
 fuzz_extra_idtoken     := gateway/auth/auth_oidc_jwt.c gateway/auth/auth_util.c
-fuzz_extra_cloudevents := $(filter-out %/eventHandler.c,$(wildcard functions/eventHandler/*.c))
+fuzz_extra_cloudevents := $(filter-out %/eventHandler.c,$(wildcard functions/eventHandler/*.c)) $(APP_COMMON)
 fuzz_extra_files       := functions/files/files_multipart.c functions/files/files_policy.c
 # Libraries a target needs beyond LDLIBS (fuzz_ldlibs_<name>), and the flags of its sources.
 fuzz_ldlibs_files       = $(shell pkg-config --libs gmime-3.0 2>/dev/null)

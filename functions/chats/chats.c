@@ -16,7 +16,6 @@
 
 #define HISTORY_LIMIT_DEFAULT 50 /* messages in a page when the caller names no limit */
 #define HISTORY_LIMIT_MAX 200    /* messages in one page (the hub clamps there too) */
-#define MESSAGE_ID_DIGITS 18     /* a bigint id, below 10^18 */
 #define COUNT_MAX 1000 /* unread and mention counts stop there (the client shows "999+") */
 #define COUNT_CHATS_MAX WPS_REST_MAX_GROUPS /* chats counted in one GET /api/chats */
 #define REACTION_USERS_MAX_STR "50" /* userIds listed per kind of reaction in a history page */

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MESSAGE_ID_DIGITS 18   /* a bigint id, below 10^18 */
 #define SQLSTATE_KINDS "CR001" /* chatr.reactions_bound_kinds: too many kinds on the message */
 #define SQLSTATE_FK "23503"    /* foreign key: the member left meanwhile */
 
@@ -22,23 +21,6 @@ static int db_fail(ev_ctx *ev)
 
 /* ---- input ------------------------------------------------------------------------------- */
 
-/* A messageId: a positive JSON integer, or a string of decimal digits. 0, or -1 if bad. */
-static long long message_id(json_object *body)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(body, "messageId", &v)) return -1;
-    if (json_object_is_type(v, json_type_int)) {
-        int64_t id = json_object_get_int64(v);
-        return id > 0 && id < 1000000000000000000LL ? id : -1;
-    }
-    if (!json_object_is_type(v, json_type_string)) return -1;
-    const char *s = json_object_get_string(v);
-    size_t n = strlen(s);
-    if (n == 0 || n > MESSAGE_ID_DIGITS || strspn(s, "0123456789") != n) return -1;
-    long long id = strtoll(s, NULL, 10);
-    return id > 0 ? id : -1;
-}
-
 /* The chatId and messageId every chat-state event carries, checked; NULL chat when bad (400
  * answered). */
 static const char *chat_and_message(ev_ctx *ev, json_object *body, long long *id)
@@ -48,7 +30,7 @@ static const char *chat_and_message(ev_ctx *ev, json_object *body, long long *id
         fn_error(ev->res, 400, "chatId must be a chat id");
         return NULL;
     }
-    if ((*id = message_id(body)) < 0) {
+    if ((*id = app_message_id(body)) < 0) {
         fn_error(ev->res, 400, "messageId must be a message id (a positive integer)");
         return NULL;
     }

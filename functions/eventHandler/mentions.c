@@ -14,26 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MESSAGE_ID_DIGITS 18 /* a history id: a bigint below 10^18 */
 #define MENTION_IDS_MAX 20   /* entries of a line's "mentions" looked at (the composer's limit) */
 #define MENTION_TEXT_MAX 200 /* characters of the line carried by `mentioned` */
-
-/* A message id: a JSON integer above 0, or a string of its digits; -1 otherwise. */
-static long long message_id(json_object *body)
-{
-    json_object *v;
-    if (!json_object_object_get_ex(body, "messageId", &v)) return -1;
-    if (json_object_is_type(v, json_type_int)) {
-        long long n = json_object_get_int64(v);
-        return n > 0 && n < 1000000000000000000LL ? n : -1;
-    }
-    if (!json_object_is_type(v, json_type_string)) return -1;
-    const char *s = json_object_get_string(v);
-    size_t n = strlen(s);
-    if (n == 0 || n > MESSAGE_ID_DIGITS || strspn(s, "0123456789") != n) return -1;
-    long long id = strtoll(s, NULL, 10);
-    return id > 0 ? id : -1;
-}
 
 /* The distinct user ids among the first MENTION_IDS_MAX entries of data's "mentions", the
  * author left out; a new array (empty when there are none). Entries that are not plausible user
@@ -131,7 +113,7 @@ int ev_mention(ev_ctx *ev)
     json_object *body = fn_body_json(ev->req, ev->res), *env = NULL, *data, *from;
     if (!body) return 0;
     const char *chat = ev_field(body, "chatId");
-    long long id = message_id(body);
+    long long id = app_message_id(body);
     if (!chat || !*chat || strlen(chat) > CHAT_ID_STORED_MAX) {
         fn_error(ev->res, 400, "mention: chatId must name a chat");
         goto done;

@@ -14,7 +14,6 @@
 #include <string.h>
 
 #define MESSAGE_TEXT_MAX 4000 /* characters of a chat line (the web app's MESSAGE_MAX) */
-#define MESSAGE_ID_DIGITS 18  /* a history id: a bigint below 10^18 */
 #define MENTIONS_MAX 20       /* user ids in one line's "mentions" */
 
 typedef struct msg_ev {
@@ -43,30 +42,14 @@ static int valid_line(const char *s)
     return chars >= 1 && chars <= MESSAGE_TEXT_MAX && !blank;
 }
 
-/* A message id: a JSON integer above 0, or a string of its digits; -1 otherwise. */
-static long long message_id(json_object *v)
-{
-    if (json_object_is_type(v, json_type_int)) {
-        long long n = json_object_get_int64(v);
-        return n > 0 && n < 1000000000000000000LL ? n : -1;
-    }
-    if (!json_object_is_type(v, json_type_string)) return -1;
-    const char *s = json_object_get_string(v);
-    size_t n = strlen(s);
-    if (n == 0 || n > MESSAGE_ID_DIGITS || strspn(s, "0123456789") != n) return -1;
-    long long id = strtoll(s, NULL, 10);
-    return id > 0 ? id : -1;
-}
-
 /* Parses the body, checks chatId and messageId, and that the caller is a member of the chat
  * (m->owner: whether they own it). 0, or -1 with the answer given (m->body freed). */
 static int begin(msg_ev *m, ev_ctx *ev)
 {
-    json_object *v;
     *m = (msg_ev){.ev = ev};
     if (!(m->body = fn_body_json(ev->req, ev->res))) return -1;
     m->chat = ev_field(m->body, "chatId");
-    m->id = json_object_object_get_ex(m->body, "messageId", &v) ? message_id(v) : -1;
+    m->id = app_message_id(m->body);
     if (!m->chat || !*m->chat || strlen(m->chat) > CHAT_ID_STORED_MAX) {
         fn_error(ev->res, 400, "%s: chatId must name a chat", ev->event);
     } else if (m->id < 0) {

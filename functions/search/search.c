@@ -16,7 +16,6 @@
 
 #define QUERY_CHARS_MAX 200                     /* characters of q */
 #define QUERY_BUF (QUERY_CHARS_MAX * 4 * 3 + 1) /* room for q percent-encoded (fn_query) */
-#define MESSAGE_ID_DIGITS 18                    /* a history id: a bigint below 10^18 */
 #define SEARCH_LIMIT 20                         /* hits per page by default ... */
 #define SEARCH_LIMIT_MAX 50                     /* ... and at most (the hub's limit) */
 #define SEARCH_CHATS_MAX WPS_REST_MAX_GROUPS    /* chats searched at once: the newest joined */
