@@ -139,7 +139,7 @@ def substitute(text, values, where, who="emulator"):
     return PLACEHOLDER.sub(repl, text)
 
 
-def fcgi_keepalive(root, program):
+def fcgi_keepalive(root, program, decl=None):
     """`keepalive N;` for the upstream of a FastCGI pool (http.d/hub_upstreams.conf.in): the idle
     connections each nginx worker keeps open to it. A libfcgi process serves one connection at a
     time and stays with one nginx keeps, so all workers' idle connections together stay below
@@ -148,7 +148,7 @@ def fcgi_keepalive(root, program):
     (docs/performance.md#keeping-fastcgi-connections-open)."""
     pool = os.environ.get("CHATR_POOL")
     if not pool:
-        with open(os.path.join(root, "gateway", program, "program.json")) as f:
+        with open(decl or os.path.join(root, "gateway", program, "program.json")) as f:
             pool = json.load(f).get("pool", 2)
     workers = int(os.environ.get("CHATR_NGINX_WORKERS", "1") or 1)
     n = (int(pool) - 1) // max(workers, 1)
@@ -170,20 +170,40 @@ def route_regex(route):
     return f"^/api/{out}/?$", ROUTE_PARAM.findall(route)
 
 
+def function_upstream(root, values, name, path):
+    """A function's pool as an upstream whose connections nginx keeps open between requests
+    (docs/performance.md#the-functions-connections): a call then costs no socket, connect,
+    accept, shutdown and close. A function process serves the one connection nginx keeps
+    (fn_accept, gateway/runtime/fn.c), so a request on it never waits behind another one, and
+    fcgi_keepalive leaves at least one process of the pool to take new connections."""
+    return "\n".join([
+        f"# {name}: its pool, {path}",
+        f"upstream fn_{name} {{",
+        # one server: nginx never marks it down (a pool that is away answers 502 -> 503)
+        f"    server unix:{values['RUN_DIR']}/fn-{name}.sock max_fails=0;",
+        f"    {fcgi_keepalive(root, name, path)}",
+        "    keepalive_requests 100000;",
+        "}"])
+
+
 def function_locations(root, values):
-    """One location per declared route of every function: (public server, internal server).
+    """One location per declared route of every function: (public server, internal server,
+    upstreams).
 
     A function declared "internal": true (the hub's event handler) is served only by the
     internal server on the unix socket (http.d/hub.conf.in); the public server answers its
     routes with 403 (docs/webhooks.md)."""
-    blocks, internal_blocks = [], []
+    blocks, internal_blocks, upstreams = [], [], []
     fdir = os.path.join(root, "functions")
     for name in sorted(os.listdir(fdir)):
         path = os.path.join(fdir, name, "function.json")
         if not os.path.exists(path):
             continue
+        if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+            raise SystemExit(f"emulator: functions/{name}: function names are [A-Za-z0-9_-]")
         with open(path) as f:
             decl = json.load(f)
+        upstreams.append(function_upstream(root, values, name, path))
         routes = decl.get("route", name)
         routes = [routes] if isinstance(routes, str) else routes
         methods = [m.upper() for m in decl.get("methods", ["GET"])]
@@ -215,9 +235,10 @@ def function_locations(root, values):
                      f"    fastcgi_param FN_ROLES \"{','.join(roles)}\";",
                      f"    fastcgi_param FN_MAX_BODY {max_body};"]
             lines += [f"    fastcgi_param ROUTE_{p} $r_{p};" for p in params]
-            lines += [f"    fastcgi_pass unix:{values['RUN_DIR']}/fn-{name}.sock;", "}"]
+            lines += [f"    fastcgi_pass fn_{name};", "}"]
             (internal_blocks if internal else blocks).append("\n".join(lines))
-    return "\n\n".join(blocks) + "\n", "\n\n".join(internal_blocks) + "\n"
+    return ("\n\n".join(blocks) + "\n", "\n\n".join(internal_blocks) + "\n",
+            "\n\n".join(upstreams) + "\n")
 
 
 def render(root, env, is_root):
@@ -269,7 +290,9 @@ def render(root, env, is_root):
             text = substitute(f.read(), values, src)
         with open(os.path.join(env.nginx, out), "w") as f:
             f.write(text)
-    public, internal = function_locations(root, values)
+    public, internal, upstreams = function_locations(root, values)
+    with open(os.path.join(env.nginx, "http.d", "functions.conf"), "w") as f:
+        f.write(upstreams)
     with open(os.path.join(env.nginx, "server.d", "functions.conf"), "w") as f:
         f.write(public)
     # included by the internal server only (http.d/hub.conf.in)

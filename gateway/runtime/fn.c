@@ -107,43 +107,65 @@ static int wait_readable(long timeout_ms)
     return ppoll(&p, 1, timeout < 0 ? NULL : &ts, &wait_mask) != 0;
 }
 
-/* Waits up to timeout_ms (-1: no limit) until fd is readable: 1, or 0 (timeout, a signal). */
-static int wait_fd(int fd, long timeout_ms)
-{
-    int timeout = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
-    struct pollfd p = {.fd = fd, .events = POLLIN};
-    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
-    return ppoll(&p, 1, timeout < 0 ? NULL : &ts, &wait_mask) > 0;
-}
-
-int fn_accept(struct FCGX_Request *r, long timeout_ms)
-{
-    /* A connection nginx keeps open (an upstream with keepalive and fastcgi_keep_conn,
-     * docs/performance.md#keeping-fastcgi-connections-open) is read first; libfcgi closes it at
-     * EOF and goes on to accept(). It is waited for here rather than in libfcgi's blocking read,
-     * so the caller's due work still runs and a stop still gets in. A stop closes it (nginx
-     * drops a closed connection from its cache), after the request already on it if any. */
-    if (r->ipcFd >= 0 && !stopping && !wait_fd(r->ipcFd, timeout_ms)) return 0;
-    if (r->ipcFd >= 0 && stopping && !wait_fd(r->ipcFd, 0)) FCGX_Free(r, 1);
-    if (r->ipcFd < 0 && !stopping && !wait_readable(timeout_ms)) return 0;
-    for (;;) {
-        int rc = FCGX_Accept_r(r);
-        if (rc == 0 && stopping) r->keepConnection = 0; /* closed after this response */
-        if (rc == 0) return 1;
-        /* Nothing queued: another process took it, or, once stopping, the queue is drained. */
-        if (rc == -EAGAIN || rc == -EWOULDBLOCK) return stopping ? -1 : 0;
-        if (rc == -EINTR) continue;
-        fn_log("accept failed: %s", strerror(-rc));
-        return -1;
-    }
-}
-
 /* Closes a kept connection that nginx closed (libfcgi's graceful close would wait for it). */
 static void drop_kept(FCGX_Request *r)
 {
     FCGX_Free(r, 0);
     close(r->ipcFd);
     r->ipcFd = -1;
+}
+
+static void count_connection(void)
+{
+    char l[METRICS_MAX_LABELS];
+    metrics_inc("chatr_fastcgi_connections_total",
+                metrics_labels(l, sizeof l, "program", fn_name, NULL));
+}
+
+/* A connection nginx keeps: 1 when a request is in it, -1 when nginx closed it with nothing
+ * left in it, 0 after timeout_ms (or a signal) with neither. */
+static int wait_kept(int fd, long timeout_ms)
+{
+    int timeout = timeout_ms < 0 ? -1 : timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms;
+    struct pollfd p = {.fd = fd, .events = POLLIN | POLLRDHUP};
+    struct timespec ts = {timeout / 1000, (long)(timeout % 1000) * 1000000L};
+    if (ppoll(&p, 1, timeout < 0 ? NULL : &ts, &wait_mask) <= 0) return 0;
+    int pending = 0;
+    if ((p.revents & (POLLRDHUP | POLLHUP | POLLERR)) &&
+        !(ioctl(fd, FIONREAD, &pending) == 0 && pending > 0))
+        return -1;
+    return 1;
+}
+
+int fn_accept(struct FCGX_Request *r, long timeout_ms)
+{
+    /* A connection nginx keeps open (an upstream with keepalive and fastcgi_keep_conn: the
+     * functions' upstreams, docs/performance.md#keeping-fastcgi-connections-open) is the only
+     * one this process serves while nginx keeps it; its next request is waited for here rather
+     * than in libfcgi's blocking read, so a stop still gets in. A stopping process does not
+     * close it (nginx may be writing a request into it, and it never resends a POST it has
+     * written): it answers what comes with Connection: close (fn_write_response) and waits, in
+     * steps, until nginx closes it, at the latest after the upstream's keepalive_timeout. */
+    if (r->ipcFd >= 0) {
+        int got = wait_kept(r->ipcFd, stopping ? FN_DRAIN_POLL_MS : timeout_ms);
+        if (got == 0) return 0;
+        if (got < 0) drop_kept(r); /* then on to the listening socket */
+    }
+    if (r->ipcFd < 0 && !stopping && !wait_readable(timeout_ms)) return 0;
+    int fresh = r->ipcFd < 0;
+    for (;;) {
+        int rc = FCGX_Accept_r(r);
+        if (rc == 0 && stopping) r->keepConnection = 0; /* closed after this response */
+        if (rc == 0) {
+            if (fresh) count_connection();
+            return 1;
+        }
+        /* Nothing queued: another process took it, or, once stopping, the queue is drained. */
+        if (rc == -EAGAIN || rc == -EWOULDBLOCK) return stopping ? -1 : 0;
+        if (rc == -EINTR) continue;
+        fn_log("accept failed: %s", strerror(-rc));
+        return -1;
+    }
 }
 
 int fn_accept_any(FCGX_Request *rs, int n, long timeout_ms)
@@ -201,11 +223,7 @@ int fn_accept_any(FCGX_Request *rs, int n, long timeout_ms)
              * the non-blocking listening socket); a free slot: accept */
             int rc = FCGX_Accept_r(&rs[i]);
             if (rc == 0) {
-                if (fresh) {
-                    char l[METRICS_MAX_LABELS];
-                    metrics_inc("chatr_fastcgi_connections_total",
-                                metrics_labels(l, sizeof l, "program", fn_name, NULL));
-                }
+                if (fresh) count_connection();
                 return i;
             }
             if (rc == -EINTR) continue;

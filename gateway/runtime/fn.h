@@ -67,9 +67,11 @@ int fn_run(const char *name, fn_handler handler);
 
 /* The accept loop's parts, shared with the hub programs' loop (docs/operations.md, "Restarts
  * and drain"). fn_signals_init: SIGTERM/SIGINT/SIGQUIT are blocked except while waiting for a
- * connection. fn_accept: waits up to timeout_ms (-1: no limit) for the next request on the
- * listening socket; 1: a request is in r; 0: nothing yet (timeout, or another process took it); -1:
- * stop (a stop signal came and no connection is left queued, or accept failed). */
+ * connection. fn_accept: waits up to timeout_ms (-1: no limit) for the next request, on the
+ * connection nginx keeps open to this process if it keeps one (the functions' upstreams), else
+ * on the listening socket; 1: a request is in r; 0: nothing yet (timeout, or another process
+ * took it); -1: stop (a stop signal came, nginx closed the kept connection and no connection is
+ * left queued, or accept failed). */
 void fn_signals_init(void);
 int fn_accept(struct FCGX_Request *r, long timeout_ms);
 /* fn_accept_any: the same over n (<= FN_ACCEPT_MAX) request slots, each of which may hold a

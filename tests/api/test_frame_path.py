@@ -1,6 +1,9 @@
 """The frame path's kept FastCGI connections (docs/performance.md#kept-fastcgi-connections):
 nginx keeps its connections to hub-router open between frames (http.d/hub_router.conf.in) and
-each hub-router process serves many of them (fn_accept_any, hub_loop.c)."""
+each hub-router process serves many of them (fn_accept_any, hub_loop.c). The functions' pools
+are upstreams with kept connections too (infra/nginx_render.py, function_upstream;
+docs/performance.md#the-functions-connections): the hub's webhook calls and the web app's API
+calls reuse them."""
 import threading
 
 from hubtools import Client
@@ -8,12 +11,12 @@ from hubtools import Client
 HUB = "testhub"
 
 
-def accepted(chatr):
-    """FastCGI connections hub-router accepted so far (chatr_fastcgi_connections_total)."""
+def accepted(chatr, program="hub-router"):
+    """FastCGI connections a program accepted so far (chatr_fastcgi_connections_total)."""
     r = chatr.get("/.chatr/metrics")
     assert r.status_code == 200
     for line in r.text.splitlines():
-        if line.startswith('chatr_fastcgi_connections_total{program="hub-router"}'):
+        if line.startswith(f'chatr_fastcgi_connections_total{{program="{program}"}}'):
             return int(line.split()[-1])
     return 0
 
@@ -67,4 +70,37 @@ def test_pool_restart_with_kept_connections(chatr):
     assert chatr.deploy("hub-router", "restart").returncode == 0
     # the kept connections died with the old processes: nginx notices and opens new ones
     pings(c, 3)
+    c.close()
+
+
+def test_function_calls_reuse_kept_connections(chatr, signed_in):
+    """Before: nginx connected to a function's socket for every call (no upstream block, so
+    fastcgi_keep_conn did nothing) and each call counted one accepted connection."""
+    guest = signed_in("Kept")
+    for _ in range(3):
+        assert guest.get(chatr.url + "/api/users", timeout=10).status_code == 200
+    before = accepted(chatr, "users")
+    assert before >= 1  # the counter counts this program's connections
+    for _ in range(30):
+        assert guest.get(chatr.url + "/api/users", timeout=10).status_code == 200
+    assert accepted(chatr, "users") - before <= 2
+
+
+def test_webhook_calls_reuse_the_event_handlers_connections(chatr):
+    """The hub's user events reach the eventHandler function through nginx (the webhook; the
+    bench hub's echo event): 30 events, acked one after the other, open at most a couple of
+    connections to it."""
+    c = Client(chatr, hub="bench", user="fp-events")
+
+    def events(first, n):
+        for i in range(first, first + n):
+            _, ack = c.request({"type": "event", "event": "echo", "dataType": "json",
+                                "data": {"i": i}, "ackId": i})
+            assert ack["success"], ack
+
+    events(1, 3)
+    before = accepted(chatr, "eventHandler")
+    assert before >= 1
+    events(100, 30)
+    assert accepted(chatr, "eventHandler") - before <= 2
     c.close()

@@ -170,6 +170,45 @@ def test_hub_router_restart_loses_no_frame(chatr):
     b.close()
 
 
+def test_event_handler_restart_loses_no_event(chatr):
+    """User events reach the eventHandler function as POSTs on connections nginx keeps open
+    (infra/nginx_render.py, function_upstream). nginx never resends a POST it has written, so a
+    stopping worker must not close a kept connection under it: it answers what comes with
+    Connection: close and waits for nginx to close the rest (fn_accept). Events every 10 ms
+    across two restarts: every one is acknowledged with success."""
+    c = Client(chatr, hub="bench", user="restart-events")
+    sent, stop = [], threading.Event()
+
+    def send():
+        i = 100
+        while not stop.is_set():
+            i += 1
+            c.send({"type": "event", "event": "echo", "dataType": "json", "data": {},
+                    "ackId": i})
+            sent.append(i)
+            time.sleep(0.01)
+
+    t = threading.Thread(target=send)
+    t.start()
+    try:
+        time.sleep(0.3)
+        for _ in range(2):
+            r = chatr.deploy("eventHandler", "restart")
+            assert r.returncode == 0, r.stderr
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        t.join()
+    acks = {}
+    while len(acks) < len(sent):
+        m = c.recv(timeout=15)
+        if m.get("type") == "ack":
+            acks[m["ackId"]] = m
+    failed = [m for m in acks.values() if not m["success"]]
+    assert not failed, failed[:3]
+    c.close()
+
+
 def test_a_killed_supervisor_is_reported_and_repaired(chatr):
     """multiwatch itself killed: status says the pool is down, start replaces it and stops the
     workers left without their supervisor."""
