@@ -22,7 +22,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run import Ours, children_of, cpu_seconds, rss_kb, ROOT  # noqa: E402
+from run import Ours, children_of, cpu_seconds, pss_kb, rss_kb, ROOT  # noqa: E402
 
 GEN = os.path.join(ROOT, "build", "bench", "chatr-bench")
 
@@ -140,7 +140,7 @@ def main():
             if "clients ready" in line and snap is None:
                 if a.scenario == "conns":
                     time.sleep(1)  # the last `opened` hooks; the user scenario sends from now on
-                held = {"rss_kb": rss_kb(server), "cpu": {n: cpu_seconds(p) for n, p in groups.items()},
+                held = {"rss_kb": rss_kb(server), "pss_kb": pss_kb(server), "cpu": {n: cpu_seconds(p) for n, p in groups.items()},
                         "dbcpu": cpu_seconds(db), "x": xacts(t)}
                 snap = {n: (s, path) for n, (s, path) in straces.items()}
                 if a.scenario == "conns":
@@ -158,6 +158,7 @@ def main():
             res["held"] = n
             if n:
                 res["kb_per_conn_total"] = round(held["rss_kb"] / n, 2)
+                res["kb_per_conn_pss_total"] = round(held["pss_kb"] / n, 2)
                 res["kb_per_conn_growth"] = round((held["rss_kb"] - rss0) / n, 2)
                 res["cpu_ms_per_1k_handshakes"] = {
                     k: round((held["cpu"][k] - cpu0[k]) / n * 1e6, 1) for k in cpu0}

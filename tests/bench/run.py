@@ -130,6 +130,23 @@ def cpu_seconds(pids):
     return total / CLK_TCK
 
 
+def pss_kb(pids):
+    """Proportional set size: each shared page counted once across the processes that map it
+    (the kernel divides it among them), so a pool of 4 processes of one program counts its
+    libraries once, not 4 times as the RSS sum does."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
 def rss_kb(pids):
     total = 0
     for p in pids:
@@ -328,12 +345,14 @@ def small_groups(bench, target, steps, seconds, hub=None, label="small-groups"):
 
 def connections(bench, target, n, hold):
     """Scenario 5: n idle connections; RSS before and while they are held."""
-    before = {"server_rss_kb": rss_kb(target.server_pids()), "db_rss_kb": rss_kb(target.db_pids())}
+    before = {"server_rss_kb": rss_kb(target.server_pids()), "db_rss_kb": rss_kb(target.db_pids()),
+              "server_pss_kb": pss_kb(target.server_pids())}
 
     def sample():
         time.sleep(min(1.0, hold / 2))
         return {"held_server_rss_kb": rss_kb(target.server_pids()),
-                "held_db_rss_kb": rss_kb(target.db_pids())}
+                "held_db_rss_kb": rss_kb(target.db_pids()),
+                "held_server_pss_kb": pss_kb(target.server_pids())}
     r = bench.run(target, "connections", n, ["--scenario", "idle", "--concurrency", "128",
                                              "--setup-timeout", "150"], [1], hold, on_ready=sample)
     r.update({f"before_{k}": v for k, v in before.items()})
@@ -343,6 +362,7 @@ def connections(bench, target, n, hold):
         r["handshakes_per_s"] = s["handshakes_per_s"]
         r["kb_per_connection"] = round((r["held_server_rss_kb"] - before["server_rss_kb"]) / s["ready"], 2)
         r["kb_per_connection_total"] = round(r["held_server_rss_kb"] / s["ready"], 2)
+        r["kb_per_connection_pss_total"] = round(r["held_server_pss_kb"] / s["ready"], 2)
     return r
 
 
@@ -447,6 +467,8 @@ def table(results, notes):
         g(p, "conns", "kb_per_connection"), True)
     row("5. KB per connection (RSS total / conn)", g(o, "conns", "kb_per_connection_total"),
         g(p, "conns", "kb_per_connection_total"), True)
+    row("5. KB per connection (PSS total / conn)", g(o, "conns", "kb_per_connection_pss_total"),
+        g(p, "conns", "kb_per_connection_pss_total"), True)
     # 6. ceiling
     row("6. ceiling (nchan, no router): max in/s", g(o, "ceiling", "best", "in_per_s"), None,
         prefix=(ge(o, "ceiling"), ""))
