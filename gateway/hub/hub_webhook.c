@@ -225,7 +225,9 @@ int hub_webhook(const char *url, const hub_webhook_event *ev, long timeout_ms,
         fn_log("webhook %s: connection id %.80s cannot be signed", ev->event, ev->conn_id);
         return -1;
     }
-    snprintf(id, sizeof id, "%ld-%llu", (long)getpid(), ++seq);
+    static long pid; /* once: the hub programs never fork, and getpid is a system call per event */
+    if (!pid) pid = (long)getpid();
+    snprintf(id, sizeof id, "%ld-%llu", pid, ++seq);
     snprintf(type, sizeof type, "azure.webpubsub.%s.%s", ev->system ? "sys" : "user", ev->event);
     time_t now = time(NULL);
     struct tm tm;
