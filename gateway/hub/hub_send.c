@@ -1,6 +1,7 @@
 /* hub_send.c: delivery of one message to connections, users, groups or the whole hub, each
  * socket in its own shape (JSON envelope or raw bytes), one multi-channel publish per 255. */
 #include "hub_send.h"
+#include "hub_cache.h"
 #include "hub_chan.h"
 #include "hub_conf.h"
 #include "hub_env.h"
@@ -69,6 +70,20 @@ static int publish_rows(PGresult *r, int col, const char *json_body, size_t json
     return rc;
 }
 
+/* hub_store_conns through the process's memory (hub_cache.h): the connections of a user, a
+ * group, a connection or the hub, as REST sends read them. *mine: the caller clears r. */
+static PGresult *conns(enum hub_store_scope scope, const char *kind, const char *hub,
+                       const char *name, int *mine)
+{
+    PGresult *r = hub_cache_get(kind, hub, name, NULL);
+    *mine = 0;
+    if (r) return r;
+    uint64_t gen = hub_cache_gen(); /* before the answer is read */
+    r = hub_store_conns(scope, hub, name);
+    *mine = !hub_cache_put(kind, hub, name, NULL, gen, r);
+    return r;
+}
+
 /* CHATR_HISTORY_DURABLE=1: history commits wait for the WAL flush (default: they do not). */
 static int hub_history_durable(void)
 {
@@ -117,7 +132,14 @@ enum hub_send_rc hub_send_group(const hub_send_msg *m, char *why, size_t whylen)
                                m->conn_id ? "client" : "rest", NULL));
     if (hub_moderate(m->hub, m->p, why, whylen) != 0) return HUB_SEND_REJECTED;
     int store = m->persist && hub_settings_history(hub_settings_get(m->hub));
-    PGresult *r = group_send_db(m, 0, store);
+    /* A send that writes nothing (no ackId to claim, no history) may be answered from the
+     * process's memory (hub_cache.h, docs/performance.md#the-hub-cache): the group's member rows,
+     * and the sender's permission to send there. */
+    int cacheable = !m->has_ack && !store;
+    PGresult *r = cacheable ? hub_cache_get("group_send", m->hub, m->group, m->conn_id) : NULL;
+    int mine = r == NULL;                                   /* r is ours to clear */
+    uint64_t gen = cacheable && mine ? hub_cache_gen() : 0; /* before the answer is read */
+    if (mine) r = group_send_db(m, 0, store);
     int status = r && PQntuples(r) > 0 ? atoi(PQgetvalue(r, 0, 0)) : -1;
     /* evaluate the roles here, then once more with the answer */
     if (status == HUB_STORE_GS_WILDCARD) {
@@ -167,7 +189,7 @@ enum hub_send_rc hub_send_group(const hub_send_msg *m, char *why, size_t whylen)
                                  &delivered)
                   : -1;
     free(env);
-    PQclear(r);
+    if (mine && !hub_cache_put("group_send", m->hub, m->group, m->conn_id, gen, r)) PQclear(r);
     if (prc != 0) {
         /* Not delivered. A stored message stays (catch-up finds it) and so does its ackId claim,
          * so a retry is answered Duplicate (success to the SDKs) instead of storing it twice. */
@@ -197,9 +219,10 @@ int hub_send_all(const char *hub, const hub_payload *p, char *const *excluded, s
         /* reliable sockets are not on the broadcast channel */
         if (hub_reliable_send_hub(hub, NULL, NULL, 0, env, len) != 0) rc = -1;
     } else { /* every connection's own channel (Redis mode: docs/scale-out.md) */
-        PGresult *r = hub_store_conns(HUB_STORE_HUB, hub, NULL);
+        int mine;
+        PGresult *r = conns(HUB_STORE_HUB, "hub", hub, NULL, &mine);
         rc = r ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
-        PQclear(r);
+        if (mine) PQclear(r);
     }
     free(env);
     return rc;
@@ -211,9 +234,10 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     char *env = hub_env_server(p, &len);
     if (!env) return -1;
     if (hub_conf_get()->redis_mode) { /* Redis mode: the user's connections' own channels */
-        PGresult *r = hub_store_conns(HUB_STORE_USER, hub, user);
+        int mine;
+        PGresult *r = conns(HUB_STORE_USER, "user", hub, user, &mine);
         int rc = r ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
-        PQclear(r);
+        if (mine) PQclear(r);
         free(env);
         return rc;
     }
@@ -221,7 +245,8 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
      * when a connection of that kind exists (a socket subscribes after its row is written, so
      * none is missed), and reliable ones get theirs sequenced (they are not on user channels).
      * docs/performance.md#rest-send-to-user */
-    PGresult *r = hub_store_conns(HUB_STORE_USER, hub, user);
+    int mine;
+    PGresult *r = conns(HUB_STORE_USER, "user", hub, user, &mine);
     size_t n = r ? (size_t)PQntuples(r) : 0, nr = 0;
     const char **rs = r ? malloc((n ? n : 1) * sizeof *rs) : NULL;
     int json = 0, simple = 0, rc = rs ? 0 : -1;
@@ -245,32 +270,34 @@ int hub_send_user(const char *hub, const char *user, const hub_payload *p)
     }
     if (nr && hub_reliable_send(rs, nr, env, len) != 0) rc = -1;
     free(rs);
-    PQclear(r);
+    if (mine) PQclear(r);
     free(env);
     return rc;
 }
 
 int hub_send_conn(const char *hub, const char *conn_id, const hub_payload *p)
 {
-    PGresult *r = hub_store_conns(HUB_STORE_CONN, hub, conn_id);
+    int mine;
+    PGresult *r = conns(HUB_STORE_CONN, "conn", hub, conn_id, &mine);
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);
     int rc = env ? publish_rows(r, 0, env, len, p, NULL, NULL, 0, NULL) : -1;
     free(env);
-    PQclear(r);
+    if (mine) PQclear(r);
     return rc;
 }
 
 int hub_send_group_server(const char *hub, const char *group, const hub_payload *p,
                           char *const *excluded, size_t nexcluded)
 {
-    PGresult *r = hub_store_conns(HUB_STORE_GROUP, hub, group);
+    int mine;
+    PGresult *r = conns(HUB_STORE_GROUP, "group", hub, group, &mine);
     if (!r) return -1;
     size_t len;
     char *env = hub_env_server(p, &len);
     int rc = env ? publish_rows(r, 0, env, len, p, NULL, excluded, nexcluded, NULL) : -1;
     free(env);
-    PQclear(r);
+    if (mine) PQclear(r);
     return rc;
 }

@@ -3,6 +3,7 @@
  * transactions are the callers' (fn_db_tx), the statements in them are here. */
 #include "hub_store.h"
 #include "hub.h"
+#include "hub_cache.h"
 #include "hub_ctx.h"
 #include "hub_payload.h"
 #include "fn.h"
@@ -33,6 +34,20 @@ static void copy_value(PGresult *r, int row, int col, char *buf, size_t len)
  * (docs/storage.md#session-rows-and-the-wal). Local to the transaction. */
 #define HUB_STORE_NO_FLUSH "set_config('synchronous_commit', 'off', true)"
 
+/* A statement that may change connections, memberships or roles, outside a transaction (it
+ * has committed when it returns): unless it touched no row, the router's kept group-send answers
+ * are stale from now on (hub_cache.h). Every such statement in this file goes through here; the
+ * one transaction that changes them (the node reap) bumps after its COMMIT. The periodic ones
+ * (retention expiry, sweeps) mostly touch nothing and so leave the cache alone; a failed
+ * statement bumps too (it may have committed before its answer was lost). */
+static PGresult *write_exec(const char *sql, int nparams, const char *const *params)
+{
+    PGresult *r = fn_db_exec(sql, nparams, params);
+    const char *rows = r ? PQcmdTuples(r) : "";
+    if (!r || !*rows || strcmp(rows, "0") != 0) hub_cache_bump();
+    return r;
+}
+
 enum hub_store_reg hub_store_register(const hub_ctx *ctx, const char *conn_id, const char *node,
                                       long epoch, int max)
 {
@@ -45,7 +60,7 @@ enum hub_store_reg hub_store_register(const hub_ctx *ctx, const char *conn_id, c
                        ctx->state, node,     ep,        groups,        mx};
     /* The limit is counted under a per-user lock where the row is inserted (schema/008). A
      * session row does not wait for the WAL flush (docs/storage.md#session-rows-and-the-wal). */
-    PGresult *r = fn_db_exec("SELECT pubsub.register($1, $2, $3, $4, $5::json, $6, $7, "
+    PGresult *r = write_exec("SELECT pubsub.register($1, $2, $3, $4, $5::json, $6, $7, "
                              "$8::bigint, $9::json, $10::int), " HUB_STORE_NO_FLUSH,
                              10, p);
     if (!r) return HUB_STORE_REG_FAILED;
@@ -77,7 +92,7 @@ enum hub_store_rc hub_store_join(const char *hub, const char *group, const char 
     snprintf(limit, sizeof limit, "%d", max);
     const char *p[] = {hub, group, conn_id, limit};
     PGresult *r =
-        fn_db_exec("WITH n AS (SELECT count(*) AS k FROM pubsub.group_members WHERE conn_id = $3), "
+        write_exec("WITH n AS (SELECT count(*) AS k FROM pubsub.group_members WHERE conn_id = $3), "
                    "ins AS (INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
                    "  SELECT $1, $2, $3 FROM n WHERE n.k < $4::int "
                    "    AND EXISTS (SELECT 1 FROM pubsub.connections WHERE id = $3) "
@@ -97,7 +112,7 @@ enum hub_store_rc hub_store_join(const char *hub, const char *group, const char 
 enum hub_store_rc hub_store_leave(const char *hub, const char *group, const char *conn_id)
 {
     const char *p[] = {hub, group, conn_id};
-    return done(fn_db_exec(
+    return done(write_exec(
         "DELETE FROM pubsub.group_members WHERE hub = $1 AND group_name = $2 AND conn_id = $3", 3,
         p));
 }
@@ -112,7 +127,7 @@ int hub_store_close(const char *conn_id, const char *reason, char *protocol, siz
                     char *socket, size_t socket_len)
 {
     const char *p[] = {conn_id, reason};
-    PGresult *r = fn_db_exec("UPDATE pubsub.connections c SET close_reason = $2 WHERE id = $1 "
+    PGresult *r = write_exec("UPDATE pubsub.connections c SET close_reason = $2 WHERE id = $1 "
                              "RETURNING protocol, "
                              "  (SELECT r.socket FROM pubsub.reliable r WHERE r.conn_id = c.id)",
                              2, p);
@@ -130,7 +145,7 @@ PGresult *hub_store_remove(const char *conn_id)
 {
     const char *p[] = {conn_id};
     /* docs/storage.md#session-rows-and-the-wal */
-    return fn_db_exec("WITH f AS (SELECT " HUB_STORE_NO_FLUSH ") "
+    return write_exec("WITH f AS (SELECT " HUB_STORE_NO_FLUSH ") "
                       "DELETE FROM pubsub.connections WHERE id = $1 AND EXISTS (SELECT 1 FROM f) "
                       "RETURNING hub, user_id, protocol, state, close_reason",
                       1, p);
@@ -363,7 +378,7 @@ PGresult *hub_store_reliable_expire(long retention_ms)
      * again. Judging by the reliable row as of the statement's start instead (a DELETE on the
      * connection joined with it) ended connections a takeover had just recovered: the DELETE
      * waited for the connection row, then re-read that row but not the reliable one. */
-    return fn_db_exec("WITH due AS (SELECT r.conn_id FROM pubsub.reliable r "
+    return write_exec("WITH due AS (SELECT r.conn_id FROM pubsub.reliable r "
                       "  WHERE r.socket IS NULL "
                       "    AND r.dropped_at <= now() - $1::bigint * interval '1 ms' "
                       "  FOR UPDATE SKIP LOCKED) "
@@ -438,7 +453,7 @@ PGresult *hub_store_sweep_epoch(const char *node, long epoch)
      * a takeover that committed meanwhile moved the connection to its new socket, which is not
      * ours to drop (docs/liveness.md, "Epochs"). The DELETE looks at c itself, which the takeover
      * moved to the new epoch: it is not removed either. */
-    return fn_db_exec(
+    return write_exec(
         "WITH kept AS (UPDATE pubsub.reliable r SET socket = NULL, "
         "    dropped_at = coalesce(r.dropped_at, now()) "
         "  FROM pubsub.connections c JOIN pubsub.reliable seen ON seen.conn_id = c.id "
@@ -571,7 +586,7 @@ enum hub_store_rc hub_store_groups_filter(int add, const char *hub, const char *
                                           const char *col, const char *val)
 {
     const char *p[] = {hub, groups_json, col, val};
-    return done(fn_db_exec(
+    return done(write_exec(
         add ? "INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
               "SELECT $1, g, c.id FROM pubsub.connections c, json_array_elements_text($2::json) g "
               "WHERE c.hub = $1 AND ($3 = '' OR ($3 = 'userId' AND c.user_id = $4) "
@@ -599,7 +614,7 @@ enum hub_store_rc hub_store_user_join(const char *hub, const char *user, const c
 {
     const char *p[] = {hub, user, group};
     PGresult *q =
-        fn_db_exec("INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
+        write_exec("INSERT INTO pubsub.group_members (hub, group_name, conn_id) "
                    "SELECT $1, $3, id FROM pubsub.connections WHERE hub = $1 AND user_id = $2 "
                    "ON CONFLICT DO NOTHING",
                    3, p);
@@ -610,10 +625,10 @@ enum hub_store_rc hub_store_user_leave(const char *hub, const char *user, const 
 {
     const char *p[] = {hub, user, group};
     if (!group)
-        return done(fn_db_exec("DELETE FROM pubsub.group_members m USING pubsub.connections c "
+        return done(write_exec("DELETE FROM pubsub.group_members m USING pubsub.connections c "
                                "WHERE m.conn_id = c.id AND c.hub = $1 AND c.user_id = $2",
                                2, p));
-    return done(fn_db_exec("DELETE FROM pubsub.group_members m USING pubsub.connections c "
+    return done(write_exec("DELETE FROM pubsub.group_members m USING pubsub.connections c "
                            "WHERE m.conn_id = c.id AND c.hub = $1 AND c.user_id = $2 "
                            "AND m.group_name = $3",
                            3, p));
@@ -623,17 +638,17 @@ enum hub_store_rc hub_store_conn_leave_all(const char *hub, const char *conn_id)
 {
     const char *p[] = {hub, conn_id};
     return done(
-        fn_db_exec("DELETE FROM pubsub.group_members WHERE hub = $1 AND conn_id = $2", 2, p));
+        write_exec("DELETE FROM pubsub.group_members WHERE hub = $1 AND conn_id = $2", 2, p));
 }
 
 enum hub_store_rc hub_store_role(int add, const char *hub, const char *conn_id, const char *role)
 {
     const char *p[] = {conn_id, hub, role};
     if (!add)
-        return done(fn_db_exec("UPDATE pubsub.connections SET roles = array_remove(roles, $3) "
+        return done(write_exec("UPDATE pubsub.connections SET roles = array_remove(roles, $3) "
                                "WHERE id = $1 AND hub = $2",
                                3, p));
-    PGresult *q = fn_db_exec("UPDATE pubsub.connections SET roles = array_append(roles, $3) "
+    PGresult *q = write_exec("UPDATE pubsub.connections SET roles = array_append(roles, $3) "
                              "WHERE id = $1 AND hub = $2 AND NOT ($3 = ANY (roles)) RETURNING 1",
                              3, p);
     return written(q, hub_store_exists(HUB_STORE_CONN, hub, conn_id));
@@ -903,6 +918,7 @@ PGresult *hub_store_nodes_reap(const char *self, int *swept)
 {
     node_reap a = {.self = self};
     int rc = fn_db_tx(node_reap_body, &a);
+    if (rc != 0 || a.swept) hub_cache_bump(); /* after the COMMIT (hub_cache.h) */
     *swept = a.swept;
     if (rc != 0) {
         PQclear(a.gone);

@@ -70,9 +70,14 @@ static const struct family {
      1},
     {"chatr_function_duration_seconds", "histogram",
      "Time the function runtime took to answer a request, by function.", 1},
+    {"chatr_hub_cache_total", "counter",
+     "Answers the hub programs looked up in their memory instead of the database, by kind "
+     "(group_send: a group send without ackId or history; user, group, conn, hub: the "
+     "connections a REST send reads) and result (hit, miss) (docs/performance.md#the-hub-cache).",
+     1},
     {"chatr_fastcgi_connections_total", "counter",
-     "FastCGI connections the hub programs accepted from nginx, by program: nginx keeps "
-     "hub-router's open between frames, so these stay few (docs/performance.md).",
+     "FastCGI connections the hub programs and functions accepted from nginx, by program: nginx "
+     "keeps them open between requests, so these stay few (docs/performance.md).",
      1},
     {"chatr_process_starts_total", "counter",
      "Processes of each program that started (every worker of every pool counts once).", 1},
