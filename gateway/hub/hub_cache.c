@@ -43,6 +43,27 @@ static long kept_rows;
 static uint64_t *gen_word; /* in $CHATR_STATE_DIR/run/hub-cache, shared by the node's programs */
 static int gen_tried;
 
+int hub_cache_map(const char *path)
+{
+    gen_tried = 1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0 ||
+        (st.st_size < GEN_FILE_SIZE && ftruncate(fd, GEN_FILE_SIZE) != 0)) {
+        fn_log("hub cache off: %s cannot be used", path);
+        if (fd >= 0) close(fd);
+        return -1;
+    }
+    void *m = mmap(NULL, GEN_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        fn_log("hub cache off: %s cannot be mapped", path);
+        return -1;
+    }
+    gen_word = m;
+    return 0;
+}
+
 static uint64_t *gen_map(void)
 {
     if (gen_tried) return gen_word;
@@ -54,21 +75,7 @@ static uint64_t *gen_map(void)
     }
     char path[1024];
     snprintf(path, sizeof path, "%s/run/hub-cache", sd);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0660);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0 ||
-        (st.st_size < GEN_FILE_SIZE && ftruncate(fd, GEN_FILE_SIZE) != 0)) {
-        fn_log("hub cache off: %s cannot be used", path);
-        if (fd >= 0) close(fd);
-        return NULL;
-    }
-    void *m = mmap(NULL, GEN_FILE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    close(fd);
-    if (m == MAP_FAILED) {
-        fn_log("hub cache off: %s cannot be mapped", path);
-        return NULL;
-    }
-    gen_word = m;
+    hub_cache_map(path);
     return gen_word;
 }
 

@@ -20,6 +20,10 @@
 /* Kept rows per process at most; an answer that does not fit is not kept. */
 #define HUB_CACHE_MAX_ROWS 50000
 
+/* Maps the generation file at path (created if missing): 0, or -1 (logged; the cache is off).
+ * The first hub_cache_* call maps <CHATR_STATE_DIR>/run/hub-cache unless this came first (the
+ * unit tests give their own file). */
+int hub_cache_map(const char *path);
 /* The node's generation, read before the answer that is to be kept; 0: the cache is off. */
 uint64_t hub_cache_gen(void);
 /* After a committed write that changes connections, memberships or roles. */
