@@ -538,10 +538,15 @@ def run_target(bench, t, prof, todo, a, results):
     for name in SCENARIOS:
         if name not in todo or name not in runs:
             continue
-        if overloaded(r.get(previous)) or previous == "conns":
-            # after `conns`, 10,000 sockets are still being closed (a hook each): start afresh
-            print(f"  {t.name}: restarting after " +
-                  ("an overloaded step" if previous != "conns" else "10,000 connections"), flush=True)
+        if previous and (overloaded(r.get(previous)) or previous == "conns" or name == "conns"):
+            # after `conns`, 10,000 sockets are still being closed (a hook each): start afresh;
+            # and `conns` itself starts on a fresh server, both sides: its memory figures would
+            # otherwise count what earlier scenarios left (ours: nchan's shared memory pages
+            # touched by the message buffers stay in every nginx process's RSS)
+            why = ("10,000 connections" if previous == "conns"
+                   else "an overloaded step" if overloaded(r.get(previous))
+                   else "a fresh server for the memory figures")
+            print(f"  {t.name}: restarting ({why})", flush=True)
             t.stop()
             t.start()
         r[name] = runs[name]()
