@@ -79,6 +79,17 @@ def redis(env):
     return "\n".join(lines), f"nchan_redis_pass {REDIS_UPSTREAM};"
 
 
+def own_channel_buffer(env):
+    """Messages an own channel keeps until its socket subscribes (docs/nchan.md#first-message).
+    Every delivery to a socket is stored in its channel too, so this times the sockets is most of
+    nchan's shared memory under load: with 16, groups of 10 at 4,000 in/s ran it out and lost
+    most messages; with 8 they passed (tests/bench/run.py). It bounds how many messages may reach
+    a connection between its registration and its subscription (milliseconds) before its
+    `connected` is pushed out: group sends only in memory mode, where hub and user sends go
+    through shared channels; those too with Redis (docs/scale-out.md), hence 16 there."""
+    return 16 if redis_servers(env) else 8
+
+
 def gate_module(root):
     """Our nginx module, the frame gate (gateway/nginx/module), as `make` builds it."""
     return os.path.join(root, "build", "modules", "ngx_http_chatr_gate_module.so")
@@ -268,6 +279,7 @@ def render(root, env, is_root):
         "LISTEN": listen(env),
         "REDIS_UPSTREAM": redis(env)[0],
         "REDIS_PASS": redis(env)[1],
+        "OWN_CHANNEL_BUFFER": own_channel_buffer(env),
         "TLS": tls(env),
         "HUB_REST_KEEPALIVE": fcgi_keepalive(root, "hub-rest"),
     }

@@ -60,6 +60,32 @@ def test_a1_connected_comes_first_even_during_broadcasts(chatr):
             t.join(10)
 
 
+def test_a1_connected_comes_first_while_its_groups_are_busy(chatr):
+    """A socket whose token puts it in a group that is being sent to: group messages reach its
+    own channel from its registration on, before it subscribes, and must not come before (or
+    push out) its `connected` (docs/nchan.md#first-message: the own channel keeps 8)."""
+    import threading
+    stop = threading.Event()
+
+    def send():
+        while not stop.is_set():
+            rest(chatr, "POST", "/api/hubs/bench/groups/busy-g/:send", body="noise",
+                 ctype="text/plain")
+
+    threads = [threading.Thread(target=send, daemon=True) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        for i in range(40):
+            # asserts the first frame is `connected`
+            c = Client(chatr, hub="bench", user=f"u-busy-{i}", groups=["busy-g"])
+            c.close()
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(10)
+
+
 def test_handshake_bearer_header_accepted(chatr):
     tok = client_token(chatr, user="u-bearer")
     ws = websocket.create_connection(ws_url(chatr), timeout=10, subprotocols=[PROTO],
