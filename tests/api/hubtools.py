@@ -128,6 +128,17 @@ class Client:
             pass
 
 
+def metric(chatr, series):
+    """The value of one series of /.chatr/metrics (its name and labels, exactly as exposed), 0
+    while it has not been counted yet."""
+    r = chatr.get("/.chatr/metrics")
+    assert r.status_code == 200
+    for line in r.text.splitlines():
+        if line.startswith(series + " "):
+            return int(float(line.split()[-1]))
+    return 0
+
+
 class Upstream:
     """A real HTTP event handler: records every request, answers per event with a rule."""
 

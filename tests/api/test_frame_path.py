@@ -6,19 +6,14 @@ docs/performance.md#the-functions-connections): the hub's webhook calls and the 
 calls reuse them."""
 import threading
 
-from hubtools import Client
+from hubtools import Client, metric
 
 HUB = "testhub"
 
 
 def accepted(chatr, program="hub-router"):
     """FastCGI connections a program accepted so far (chatr_fastcgi_connections_total)."""
-    r = chatr.get("/.chatr/metrics")
-    assert r.status_code == 200
-    for line in r.text.splitlines():
-        if line.startswith(f'chatr_fastcgi_connections_total{{program="{program}"}}'):
-            return int(line.split()[-1])
-    return 0
+    return metric(chatr, f'chatr_fastcgi_connections_total{{program="{program}"}}')
 
 
 def pings(c, n):

@@ -124,21 +124,16 @@ def test_restart_under_load_fails_no_request(chatr, signed_in):
     assert 404 in h.results and 200 in h.results
 
 
-def test_hub_router_restart_loses_no_frame(chatr):
-    """Frames go through hub-router (the nchan frame hook) while its pool is replaced: every
-    sendToGroup is acknowledged with success and delivered to the other member."""
-    a = Client(chatr, user="restart-a", roles=ALL)
-    b = Client(chatr, user="restart-b", roles=ALL)
-    for c in (a, b):
-        assert c.request({"type": "joinGroup", "group": "restart-g", "ackId": 1})[1]["success"]
+def send_across_restarts(chatr, pool, client, frame):
+    """Sends frame(i) from client every 10 ms while `pool` is restarted twice; returns the i sent
+    once every ack came back, and asserts that all of them are successes."""
     sent, stop = [], threading.Event()
 
     def send():
         i = 100
         while not stop.is_set():
             i += 1
-            a.send({"type": "sendToGroup", "group": "restart-g", "ackId": i, "noEcho": True,
-                    "dataType": "text", "data": f"m{i}"})
+            client.send(frame(i))
             sent.append(i)
             time.sleep(0.01)
 
@@ -147,7 +142,7 @@ def test_hub_router_restart_loses_no_frame(chatr):
     try:
         time.sleep(0.3)
         for _ in range(2):
-            r = chatr.deploy("hub-router", "restart")
+            r = chatr.deploy(pool, "restart")
             assert r.returncode == 0, r.stderr
         time.sleep(0.3)
     finally:
@@ -155,11 +150,24 @@ def test_hub_router_restart_loses_no_frame(chatr):
         t.join()
     acks = {}
     while len(acks) < len(sent):
-        m = a.recv(timeout=15)
+        m = client.recv(timeout=15)
         if m.get("type") == "ack":
             acks[m["ackId"]] = m
     failed = [m for m in acks.values() if not m["success"]]
-    assert not failed, failed
+    assert not failed, failed[:3]
+    return sent
+
+
+def test_hub_router_restart_loses_no_frame(chatr):
+    """Frames go through hub-router (the nchan frame hook) while its pool is replaced: every
+    sendToGroup is acknowledged with success and delivered to the other member."""
+    a = Client(chatr, user="restart-a", roles=ALL)
+    b = Client(chatr, user="restart-b", roles=ALL)
+    for c in (a, b):
+        assert c.request({"type": "joinGroup", "group": "restart-g", "ackId": 1})[1]["success"]
+    sent = send_across_restarts(chatr, "hub-router", a, lambda i: {
+        "type": "sendToGroup", "group": "restart-g", "ackId": i, "noEcho": True,
+        "dataType": "text", "data": f"m{i}"})
     got = []
     while len(got) < len(sent):
         m = b.recv(timeout=15)
@@ -174,38 +182,11 @@ def test_event_handler_restart_loses_no_event(chatr):
     """User events reach the eventHandler function as POSTs on connections nginx keeps open
     (infra/nginx_render.py, function_upstream). nginx never resends a POST it has written, so a
     stopping worker must not close a kept connection under it: it answers what comes with
-    Connection: close and waits for nginx to close the rest (fn_accept). Events every 10 ms
-    across two restarts: every one is acknowledged with success."""
+    Connection: close and waits for nginx to close the rest (fn_accept). Echo events (the bench
+    hub) every 10 ms across two restarts: every one is acknowledged with success."""
     c = Client(chatr, hub="bench", user="restart-events")
-    sent, stop = [], threading.Event()
-
-    def send():
-        i = 100
-        while not stop.is_set():
-            i += 1
-            c.send({"type": "event", "event": "echo", "dataType": "json", "data": {},
-                    "ackId": i})
-            sent.append(i)
-            time.sleep(0.01)
-
-    t = threading.Thread(target=send)
-    t.start()
-    try:
-        time.sleep(0.3)
-        for _ in range(2):
-            r = chatr.deploy("eventHandler", "restart")
-            assert r.returncode == 0, r.stderr
-        time.sleep(0.3)
-    finally:
-        stop.set()
-        t.join()
-    acks = {}
-    while len(acks) < len(sent):
-        m = c.recv(timeout=15)
-        if m.get("type") == "ack":
-            acks[m["ackId"]] = m
-    failed = [m for m in acks.values() if not m["success"]]
-    assert not failed, failed[:3]
+    send_across_restarts(chatr, "eventHandler", c, lambda i: {
+        "type": "event", "event": "echo", "dataType": "json", "data": {}, "ackId": i})
     c.close()
 
 

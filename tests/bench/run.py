@@ -130,16 +130,14 @@ def cpu_seconds(pids):
     return total / CLK_TCK
 
 
-def pss_kb(pids):
-    """Proportional set size: each shared page counted once across the processes that map it
-    (the kernel divides it among them), so a pool of 4 processes of one program counts its
-    libraries once, not 4 times as the RSS sum does."""
+def proc_kb(pids, name, field):
+    """The sum over pids of one kB field of /proc/<pid>/<name>, "VmRSS:" of status say."""
     total = 0
     for p in pids:
         try:
-            with open(f"/proc/{p}/smaps_rollup") as f:
+            with open(f"/proc/{p}/{name}") as f:
                 for line in f:
-                    if line.startswith("Pss:"):
+                    if line.startswith(field):
                         total += int(line.split()[1])
                         break
         except (OSError, IndexError, ValueError):
@@ -148,16 +146,14 @@ def pss_kb(pids):
 
 
 def rss_kb(pids):
-    total = 0
-    for p in pids:
-        try:
-            with open(f"/proc/{p}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except (OSError, IndexError, ValueError):
-            pass
-    return total
+    return proc_kb(pids, "status", "VmRSS:")
+
+
+def pss_kb(pids):
+    """Proportional set size: each shared page counted once across the processes that map it
+    (the kernel divides it among them), so a pool of 4 processes of one program counts its
+    libraries once, not 4 times as the RSS sum does."""
+    return proc_kb(pids, "smaps_rollup", "Pss:")
 
 
 class Ours:
