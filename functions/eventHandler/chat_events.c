@@ -53,7 +53,7 @@ const char *ev_field(json_object *o, const char *name)
     return json_object_get_string(v);
 }
 
-static int db_fail(ev_ctx *ev)
+int ev_db_fail(ev_ctx *ev)
 {
     fn_error(ev->res, 500, "database unavailable");
     return 0;
@@ -87,7 +87,7 @@ static int come_online(ev_ctx *ev)
                    "FROM before WHERE u.id = $1 "
                    "RETURNING u.id, u.name, u.provider, u.idle, before.online",
                    1, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     if (PQntuples(r) == 0) {
         PQclear(r);
         fn_error(ev->res, 404, "unknown user %s (sign in and get a token first)", ev->user_id);
@@ -127,7 +127,7 @@ int ev_disconnected(ev_ctx *ev)
         fn_db_exec("UPDATE chatr.users SET online = false, idle = false, last_seen = now() "
                    "WHERE id = $1 AND online RETURNING id",
                    1, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     int changed = PQntuples(r) > 0;
     PQclear(r);
     if (changed) ev_hub_send_all(chat_event("userOffline", json_object_new_string(ev->user_id)));
@@ -148,7 +148,7 @@ int ev_idle(ev_ctx *ev)
     PGresult *r = fn_db_exec("UPDATE chatr.users SET idle = $2::boolean, last_seen = now() "
                              "WHERE id = $1 AND idle <> $2::boolean RETURNING id",
                              2, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     int changed = PQntuples(r) > 0;
     PQclear(r);
     if (changed)
@@ -186,7 +186,7 @@ int ev_create_chat(ev_ctx *ev)
                                  "ON CONFLICT (id) DO NOTHING RETURNING id",
                                  3, p);
         if (!r) {
-            db_fail(ev);
+            ev_db_fail(ev);
         } else if (PQntuples(r) == 0) {
             fn_error(ev->res, 409, "chat %s already exists", id);
         } else {
@@ -222,7 +222,7 @@ int ev_join_chat(ev_ctx *ev)
                              "  WHERE m.chat_id = c.id AND m.user_id = $2) "
                              "FROM chatr.chats c WHERE c.id = $1",
                              2, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     if (PQntuples(r) == 0) {
         PQclear(r);
         fn_error(ev->res, 404, "no chat %.80s", chat);
@@ -237,7 +237,7 @@ int ev_join_chat(ev_ctx *ev)
     r = fn_db_exec("INSERT INTO chatr.members (chat_id, user_id) VALUES ($1, $2) "
                    "ON CONFLICT DO NOTHING RETURNING user_id",
                    2, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     int joined = PQntuples(r) > 0;
     PQclear(r);
     if (ev_hub_join(chat, ev->connection_id) != 0) {
@@ -270,7 +270,7 @@ int ev_leave_chat(ev_ctx *ev)
                              2, p);
     if (!r) {
         json_object_put(body);
-        return db_fail(ev);
+        return ev_db_fail(ev);
     }
     int left = PQntuples(r) > 0;
     PQclear(r);
@@ -345,7 +345,7 @@ int ev_create_private_chat(ev_ctx *ev)
             "SELECT name FROM c",
             4, p);
         if (!r) {
-            db_fail(ev);
+            ev_db_fail(ev);
         } else {
             if (PQntuples(r) == 1) snprintf(name, sizeof name, "%s", PQgetvalue(r, 0, 0));
             PQclear(r);
@@ -370,7 +370,7 @@ int ev_delete_chat(ev_ctx *ev)
     const char *chat = text_body(ev);
     const char *p[2] = {chat, ev->user_id};
     PGresult *r = fn_db_exec("SELECT owner = $2 FROM chatr.chats WHERE id = $1", 2, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     if (PQntuples(r) == 0) {
         PQclear(r);
         fn_error(ev->res, 404, "no chat %.80s", chat);
@@ -383,7 +383,7 @@ int ev_delete_chat(ev_ctx *ev)
         return 0;
     }
     r = fn_db_exec("DELETE FROM chatr.chats WHERE id = $1 AND owner = $2", 2, p);
-    if (!r) return db_fail(ev);
+    if (!r) return ev_db_fail(ev);
     PQclear(r);
     ev_hub_dissolve(chat);
     ev_hub_delete_history(chat); /* after the group is empty, so nothing new is stored */

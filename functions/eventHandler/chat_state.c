@@ -13,12 +13,6 @@
 #define SQLSTATE_KINDS "CR001" /* chatr.reactions_bound_kinds: too many kinds on the message */
 #define SQLSTATE_FK "23503"    /* foreign key: the member left meanwhile */
 
-static int db_fail(ev_ctx *ev)
-{
-    fn_error(ev->res, 500, "database unavailable");
-    return 0;
-}
-
 /* ---- input ------------------------------------------------------------------------------- */
 
 /* The chatId and messageId every chat-state event carries, checked; NULL chat when bad (400
@@ -40,22 +34,9 @@ static const char *chat_and_message(ev_ctx *ev, json_object *body, long long *id
 /* 0 when the caller is a member of chat; otherwise -1 with 404 (no such chat), 403 or 500. */
 static int check_member(ev_ctx *ev, const char *chat)
 {
-    const char *p[2] = {chat, ev->user_id};
-    PGresult *r = fn_db_exec("SELECT EXISTS (SELECT 1 FROM chatr.members m "
-                             "  WHERE m.chat_id = c.id AND m.user_id = $2) "
-                             "FROM chatr.chats c WHERE c.id = $1",
-                             2, p);
-    int rc = -1;
-    if (!r)
-        db_fail(ev);
-    else if (PQntuples(r) == 0)
-        fn_error(ev->res, 404, "no chat %.80s", chat);
-    else if (PQgetvalue(r, 0, 0)[0] != 't')
-        fn_error(ev->res, 403, "%s: only the chat's members can do this", ev->event);
-    else
-        rc = 0;
-    PQclear(r);
-    return rc;
+    char denied[128];
+    snprintf(denied, sizeof denied, "%s: only the chat's members can do this", ev->event);
+    return app_chat_member(ev->res, chat, ev->user_id, denied);
 }
 
 /* 0 when message id is in the chat's history (and, with live, not deleted); otherwise -1 with
@@ -129,7 +110,7 @@ static int store_reaction(ev_ctx *ev, const char *chat, long long id, const char
         4, p);
     int full = 0;
     if (!r) {
-        if (strcmp(fn_db_sqlstate(), SQLSTATE_KINDS) != 0) return db_fail(ev), -1;
+        if (strcmp(fn_db_sqlstate(), SQLSTATE_KINDS) != 0) return ev_db_fail(ev), -1;
         fn_db_clear_error();
         full = 1;
     } else if (PQgetvalue(r, 0, 2)[0] != 't') {
@@ -223,7 +204,7 @@ int ev_mark_read(ev_ctx *ev)
     if (chat && check_member(ev, chat) == 0 && check_message(ev, chat, id, 0) == 0) {
         int moved = store_read(chat, ev->user_id, id);
         if (moved == -1) {
-            db_fail(ev);
+            ev_db_fail(ev);
         } else if (moved == -2) {
             fn_error(ev->res, 403, "markRead: only the chat's members can do this");
         } else {

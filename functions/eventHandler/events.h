@@ -49,6 +49,8 @@ int ev_valid_text(const char *s, size_t max_chars);     /* UTF-8, no control cha
 const char *ev_field(json_object *o, const char *name); /* a string member, or NULL */
 char *ev_user_name(const char *user, char *buf, size_t len); /* NULL if unknown */
 void ev_utf8_prefix(char *dst, size_t dstlen, const char *src, size_t max_chars);
+/* Answers 500 "database unavailable" (a lookup failed); 0, what an event handler returns. */
+int ev_db_fail(ev_ctx *ev);
 
 /* Chat state: reactions and read state (chat_state.c, emoji.c; docs/chat-features.md). */
 #define EV_EMOJI_MAX_BYTES 32    /* one reaction's emoji, UTF-8 */

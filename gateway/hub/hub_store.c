@@ -27,6 +27,22 @@ static void copy_value(PGresult *r, int row, int col, char *buf, size_t len)
     snprintf(buf, len, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
 
+/* The one row of a lookup's answer r, its first two columns copied into the buffers ("" for
+ * NULL) and *null0 (when given) whether the first is NULL: 1; 0 when r has no row; -1 when the
+ * statement failed (r NULL). Clears r. */
+static int one_row(PGresult *r, char *c0, size_t l0, char *c1, size_t l1, int *null0)
+{
+    if (!r) return -1;
+    int found = PQntuples(r) == 1;
+    if (found) {
+        if (null0) *null0 = PQgetisnull(r, 0, 0);
+        copy_value(r, 0, 0, c0, l0);
+        copy_value(r, 0, 1, c1, l1);
+    }
+    PQclear(r);
+    return found;
+}
+
 /* ---- connections ------------------------------------------------------------------------ */
 
 /* Makes the statement's transaction commit without waiting for the WAL flush: for session rows
@@ -127,18 +143,11 @@ int hub_store_close(const char *conn_id, const char *reason, char *protocol, siz
                     char *socket, size_t socket_len)
 {
     const char *p[] = {conn_id, reason};
-    PGresult *r = write_exec("UPDATE pubsub.connections c SET close_reason = $2 WHERE id = $1 "
-                             "RETURNING protocol, "
-                             "  (SELECT r.socket FROM pubsub.reliable r WHERE r.conn_id = c.id)",
-                             2, p);
-    if (!r) return -1;
-    int found = PQntuples(r) == 1;
-    if (found) {
-        copy_value(r, 0, 0, protocol, protocol_len);
-        copy_value(r, 0, 1, socket, socket_len);
-    }
-    PQclear(r);
-    return found;
+    return one_row(write_exec("UPDATE pubsub.connections c SET close_reason = $2 WHERE id = $1 "
+                              "RETURNING protocol, "
+                              "  (SELECT r.socket FROM pubsub.reliable r WHERE r.conn_id = c.id)",
+                              2, p),
+                   protocol, protocol_len, socket, socket_len, NULL);
 }
 
 PGresult *hub_store_remove(const char *conn_id)
@@ -155,16 +164,8 @@ int hub_store_owner(const char *conn_id, char *user, size_t user_len, int *anony
                     size_t hub_len)
 {
     const char *p[] = {conn_id};
-    PGresult *r = fn_db_exec("SELECT user_id, hub FROM pubsub.connections WHERE id = $1", 1, p);
-    if (!r) return -1;
-    int found = PQntuples(r) == 1;
-    if (found) {
-        *anonymous = PQgetisnull(r, 0, 0);
-        copy_value(r, 0, 0, user, user_len);
-        copy_value(r, 0, 1, hub, hub_len);
-    }
-    PQclear(r);
-    return found;
+    return one_row(fn_db_exec("SELECT user_id, hub FROM pubsub.connections WHERE id = $1", 1, p),
+                   user, user_len, hub, hub_len, anonymous);
 }
 
 /* ---- group messages and ackIds -------------------------------------------------------- */
@@ -298,22 +299,15 @@ int hub_store_reliable_lock(const char *conn_id, long retention_ms, char *old_so
     char ret[24];
     snprintf(ret, sizeof ret, "%ld", retention_ms);
     const char *p[] = {conn_id, ret};
-    PGresult *r = fn_db_exec(
-        "SELECT r.socket, c.user_id FROM pubsub.reliable r "
-        "JOIN pubsub.connections c ON c.id = r.conn_id "
-        "WHERE r.conn_id = $1 AND c.close_reason IS NULL "
-        "  AND (r.socket IS NOT NULL OR r.dropped_at > now() - $2::bigint * interval '1 ms') "
-        "FOR NO KEY UPDATE OF r",
-        2, p);
-    if (!r) return -1;
-    int found = PQntuples(r) == 1;
-    if (found) {
-        copy_value(r, 0, 0, old_socket, old_len);
-        *anonymous = PQgetisnull(r, 0, 1);
-        copy_value(r, 0, 1, user, user_len);
-    }
-    PQclear(r);
-    return found;
+    return one_row(
+        fn_db_exec(
+            "SELECT c.user_id, r.socket FROM pubsub.reliable r "
+            "JOIN pubsub.connections c ON c.id = r.conn_id "
+            "WHERE r.conn_id = $1 AND c.close_reason IS NULL "
+            "  AND (r.socket IS NOT NULL OR r.dropped_at > now() - $2::bigint * interval '1 ms') "
+            "FOR NO KEY UPDATE OF r",
+            2, p),
+        user, user_len, old_socket, old_len, anonymous);
 }
 
 int hub_store_reliable_move(const char *conn_id, const char *socket, const char *node,

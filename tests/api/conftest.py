@@ -106,11 +106,12 @@ def sign_in_guest(chatr, name):
 
 
 @contextlib.contextmanager
-def running(c):
-    """An emulator of the test's own (c: a Chatr, its env already set), started, and stopped with
-    its state removed at the end even when the test fails (CHATR_KEEP_STATE=1 keeps the state)."""
+def running(c, *start):
+    """An emulator of the test's own (c: a Chatr, its env already set), started (`start`: more
+    arguments, "--nodes", "2" say), and stopped with its state removed at the end even when the
+    test fails (CHATR_KEEP_STATE=1 keeps the state)."""
     try:
-        c.emulator("start")
+        c.emulator("start", *start)
         yield c
     finally:
         c.emulator("stop", check=False)
@@ -118,6 +119,27 @@ def running(c):
             print(f"state kept in {c.state}")
         else:
             shutil.rmtree(c.state, ignore_errors=True)
+
+
+class HeldSession:
+    """A psql session of the test's own that stays open between statements: it holds a
+    transaction and its row locks while the hub's programs run into them. say() sends SQL and,
+    with `then`, waits for psql to print that line (a SELECT 'then' at the end of the SQL)."""
+
+    def __init__(self, chatr):
+        self.proc = subprocess.Popen(["psql", chatr.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+
+    def say(self, sql, then=None):
+        self.proc.stdin.write(sql)
+        self.proc.stdin.flush()
+        if then is not None:
+            assert self.proc.stdout.readline().strip() == then
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.wait(10)
 
 
 @pytest.fixture(scope="session")

@@ -5,15 +5,14 @@ the database is back. A longer one fails what it must, visibly: an error ack, a 
 REST call answered 503 with Retry-After, and a counter in /.chatr/metrics, never a silent loss.
 Also: a transaction whose connection is killed mid-way is run again whole, never statement by
 statement (issue 13)."""
-import os
 import re
-import subprocess
 import threading
 import time
 
 import pytest
 import websocket
 
+from conftest import HeldSession
 from hubtools import Client, client_token, rest
 
 HUB = "outagehub"  # no settings of its own: no webhooks, no history
@@ -172,14 +171,11 @@ def test_a_transaction_killed_mid_way_runs_again_whole(chatr):
     the COMMIT would find no transaction): the whole transaction runs again, and the message
     arrives once, with the next sequenceId."""
     c = Client(chatr, hub=HUB, user="tx-kill", protocol=RELIABLE)
-    holder = subprocess.Popen(["psql", chatr.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = HeldSession(chatr)
     warnings_before = pg_log(chatr).count("there is no transaction in progress")
     try:
-        holder.stdin.write("BEGIN;\nSELECT 'locked' FROM pubsub.reliable WHERE conn_id = "
-                           f"'{c.conn_id}' FOR UPDATE;\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "locked"
+        holder.say("BEGIN;\nSELECT 'locked' FROM pubsub.reliable WHERE conn_id = "
+                   f"'{c.conn_id}' FOR UPDATE;\n", then="locked")
         result = {}
         sender = threading.Thread(target=lambda: result.update(r=rest(
             chatr, "POST", f"/api/hubs/{HUB}/connections/{c.conn_id}/:send", body="once",
@@ -190,8 +186,7 @@ def test_a_transaction_killed_mid_way_runs_again_whole(chatr):
         # The hub runs the transaction again: its push waits for our lock once more (the old
         # code ran the push again alone, in autocommit, then a COMMIT with no transaction).
         waiting_push(chatr, exclude=(pid,))
-        holder.stdin.write("COMMIT;\n")
-        holder.stdin.flush()
+        holder.say("COMMIT;\n")
         sender.join(30)
         assert result["r"].status_code == 202, result["r"].text
         m = c.recv()
@@ -210,7 +205,5 @@ def test_a_transaction_killed_mid_way_runs_again_whole(chatr):
         m = c.recv()
         assert m["data"] == "twice" and m["sequenceId"] == 2, m
     finally:
-        if holder.poll() is None:
-            holder.stdin.close()
-            holder.wait(10)
+        holder.close()
         c.close()

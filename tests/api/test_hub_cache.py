@@ -42,11 +42,12 @@ def send(c, group, text):
             "noEcho": True})
 
 
-def got(c, text):
-    """c receives the group message text next (other frames are skipped)."""
+def got(c, text, source="group"):
+    """c receives the message text from source (group, server) next (other frames are
+    skipped)."""
     while True:
         m = c.recv(5)
-        if m.get("type") == "message" and m.get("from") == "group":
+        if m.get("type") == "message" and m.get("from") == source:
             assert m["data"] == text, m
             return
 
@@ -156,15 +157,6 @@ def rest_send(chatr, path, text):
     assert r.status_code == 202, r.text
 
 
-def got_server(c, text):
-    """c receives the server message text next (other frames are skipped)."""
-    while True:
-        m = c.recv(5)
-        if m.get("type") == "message" and m.get("from") == "server":
-            assert m["data"] == text, m
-            return
-
-
 def test_a_users_new_connection_gets_the_next_rest_send(chatr):
     """A send to a user reads the user's connections (which channels to publish to, which
     reliable connections get a sequenced copy): a user who comes online, and a reliable
@@ -176,14 +168,14 @@ def test_a_users_new_connection_gets_the_next_rest_send(chatr):
     assert hits(chatr, "user") > before, "the sends never hit the cache"
     c1 = client(chatr, u)  # registered: the next send must reach it
     rest_send(chatr, f"users/{u}", "online")
-    got_server(c1, "online")
+    got(c1, "online", "server")
     for i in range(12):
         rest_send(chatr, f"users/{u}", f"warm-{i}")
-        got_server(c1, f"warm-{i}")
+        got(c1, f"warm-{i}", "server")
     c2 = Client(chatr, hub=HUB, user=u, roles=ALL, protocol=RELIABLE)
     rest_send(chatr, f"users/{u}", "both")
-    got_server(c1, "both")
-    got_server(c2, "both")
+    got(c1, "both", "server")
+    got(c2, "both", "server")
     c1.close()
     c2.close()
 
@@ -201,7 +193,7 @@ def test_rest_group_sends_see_a_join(chatr):
         r = rest(chatr, "POST", f"{H}/groups/{g}/:send", body=f"srv-{i}", ctype="text/plain",
                  params={"from": "server"})
         assert r.status_code == 202, r.text
-        got_server(a, f"srv-{i}")
+        got(a, f"srv-{i}", "server")
     assert hits(chatr, "group_send") > before[0] and hits(chatr, "group") > before[1]
     join(b, g)
     rest_send(chatr, f"groups/{g}", "after-join")
@@ -210,7 +202,7 @@ def test_rest_group_sends_see_a_join(chatr):
     r = rest(chatr, "POST", f"{H}/groups/{g}/:send", body="srv-after", ctype="text/plain",
              params={"from": "server"})
     assert r.status_code == 202
-    got_server(a, "srv-after")
-    got_server(b, "srv-after")
+    got(a, "srv-after", "server")
+    got(b, "srv-after", "server")
     a.close()
     b.close()

@@ -11,12 +11,12 @@ import json
 import os
 import socket
 import struct
-import subprocess
 import threading
 import time
 
 import websocket
 
+from conftest import HeldSession
 from hubtools import PROTO, RELIABLE, TEST_HUB, UPSTREAM, Client, client_token, rest, short_retention
 
 RETENTION = short_retention(3000)  # only reliable connections care
@@ -237,21 +237,16 @@ def test_a4_expiry_leaves_a_connection_alone_that_a_recovery_holds(chatr):
     kill(r)
     wait_away(chatr, r.conn_id)
     new = Client(chatr, hub=HUB, user="r-expire-race-new")
-    holder = subprocess.Popen(["psql", chatr.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = HeldSession(chatr)
     try:
-        holder.stdin.write(
+        holder.say(
             "BEGIN;\n"
             f"SELECT 'locked' FROM pubsub.reliable WHERE conn_id = '{r.conn_id}' FOR NO KEY UPDATE;\n"
             f"UPDATE pubsub.connections SET node = node WHERE id = '{r.conn_id}';\n"
             f"UPDATE pubsub.reliable SET socket = '{new.conn_id}', dropped_at = NULL "
-            f"WHERE conn_id = '{r.conn_id}';\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "locked"
+            f"WHERE conn_id = '{r.conn_id}';\n", then="locked")
         time.sleep(RETENTION + 2)  # the retention ran out meanwhile; expiry passes came and went
-        holder.stdin.write("COMMIT;\nSELECT 'committed';\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "committed"
+        holder.say("COMMIT;\nSELECT 'committed';\n", then="committed")
         assert UPSTREAM.events("disconnected", r.conn_id, timeout=2) == []
         assert chatr.sql("SELECT socket FROM pubsub.reliable WHERE conn_id = :'p1'",
                          r.conn_id) == [[new.conn_id]]
@@ -259,9 +254,7 @@ def test_a4_expiry_leaves_a_connection_alone_that_a_recovery_holds(chatr):
         m = data(new)
         assert m["data"] == "to the new socket" and m["sequenceId"] == 1, m
     finally:
-        if holder.poll() is None:
-            holder.stdin.close()
-            holder.wait(10)
+        holder.close()
         new.close()
 
 

@@ -5,7 +5,6 @@ after a gateway restart, and channel names cannot be computed from public ids.
 Hub `testhub` has the recording event handler hubtools.UPSTREAM; hub `chat` has the app's own
 eventHandler (presence). The session's emulator runs the ghost sweep every SWEEP_MS (read when
 it starts, after collection) so that these tests do not wait for the production interval."""
-import base64
 import hashlib
 import json
 import os
@@ -17,8 +16,9 @@ import time
 import requests
 import websocket
 
+from conftest import HeldSession
 from chattools import Person
-from hubtools import PROTO, RELIABLE, TEST_HUB, UPSTREAM, Client, client_token, rest, short_retention
+from hubtools import RELIABLE, TEST_HUB, UPSTREAM, Client, rest, short_retention
 
 SWEEP_MS = 2000
 os.environ.setdefault("CHATR_HUB_SWEEP_MS", str(SWEEP_MS))
@@ -262,26 +262,19 @@ def test_an_epoch_sweep_behind_a_recovery_leaves_the_recovered_connection_alone(
     a real one, of a plain client that connected after the restart."""
     r = Client(chatr, hub=HUB, user="live-race-r", protocol=RELIABLE)
     kill_nginx(chatr)
-    holder = subprocess.Popen(["psql", chatr.database_url, "-XAtq", "-v", "ON_ERROR_STOP=1"],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = HeldSession(chatr)
     try:
-        holder.stdin.write("BEGIN;\nSELECT 'locked' FROM pubsub.reliable WHERE conn_id = "
-                           f"'{r.conn_id}' FOR NO KEY UPDATE;\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "locked"
+        holder.say("BEGIN;\nSELECT 'locked' FROM pubsub.reliable WHERE conn_id = "
+                   f"'{r.conn_id}' FOR NO KEY UPDATE;\n", then="locked")
         start_nginx(chatr)  # a new epoch: hub-events sweeps the old one (and waits for our lock)
         new = Client(chatr, hub=HUB, user="live-race-new")
         with open(os.path.join(chatr.state, "run", "nginx.pid")) as f:
             epoch = int(f.read().strip())
-        holder.stdin.write(f"UPDATE pubsub.connections SET epoch = {epoch} WHERE id = '{r.conn_id}';\n"
-                           f"UPDATE pubsub.reliable SET socket = '{new.conn_id}', dropped_at = NULL "
-                           f"WHERE conn_id = '{r.conn_id}';\nSELECT 'taken';\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "taken"
+        holder.say(f"UPDATE pubsub.connections SET epoch = {epoch} WHERE id = '{r.conn_id}';\n"
+                   f"UPDATE pubsub.reliable SET socket = '{new.conn_id}', dropped_at = NULL "
+                   f"WHERE conn_id = '{r.conn_id}';\nSELECT 'taken';\n", then="taken")
         assert waiting_sweep(chatr), "no epoch sweep waits for the takeover's lock"
-        holder.stdin.write("COMMIT;\nSELECT 'committed';\n")
-        holder.stdin.flush()
-        assert holder.stdout.readline().strip() == "committed"
+        holder.say("COMMIT;\nSELECT 'committed';\n", then="committed")
         assert wait_until(lambda: not waiting_sweep(chatr, 0), 15)
         assert chatr.sql("SELECT socket FROM pubsub.reliable WHERE conn_id = :'p1'",
                          r.conn_id) == [[new.conn_id]]
@@ -293,9 +286,7 @@ def test_an_epoch_sweep_behind_a_recovery_leaves_the_recovered_connection_alone(
         assert UPSTREAM.events("disconnected", r.conn_id, timeout=0.5) == []
         new.close()
     finally:
-        if holder.poll() is None:
-            holder.stdin.close()
-            holder.wait(10)
+        holder.close()
 
 
 # ---- channel names are keyed ----------------------------------------------------------------------

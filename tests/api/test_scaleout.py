@@ -22,7 +22,7 @@ import requests
 import websocket
 
 from hubtools import PROTO, UPSTREAM, Client, client_token, rest
-from conftest import Chatr, free_port
+from conftest import Chatr, free_port, running
 
 pytestmark = pytest.mark.skipif(not shutil.which("redis-server"),
                                 reason="redis-server is not installed (make deps installs it)")
@@ -64,15 +64,8 @@ def data(c, timeout=10):
 def cluster():
     c = Chatr()
     c.env["CHATR_RELIABLE_RETENTION_MS"] = "60000"  # recovery across a node death: lease + reconnect
-    try:
-        c.emulator("start", "--nodes", "2")
+    with running(c, "--nodes", "2"):
         yield c
-    finally:
-        c.emulator("stop", check=False)
-        if os.environ.get("CHATR_KEEP_STATE"):
-            print(f"state kept in {c.state}")
-        else:
-            shutil.rmtree(c.state, ignore_errors=True)
 
 
 def test_status_names_every_node(cluster):
@@ -284,7 +277,7 @@ def test_kill_node_under_load(cluster):
     assert rel[0].request({"type": "sendToGroup", "group": "kg-none", "dataType": "text",
                            "data": "x", "ackId": 77})[1]["success"]
     readers = [ReliableReader() for _ in rel]
-    total, stop = 60, threading.Event()
+    total = 60
     sent = []
 
     def send():
